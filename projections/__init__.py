@@ -1,0 +1,1 @@
+"""The read side: projections rebuilt from the client streams."""

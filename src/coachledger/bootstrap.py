@@ -1,0 +1,47 @@
+"""The composition root: build the write side and the read side from settings.
+
+Nothing here runs at import time; each builder opens only what its command needs, and
+PostgreSQL support is imported only when the store is PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from coachledger.settings import Settings
+
+if TYPE_CHECKING:
+    from coachledger.application import Ledger
+
+
+def open_ledger(settings: Settings) -> Ledger:
+    """The write side, with its tables created on first use."""
+    from coachledger.application import Ledger
+
+    store = settings.store
+    if store.kind == "postgres":
+        from coachledger.pg_store import ledger_env, pg_factory
+
+        return Ledger(ledger_env(store), pg_factory, settings.actor, cipher_for(settings))
+    from coachledger.sqlite_store import LedgerSQLiteFactory
+    from coachledger.storefile import prepare_file
+
+    assert store.path is not None
+    prepare_file(store.path)
+    env = {"SQLITE_DBNAME": str(store.path), "CREATE_TABLE": "y"}
+    return Ledger(env, LedgerSQLiteFactory, settings.actor, cipher_for(settings))
+
+
+def cipher_for(settings: Settings) -> Any:
+    """Per-client ciphers when the store is encrypted, else None."""
+    return None
+
+
+def init_store(settings: Settings, *, encrypt: bool = False) -> str:
+    """Create the store's tables; returns where it is."""
+    if encrypt:
+        from coachledger.domain import DomainError
+
+        raise DomainError("encryption is not available in this version")
+    open_ledger(settings)
+    return settings.store.describe()

@@ -1,0 +1,82 @@
+"""The coachledger command line: parse, call a service, render.
+
+Command modules are imported only when their command runs, so that ``--help`` and a
+single write stay fast. Ledger errors are mapped to one ``Error:`` line here, once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+import click
+
+from coachledger import __version__
+
+# name -> "module:attribute"; one module per command group.
+COMMANDS: dict[str, str] = {
+    "init": "coachledger.cli.keeping:init",
+    "client": "coachledger.cli.clients:client",
+    "goal": "coachledger.cli.journal:goal",
+    "kpi": "coachledger.cli.kpis:kpi",
+    "measure": "coachledger.cli.measures:measure",
+    "feedback": "coachledger.cli.journal:feedback",
+    "session": "coachledger.cli.journal:session",
+    "milestone": "coachledger.cli.journal:milestone",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy or {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module_name, attr = self.lazy[cmd_name].split(":")
+            return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+        return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from coachledger.cli.common import ledger_errors
+
+        with ledger_errors():
+            return super().invoke(ctx)
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--store",
+    metavar="URL",
+    help="Ledger store: a SQLite file path, sqlite:///…, or "
+    "postgresql://user:pw@host:port/db. Env: COACHLEDGER_STORE.",
+)
+@click.option(
+    "--actor", metavar="NAME", help="Who is recording (default: COACHLEDGER_ACTOR, else the OS user)."
+)
+@click.version_option(__version__, prog_name="coachledger")
+@click.pass_context
+def main(ctx: click.Context, store: str | None, actor: str | None) -> None:
+    """An event-sourced KPI ledger for career coaches.
+
+    Every KPI definition, adjustment, measurement, correction and piece of feedback is an
+    immutable event on the client's stream; reports are rebuilt from those events.
+
+    \b
+    Example:
+      coachledger client add ana-lopez --name "Ana López" --coach maria
+      coachledger kpi define ana-lopez salary --name "Base salary" --category salary \\
+          --unit EUR --direction increase --target 85000 --due 2027-06-30
+      coachledger kpi baseline ana-lopez salary 72000 --at 2026-01-01
+      coachledger progress ana-lopez
+    """
+    os.umask(0o077)  # every file this program creates is private to its owner
+    from coachledger.cli.common import Env
+
+    ctx.obj = Env(store, actor)

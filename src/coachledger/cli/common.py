@@ -1,0 +1,176 @@
+"""What every command shares: the context object, parameter types, options, errors."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from coachledger.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from coachledger.application import Ledger
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Env:
+    """Settings and lazily built services for one command."""
+
+    def __init__(self, store: str | None, actor: str | None) -> None:
+        self._store = store
+        self._actor = actor
+        self._settings: Settings | None = None
+        self._ledger: Ledger | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.from_values(self._store, self._actor)
+        return self._settings
+
+    def ledger(self) -> Ledger:
+        if self._ledger is None:
+            from coachledger.bootstrap import open_ledger
+
+            self._ledger = open_ledger(self.settings)
+        return self._ledger
+
+
+pass_env = click.make_pass_decorator(Env)
+
+
+@contextlib.contextmanager
+def ledger_errors() -> Iterator[None]:
+    """Map the ledger's own errors to one ``Error:`` line and exit code 1."""
+    from coachledger.domain import DomainError
+
+    try:
+        yield
+    except (DomainError, SettingsError) as e:
+        raise click.ClickException(str(e)) from None
+    except click.exceptions.Exit:
+        raise
+    except Exception as e:
+        message = _store_message(e)
+        if message is None:
+            raise
+        raise click.ClickException(message) from None
+
+
+def _store_message(e: Exception) -> str | None:
+    """A readable line for store failures (never a traceback for a bad store)."""
+    import sqlite3
+
+    from coachledger.storefile import StoreError, describe_sqlite_error
+
+    if isinstance(e, StoreError):
+        return str(e)
+    cause: BaseException | None = e
+    while cause is not None:
+        if isinstance(cause, sqlite3.Error):
+            return describe_sqlite_error("the SQLite store", cause)
+        cause = cause.__cause__ or cause.__context__
+    try:
+        from eventsourcing.persistence import PersistenceError
+    except ImportError:  # pragma: no cover
+        return None
+    if isinstance(e, PersistenceError):
+        return f"store error: {e}"
+    name = type(e).__module__
+    if name.startswith("psycopg"):
+        return f"PostgreSQL error: {str(e).strip().splitlines()[0]}"
+    return None
+
+
+class DecimalType(click.ParamType):
+    name = "NUMBER"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Decimal:
+        if isinstance(value, Decimal):
+            return value
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            self.fail(f"'{value}' is not a number", param, ctx)
+        if not number.is_finite():
+            self.fail(f"'{value}' is not a finite number", param, ctx)
+        return number
+
+
+class MomentType(click.ParamType):
+    """An ISO date (00:00 UTC that day) or ISO datetime (UTC unless it names a zone)."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_moment(str(value))
+        except ValueError:
+            self.fail(f"'{value}' is not an ISO date (YYYY-MM-DD) or datetime", param, ctx)
+
+
+def parse_moment(text: str) -> datetime:
+    text = text.strip()
+    if len(text) == 10:
+        d = date.fromisoformat(text)
+        return datetime(d.year, d.month, d.day, tzinfo=UTC)
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+class ScaleType(click.ParamType):
+    name = "MIN..MAX"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[Decimal, Decimal]:
+        if isinstance(value, tuple):
+            return value
+        low, sep, high = str(value).partition("..")
+        try:
+            if not sep:
+                raise InvalidOperation
+            bounds = Decimal(low.strip()), Decimal(high.strip())
+        except InvalidOperation:
+            self.fail(f"'{value}' is not a scale like 1..10", param, ctx)
+        if not all(b.is_finite() for b in bounds):
+            self.fail(f"'{value}' is not a scale like 1..10", param, ctx)
+        return bounds
+
+
+NUMBER = DecimalType()
+MOMENT = MomentType()
+SCALE = ScaleType()
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")(f)
+
+
+def at_option(f: F) -> F:
+    return click.option("--at", type=MOMENT, help="When it was true (ISO date or datetime; default: now).")(f)
+
+
+def emit_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+
+
+def fmt_number(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    if isinstance(value, float):
+        return f"{value:,.10g}" if abs(value) < 1e15 else str(value)
+    return str(value)

@@ -1,0 +1,27 @@
+"""Keeping the ledger: create the store."""
+
+from __future__ import annotations
+
+import click
+
+from coachledger.cli.common import Env, pass_env
+
+
+@click.command()
+@click.option(
+    "--encrypt",
+    is_flag=True,
+    help="Per-client keys for this store, so that 'forget' can erase a client's event content.",
+)
+@pass_env
+def init(env: Env, encrypt: bool) -> None:
+    """Create the store (any write also does).
+
+    \b
+    Example:
+      coachledger --store ./ledger.sqlite init
+    """
+    from coachledger.bootstrap import init_store
+
+    where = init_store(env.settings, encrypt=encrypt)
+    click.echo(f"Ledger ready at {where}{' (encrypted per client)' if encrypt else ''}.")

@@ -1,0 +1,96 @@
+"""The SQLite store: the library's recorder with durable settings, sealing and an event index.
+
+One application per file (SQLite tables are not prefixed per application). Every write
+runs in ``BEGIN IMMEDIATE`` so that concurrent writers queue on the busy timeout instead
+of failing on a lock upgrade, and writes the events, their seals and their index rows
+in the same transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import (
+    IntegrityError,
+    OperationalError,
+    PersistenceError,
+    StoredEvent,
+)
+from eventsourcing.sqlite import (
+    SQLiteApplicationRecorder,
+    SQLiteConnection,
+    SQLiteConnectionPool,
+    SQLiteDatastore,
+    SQLiteFactory,
+)
+
+from coachledger.sealing import GENESIS, seal
+from coachledger.storefile import INDEX_BY_TIME, INDEX_TABLE, PRAGMAS, immediate
+
+
+class LedgerConnectionPool(SQLiteConnectionPool):
+    def _create_connection(self) -> SQLiteConnection:
+        connection = super()._create_connection()
+        raw = connection._sqlite_conn
+        for pragma in PRAGMAS:
+            raw.execute(pragma)
+        return connection
+
+
+class LedgerDatastore(SQLiteDatastore):
+    def __init__(self, db_name: str, **kwargs: Any) -> None:
+        super().__init__(db_name, **kwargs)
+        self.pool.close()
+        self.pool = LedgerConnectionPool(db_name=db_name, pool_size=1, max_overflow=2)
+
+
+class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), INDEX_TABLE, INDEX_BY_TIME]
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        with self.datastore.get_connection(commit=True) as connection:
+            conn = connection._sqlite_conn
+            try:
+                with immediate(conn):
+                    return insert_sealed(conn, stored_events)
+            except sqlite3.IntegrityError as e:
+                raise IntegrityError(e) from e
+            except sqlite3.OperationalError as e:
+                raise OperationalError(e) from e
+            except sqlite3.DatabaseError as e:
+                raise PersistenceError(e) from e
+
+
+def insert_sealed(conn: sqlite3.Connection, stored_events: Sequence[StoredEvent]) -> list[int]:
+    """Append events with their seals and index rows; the caller owns the transaction."""
+    row = conn.execute("SELECT seal FROM event_index ORDER BY seq DESC LIMIT 1").fetchone()
+    previous = row[0] if row else GENESIS
+    ids: list[int] = []
+    for s in stored_events:
+        stream = s.originator_id.hex if hasattr(s.originator_id, "hex") else str(s.originator_id)
+        cursor = conn.execute(
+            "INSERT INTO stored_events VALUES (?,?,?,?)",
+            (stream, s.originator_version, s.topic, s.state),
+        )
+        seq = cursor.lastrowid
+        assert seq is not None
+        previous = seal(previous, stream, s.originator_version, s.topic, s.state)
+        conn.execute(
+            "INSERT INTO event_index VALUES (?,?,?,?,?)",
+            (seq, stream, s.originator_version, getattr(s, "recorded_at", ""), previous),
+        )
+        ids.append(seq)
+    return ids
+
+
+class LedgerSQLiteFactory(SQLiteFactory):
+    application_recorder_class = LedgerSQLiteRecorder
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        db_name = self.datastore.pool.db_name
+        self.datastore.close()
+        self.datastore = LedgerDatastore(db_name=db_name)
