@@ -24,6 +24,26 @@ COMMANDS: dict[str, str] = {
     "feedback": "coachledger.cli.journal:feedback",
     "session": "coachledger.cli.journal:session",
     "milestone": "coachledger.cli.journal:milestone",
+    # the read side
+    "progress": "coachledger.cli.reads:progress",
+    "history": "coachledger.cli.reads:history",
+    "timeline": "coachledger.cli.reads:timeline",
+    "replay": "coachledger.cli.reads:replay",
+    "balance": "coachledger.cli.reads:balance",
+    "portfolio": "coachledger.cli.reads:portfolio",
+    "check": "coachledger.cli.reads:check",
+    "agenda": "coachledger.cli.reads:agenda",
+    "projections": "coachledger.cli.views:projections",
+    # data in and out
+    "report": "coachledger.cli.reports:report",
+    "export": "coachledger.cli.transfer:export",
+    "import": "coachledger.cli.transfer:import_",
+    "demo": "coachledger.cli.demo:demo",
+    # sharing and trust
+    "store": "coachledger.cli.storecmd:store",
+    "verify": "coachledger.cli.trust:verify",
+    "anchor": "coachledger.cli.trust:anchor",
+    "forget": "coachledger.cli.trust:forget",
 }
 
 
@@ -35,12 +55,19 @@ class LazyGroup(click.Group):
         self.lazy = lazy or {}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self.lazy})
+        return sorted(name for name in {*super().list_commands(ctx), *self.lazy}
+                      if self.get_command(ctx, name) is not None)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy:
             module_name, attr = self.lazy[cmd_name].split(":")
-            return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError as e:
+                if e.name == module_name:  # a command group not built yet
+                    return None
+                raise
+            return getattr(module, attr, None)  # type: ignore[no-any-return]
         return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
