@@ -1,0 +1,367 @@
+"""Progress of one KPI as of a date D: the numbers DOMAIN.md defines, and nothing else.
+
+Pure functions over rows the store layer reads from its view tables. Arithmetic is exact
+(`Fraction`) until a number leaves this module, so a value converted through several rescales
+still compares equal to a target set in the final scale, and status compares unrounded values.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from typing import Protocol, TypeVar
+
+__all__ = [
+    "BaselineRow",
+    "ChangeRow",
+    "DefRow",
+    "MeasurementRow",
+    "convert",
+    "definition_at",
+    "kpi_progress",
+    "round1",
+    "to_number",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class DefRow:
+    """One KpiDefined / KpiAdjusted / KpiRetired fact."""
+
+    seq: int  # store sequence: recording order
+    kind: str  # "defined" | "adjusted" | "retired"
+    effective_at: datetime  # tz-aware UTC; the first definition is in force at every D regardless
+    fields: dict[str, object]  # defined: the full definition; adjusted: only the changed fields
+    rescale: bool = False  # adjusted: old values map linearly from the old scale onto the new one
+    factor: Decimal | None = None  # adjusted: a unit change, new = old * factor
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineRow:
+    seq: int
+    effective_at: datetime
+    value: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class MeasurementRow:
+    seq: int
+    mid: str
+    effective_at: datetime
+    value: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRow:
+    seq: int
+    mid: str
+    kind: str  # "corrected" | "retracted"
+    value: Decimal | None
+
+
+# Quantities expressed in the definition's scale/unit: they follow every rescale/factor map.
+_AMOUNTS = ("target", "scale_min", "scale_max")
+# A value entered at time t is already in the scale of every adjustment effective <= t.
+_AFTER_ALL = 2**63
+_BEFORE_ALL = datetime.min.replace(tzinfo=UTC)
+_US_PER_DAY = 86_400_000_000
+_MICRO = Decimal("0.000001")
+
+_Key = tuple[datetime, int]  # (effective_at, seq): the order in which adjustments apply
+
+
+class _Recorded(Protocol):
+    @property
+    def seq(self) -> int: ...
+
+
+_R = TypeVar("_R", bound=_Recorded)
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """A rescale or factor adjustment as an affine map; invertible, so history reads both ways."""
+
+    key: _Key
+    src_lo: Fraction
+    src_span: Fraction
+    dst_lo: Fraction
+    dst_span: Fraction
+
+    def forward(self, v: Fraction) -> Fraction:
+        return self.dst_lo + (v - self.src_lo) * self.dst_span / self.src_span
+
+    def backward(self, v: Fraction) -> Fraction:
+        return self.src_lo + (v - self.dst_lo) * self.src_span / self.dst_span
+
+
+@dataclass(frozen=True, slots=True)
+class _Version:
+    at: datetime
+    fields: dict[str, object]
+    amounts: dict[str, Fraction | None]  # exact, in this version's scale/unit
+    retired: bool
+
+
+class _History:
+    """Every version of one KPI's definition and the conversions between them, built once a read."""
+
+    def __init__(self, defs: Iterable[DefRow]) -> None:
+        rows = list(defs)
+        first = min((r for r in rows if r.kind == "defined"), key=lambda r: r.seq, default=None)
+        if first is None:
+            raise LookupError("no KpiDefined fact for this KPI")
+        fields = dict(first.fields)
+        amounts = {k: _frac(fields.get(k)) for k in _AMOUNTS}
+        retired = False
+        # The first definition is in force at every D, even before its own recording.
+        self.versions = [_Version(_BEFORE_ALL, fields, amounts, retired)]
+        self.steps: list[_Step] = []
+        for row in sorted((r for r in rows if r.kind != "defined"), key=_order):
+            if row.kind == "adjusted":
+                step = _step(row, amounts)
+                if step is not None:
+                    self.steps.append(step)
+                fields = {**fields, **row.fields}
+                amounts = {k: _carry_amount(k, row, amounts[k], step) for k in _AMOUNTS}
+            elif row.kind == "retired":
+                retired = True
+            else:
+                continue
+            self.versions.append(_Version(row.effective_at, fields, amounts, retired))
+
+    def at(self, when: datetime) -> _Version:
+        return self.versions[bisect_right(self.versions, when, key=lambda v: v.at) - 1]
+
+    def carry(self, value: Fraction, after: _Key, to: datetime) -> Fraction:
+        """`value` as entered just after position `after`, in the scale in force at `to`."""
+        for step in self.steps:
+            if step.key[0] > to:
+                break
+            if step.key > after:
+                value = step.forward(value)
+        return value
+
+
+def _order(row: DefRow | BaselineRow | MeasurementRow) -> _Key:
+    return (row.effective_at, row.seq)
+
+
+def _known(rows: Iterable[_R], known_seq: int | None) -> list[_R]:
+    return [r for r in rows if known_seq is None or r.seq <= known_seq]
+
+
+def _frac(x: object) -> Fraction | None:
+    if x is None:
+        return None
+    if isinstance(x, Fraction | Decimal | int):
+        return Fraction(x)
+    raise TypeError(f"expected a Decimal, got {x!r}")
+
+
+def _dec(q: Fraction | None) -> Decimal | None:
+    return None if q is None else Decimal(q.numerator) / Decimal(q.denominator)
+
+
+def _step(row: DefRow, old: dict[str, Fraction | None]) -> _Step | None:
+    """One adjustment's map: a rescale wins over a factor; a degenerate map converts nothing."""
+    key = (row.effective_at, row.seq)
+    if row.rescale:
+        lo, hi = old["scale_min"], old["scale_max"]
+        new_lo = _frac(row.fields.get("scale_min", lo))
+        new_hi = _frac(row.fields.get("scale_max", hi))
+        if lo is None or hi is None or new_lo is None or new_hi is None:
+            return None
+        if lo == hi or new_lo == new_hi:
+            return None
+        return _Step(key, lo, hi - lo, new_lo, new_hi - new_lo)
+    if row.factor:
+        return _Step(key, Fraction(0), Fraction(1), Fraction(0), Fraction(row.factor))
+    return None
+
+
+def _carry_amount(name: str, row: DefRow, old: Fraction | None, step: _Step | None) -> Fraction | None:
+    """A newly given amount is already in the new scale; an untouched one follows the step."""
+    if name in row.fields:
+        return _frac(row.fields[name])
+    return step.forward(old) if step is not None and old is not None else old
+
+
+def definition_at(defs: Sequence[DefRow], at: datetime) -> dict[str, object]:
+    """The definition in force at `at`; target and scale bounds in that definition's scale/unit."""
+    version = _History(defs).at(at)
+    return {
+        **version.fields,
+        **{k: _dec(v) for k, v in version.amounts.items()},
+        "retired": version.retired,
+    }
+
+
+def convert(value: Decimal, frm: datetime, to: datetime, defs: Sequence[DefRow]) -> Decimal:
+    """A value entered under the definition in force at `frm`, shown under the one at `to`."""
+    history = _History(defs)
+    q = Fraction(value)
+    if frm <= to:
+        q = history.carry(q, (frm, _AFTER_ALL), to)
+    else:
+        for step in reversed(history.steps):
+            if to < step.key[0] <= frm:
+                q = step.backward(q)
+    result = _dec(q)
+    assert result is not None
+    return result
+
+
+def kpi_progress(
+    kpi: str,
+    defs: Sequence[DefRow],
+    baselines: Sequence[BaselineRow],
+    measurements: Sequence[MeasurementRow],
+    changes: Sequence[ChangeRow],
+    as_of: datetime,
+    known_seq: int | None = None,
+) -> dict[str, object]:
+    """One item of `progress --json` as of `as_of`, from what was recorded up to `known_seq`."""
+    history = _History(_known(defs, known_seq))
+    version = history.at(as_of)
+    fields = version.fields
+    target = version.amounts["target"]
+    due = fields["due"]
+    if target is None or not isinstance(due, datetime):
+        raise TypeError(f"KPI {kpi}: the definition needs a target and a due datetime")
+
+    def shown(value: Decimal, at: datetime) -> Fraction:
+        return history.carry(Fraction(value), (at, _AFTER_ALL), as_of)
+
+    item: dict[str, object] = {
+        "kpi": kpi,
+        "name": fields.get("name"),
+        "category": fields.get("category"),
+        "unit": fields.get("unit"),
+        "direction": fields.get("direction"),
+        "baseline": None,
+        "current": None,
+        "target": _number(target),
+        "due": due.date().isoformat(),
+        "progress_pct": None,
+        "expected_pct": None,
+        "status": "no-baseline",
+        "measurements": 0,
+        "trend_per_month": None,
+        "retired": version.retired,
+        "baseline_at": None,
+        "dimension": fields.get("dimension"),
+        "horizon": fields.get("horizon"),
+    }
+    in_force = [b for b in _known(baselines, known_seq) if b.effective_at <= as_of]
+    base = max(in_force, key=_order, default=None)
+    if base is None:
+        return item
+
+    since = base.effective_at
+    b = shown(base.value, since)
+    counted = [
+        (m.effective_at, shown(value, m.effective_at))
+        for m, value in _live(measurements, changes, known_seq)
+        if since <= m.effective_at <= as_of
+    ]
+    c = counted[-1][1] if counted else None
+    progress = None if c is None or target == b else 100 * (c - b) / (target - b)
+    expected = _expected_pct(since, due, as_of)
+    achieved = c is not None and (c <= target if fields.get("direction") == "decrease" else c >= target)
+    item.update(
+        baseline=_number(b),
+        current=_number(c),
+        progress_pct=None if progress is None else _round(progress, 1),
+        expected_pct=_round(expected, 1),
+        status=_status(c is not None, achieved, as_of > due, progress, expected),
+        measurements=len(counted),
+        trend_per_month=_trend([(0, b), *((_us(at - since), v) for at, v in counted)]),
+        baseline_at=since.isoformat(),
+    )
+    return item
+
+
+def _live(
+    measurements: Iterable[MeasurementRow], changes: Iterable[ChangeRow], known_seq: int | None
+) -> list[tuple[MeasurementRow, Decimal]]:
+    """Known, non-retracted measurements with their latest known value, latest last.
+
+    Corrections and retractions have no effective time, so they apply at every D. A retraction is
+    final: a correction recorded after it does not bring the measurement back.
+    """
+    retracted: set[str] = set()
+    corrected: dict[str, Decimal] = {}
+    for change in sorted(_known(changes, known_seq), key=lambda ch: ch.seq):
+        if change.kind == "retracted":
+            retracted.add(change.mid)
+        elif change.kind == "corrected" and change.value is not None:
+            corrected[change.mid] = change.value
+    live = [m for m in _known(measurements, known_seq) if m.mid not in retracted]
+    return [(m, corrected.get(m.mid, m.value)) for m in sorted(live, key=_order)]
+
+
+def _us(delta: timedelta) -> int:
+    return delta // timedelta(microseconds=1)
+
+
+def _expected_pct(since: datetime, due: datetime, at: datetime) -> Fraction:
+    if due <= since:
+        return Fraction(100 if at >= due else 0)
+    return min(max(Fraction(100 * _us(at - since), _us(due - since)), Fraction(0)), Fraction(100))
+
+
+def _status(
+    has_data: bool, achieved: bool, overdue: bool, progress: Fraction | None, expected: Fraction
+) -> str:
+    if not has_data:
+        return "no-data"
+    if achieved:
+        return "achieved"
+    if overdue:
+        return "overdue"
+    if progress is not None and progress >= expected - 10:
+        return "on-track"
+    if progress is not None and progress >= expected - 25:
+        return "at-risk"
+    return "off-track"
+
+
+def _trend(points: list[tuple[int, Fraction]]) -> float | None:
+    """Least-squares slope per 30 days; x in microseconds keeps the x sums integral and fast."""
+    n = len(points)
+    sx = sum(x for x, _ in points)
+    sxx = n * sum(x * x for x, _ in points) - sx * sx
+    if n < 2 or sxx == 0:
+        return None
+    sy = sum((y for _, y in points), Fraction(0))
+    sxy = n * sum((x * y for x, y in points), Fraction(0)) - sx * sy
+    return _round(30 * _US_PER_DAY * sxy / sxx, 4)
+
+
+def _round(q: Fraction, places: int) -> float:
+    """Half away from zero on the exact value (Python's round() is half-to-even on a float)."""
+    scale = 10**places
+    n = int(abs(q) * scale + Fraction(1, 2))
+    return float(Fraction(n if q >= 0 else -n, scale))
+
+
+def _number(q: Fraction | None) -> int | float | None:
+    return to_number(_dec(q))
+
+
+def to_number(d: Decimal | None) -> int | float | None:
+    """JSON-friendly: int when integral after rounding to 6 decimals, so 80 not 80.0000001."""
+    if d is None:
+        return None
+    q = d.quantize(_MICRO, rounding=ROUND_HALF_UP)
+    return int(q) if q == q.to_integral_value() else float(q)
+
+
+def round1(x: float | None) -> float | None:
+    """Half away from zero to 1 decimal, on the float's shortest repr (what a reader sees)."""
+    return None if x is None else _round(Fraction(repr(x)), 1)
