@@ -17,7 +17,31 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from coachledger.errors import (
+    ClientNotFound,
+    ClientWasForgotten,
+    DomainError,
+    DuplicateId,
+    InvalidValue,
+    OutsideScale,
+    ReasonRequired,
+    RetiredKpi,
+    UnknownId,
+)
 from coachledger.ids import client_id
+
+__all__ = [
+    "ClientNotFound",
+    "ClientWasForgotten",
+    "DomainError",
+    "DuplicateId",
+    "InvalidValue",
+    "OutsideScale",
+    "ReasonRequired",
+    "RetiredKpi",
+    "UnknownId",
+    "client_id",
+]
 
 CATEGORIES = (
     "job-satisfaction",
@@ -36,43 +60,6 @@ HORIZONS = ("short", "long")
 DEFINERS = ("coach", "client", "both")
 SOURCES = ("self", "coach", "survey", "document")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-
-
-class DomainError(Exception):
-    """A rule of the ledger refused the command; nothing was written."""
-
-
-class ClientNotFound(DomainError):
-    def __init__(self, client: str) -> None:
-        super().__init__(f"unknown client '{client}'")
-
-
-class DuplicateId(DomainError):
-    pass
-
-
-class UnknownId(DomainError):
-    pass
-
-
-class OutsideScale(DomainError):
-    pass
-
-
-class RetiredKpi(DomainError):
-    pass
-
-
-class ReasonRequired(DomainError):
-    pass
-
-
-class InvalidValue(DomainError):
-    pass
-
-
-class ClientWasForgotten(DomainError):
-    pass
 
 
 def iso(moment: datetime) -> str:

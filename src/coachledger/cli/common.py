@@ -49,7 +49,7 @@ pass_env = click.make_pass_decorator(Env)
 @contextlib.contextmanager
 def ledger_errors() -> Iterator[None]:
     """Map the ledger's own errors to one ``Error:`` line and exit code 1."""
-    from coachledger.domain import DomainError
+    from coachledger.errors import DomainError
 
     try:
         yield

@@ -1,0 +1,120 @@
+"""SMART and consistency findings (``check``) and the next session's agenda (``agenda``).
+
+Both are data: every finding at once, so a coach sees the whole list rather than the first.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from coachledger.projections import clients, history, journal, progress
+from coachledger.projections.read import CADENCE, ReadSide, iso, now
+
+ATTENTION = ("off-track", "at-risk", "overdue")
+
+
+def findings(rs: ReadSide, slug: str, moment: datetime | None = None) -> list[dict[str, Any]]:
+    c = rs.client(slug)
+    moment = moment or now()
+    facts = progress.Facts(rs.db, c["stream"])
+    out: list[dict[str, Any]] = []
+
+    def add(kpi: str | None, rule: str, message: str) -> None:
+        out.append({"client": slug, "kpi": kpi, "rule": rule, "message": message})
+
+    active = []
+    for kpi in facts.kpis():
+        definition = facts.definition(kpi, moment)
+        if definition["retired"]:
+            continue
+        active.append(definition)
+        item = facts.progress(kpi, moment)
+        if not definition.get("goal"):
+            add(kpi, "not-relevant", f"KPI {kpi} is not linked to a goal (the R of SMART)")
+        if item["status"] == "no-baseline":
+            add(kpi, "no-baseline", f"KPI {kpi} has no baseline: progress cannot be measured")
+        else:
+            last = _last_measured(facts, kpi)
+            if last is not None and moment - last > CADENCE:
+                add(
+                    kpi,
+                    "measurement-overdue",
+                    f"KPI {kpi} was last measured {(moment - last).days} days ago (cadence: 30 days)",
+                )
+            b, t = item["baseline"], item["target"]
+            met = b is not None and (b >= t if definition["direction"] == "increase" else b <= t)
+            if met:
+                add(
+                    kpi,
+                    "target-met-at-baseline",
+                    f"KPI {kpi}'s target {t} is already met by its baseline {b}",
+                )
+        if item["status"] == "overdue":
+            add(kpi, "overdue", f"KPI {kpi} is past its due date {item['due']} without reaching its target")
+    if active:
+        if not any(d.get("dimension") == "personal" for d in active):
+            add(None, "unbalanced", "no personal KPI: well-being is not measured")
+        if not any(d.get("horizon") == "short" for d in active):
+            add(None, "unbalanced", "no short-term KPI: no near milestone to steer by")
+    else:
+        add(None, "no-kpis", "the client has no active KPI")
+    return out
+
+
+def _last_measured(facts: progress.Facts, kpi: str) -> datetime | None:
+    times = [m.effective_at for m in facts.measurements.get(kpi, ())]
+    times += [b.effective_at for b in facts.baselines.get(kpi, ())]
+    return max(times) if times else None
+
+
+def agenda(rs: ReadSide, slug: str, moment: datetime | None = None) -> dict[str, Any]:
+    """What the next session should cover, from the KPI results (the feedback loop)."""
+    c = rs.client(slug)
+    stream = c["stream"]
+    moment = moment or now()
+    facts = progress.Facts(rs.db, stream)
+    items = [facts.progress(kpi, moment) for kpi in facts.kpis()]
+    sessions = journal.sessions(rs.db, stream, until=iso(moment))
+    last_session = sessions[-1]["effective_at"] if sessions else None
+    since = last_session or iso(moment - timedelta(days=30))
+    celebrated = {m["target"] for m in journal.milestones(rs.db, stream)}
+    adjustments = []
+    for kpi in facts.kpis():
+        for v in history.versions(rs.db, stream, kpi):
+            if v["version"] > 1 and v["recorded_at"] > (since or ""):
+                adjustments.append(
+                    {
+                        "kpi": kpi,
+                        "version": v["version"],
+                        "kind": v["kind"],
+                        "reason": v["reason"],
+                        "changes": v["changes"],
+                        "recorded_at": v["recorded_at"],
+                    }
+                )
+    overdue = []
+    for kpi in facts.kpis():
+        if facts.definition(kpi, moment)["retired"]:
+            continue
+        last = _last_measured(facts, kpi)
+        if last is None or moment - last > CADENCE:
+            overdue.append({"kpi": kpi, "last_measured": iso(last)})
+    return {
+        "client": slug,
+        "as_of": iso(moment),
+        "last_session": last_session,
+        "attention": [_brief(i) for i in items if not i["retired"] and i["status"] in ATTENTION],
+        "measurements_due": overdue,
+        "to_celebrate": [
+            _brief(i) for i in items if i["status"] == "achieved" and i["kpi"] not in celebrated
+        ],
+        "recent_feedback": [f for f in journal.feedback(rs.db, stream) if f["recorded_at"] > (since or "")],
+        "adjustments_since_last_session": adjustments,
+        "goals": clients.goals(rs.db, stream),
+    }
+
+
+def _brief(item: dict[str, Any]) -> dict[str, Any]:
+    keys = ("kpi", "name", "status", "current", "target", "unit", "progress_pct", "expected_pct", "due")
+    return {k: item[k] for k in keys}

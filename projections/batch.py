@@ -1,0 +1,83 @@
+"""What a view sees of one event, and the batch its rows are written in."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass(slots=True)
+class Ev:
+    """One stored event, decoded. ``data`` is None when it cannot be read (an erased client)."""
+
+    seq: int
+    stream: str
+    version: int
+    recorded_at: str
+    type: str
+    actor: str
+    data: Any
+
+
+class Batch:
+    """Rows for many events, written with one executemany per statement at the end.
+
+    Statements keep the order in which they first appear, so a view that inserts a row
+    and later updates it in the same batch sees both applied in that order.
+    """
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.rows: dict[str, list[Sequence[Any]]] = {}
+        self.cache: dict[Any, Any] = {}
+
+    def add(self, sql: str, params: Sequence[Any]) -> None:
+        self.rows.setdefault(sql, []).append(params)
+
+    def flush(self) -> None:
+        for sql, rows in self.rows.items():
+            self.db.executemany(sql, rows)
+        self.rows.clear()
+
+
+def plain(value: Any) -> Any:
+    """A JSON-friendly form of an event value (numbers stay numbers)."""
+    if isinstance(value, Decimal):
+        return number(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+def number(value: Decimal | None) -> int | float | None:
+    if value is None:
+        return None
+    if value == value.to_integral_value():
+        return int(value)
+    return round(float(value), 6)
+
+
+def dumps(value: Any) -> str:
+    """Deterministic JSON: a rebuild writes byte-identical view rows."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def dec(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def moment(value: datetime | None) -> str | None:
+    """Fixed-width UTC ISO text, which sorts chronologically."""
+    if value is None:
+        return None
+    from datetime import UTC
+
+    return value.astimezone(UTC).isoformat(timespec="microseconds")

@@ -1,0 +1,64 @@
+"""The client registry: who is in the ledger, without replaying any stream."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from coachledger.projections.batch import Batch, Ev
+
+NAME = "clients"
+TABLES = {
+    "clients": "CREATE TABLE IF NOT EXISTS clients (stream TEXT PRIMARY KEY, client TEXT NOT NULL, "
+    "name TEXT NOT NULL, coach TEXT, registered_at TEXT NOT NULL, seq INTEGER NOT NULL)",
+    "goals": "CREATE TABLE IF NOT EXISTS goals (stream TEXT NOT NULL, goal TEXT NOT NULL, text TEXT NOT NULL, "
+    "horizon TEXT NOT NULL, seq INTEGER NOT NULL, recorded_at TEXT NOT NULL, PRIMARY KEY (stream, goal))",
+}
+
+
+def apply(b: Batch, ev: Ev) -> None:
+    d = ev.data
+    if d is None:
+        return
+    if ev.type == "ClientRegistered":
+        b.add(
+            "INSERT INTO clients VALUES (?,?,?,?,?,?)",
+            (ev.stream, d.slug, d.name, d.coach, ev.recorded_at, ev.seq),
+        )
+    elif ev.type == "GoalSet":
+        b.add(
+            "INSERT INTO goals VALUES (?,?,?,?,?,?)",
+            (ev.stream, d.goal, d.text, d.horizon, ev.seq, ev.recorded_at),
+        )
+
+
+def forget(db: Any, stream: str) -> None:
+    for table in TABLES:
+        db.execute(f"DELETE FROM {table} WHERE stream = ?", (stream,))
+
+
+def all_clients(db: Any, coach: str | None = None) -> list[dict[str, Any]]:
+    sql = "SELECT stream, client, name, coach, registered_at FROM clients"
+    params: tuple[Any, ...] = ()
+    if coach is not None:
+        sql += " WHERE coach = ?"
+        params = (coach,)
+    rows = db.execute(sql + " ORDER BY client", params).fetchall()
+    keys = ("stream", "client", "name", "coach", "registered_at")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def one_client(db: Any, stream: str) -> dict[str, Any] | None:
+    row = db.execute(
+        "SELECT stream, client, name, coach, registered_at, seq FROM clients WHERE stream = ?", (stream,)
+    ).fetchone()
+    if row is None:
+        return None
+    return dict(zip(("stream", "client", "name", "coach", "registered_at", "seq"), row, strict=True))
+
+
+def goals(db: Any, stream: str, known_seq: int | None = None) -> list[dict[str, Any]]:
+    rows = db.execute(
+        "SELECT goal, text, horizon, seq, recorded_at FROM goals WHERE stream = ? AND seq <= ? ORDER BY seq",
+        (stream, known_seq if known_seq is not None else 1 << 62),
+    ).fetchall()
+    return [dict(zip(("goal", "text", "horizon", "seq", "recorded_at"), r, strict=True)) for r in rows]

@@ -1,0 +1,80 @@
+"""The read side's connection to the store: plain SQL, no event-sourcing machinery.
+
+Views live in the same store as the events (tables in the same SQLite file, or the
+same PostgreSQL database). SQL is written with ``?`` placeholders; the PostgreSQL
+adapter translates them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+EVENTS_AFTER_SQL = (
+    "SELECT e.rowid, e.originator_id, e.originator_version, e.topic, e.state, i.recorded_at "
+    "FROM stored_events e JOIN event_index i ON i.seq = e.rowid "
+    "WHERE e.rowid > ? ORDER BY e.rowid LIMIT ?"
+)
+
+
+class ViewDB(Protocol):
+    kind: str
+    events_after_sql: str
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    def write_lock(self) -> contextlib.AbstractContextManager[None]: ...
+
+    def close(self) -> None: ...
+
+
+class SqliteViews:
+    """Views in the SQLite store file."""
+
+    kind = "sqlite"
+    events_after_sql = EVENTS_AFTER_SQL
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)
+
+    @contextlib.contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """One transaction holding the write lock: catch-up never runs twice at once."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.rollback()
+            raise
+        self.conn.commit()
+
+    def has_table(self, name: str) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)
+        ).fetchone()
+        return row is not None
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def open_views(settings: Any) -> Any:
+    """Open the read side of the store named by ``settings`` (a coachledger Settings)."""
+    store = settings.store
+    if store.kind == "postgres":
+        from coachledger.pg_views import connect_views
+
+        return connect_views(store)
+    from coachledger.storefile import connect
+
+    return SqliteViews(connect(store.path))

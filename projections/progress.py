@@ -1,0 +1,177 @@
+"""Progress facts: baselines, measurements, corrections and retractions, by recording order.
+
+Progress itself depends on the date asked about (expected progress grows with time), so
+the view stores the facts and ``client_progress`` computes DOMAIN.md's numbers from them
+for any as-of date and any known-at cut, with the definition in force at that date.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from coachledger.projections import calc, history
+from coachledger.projections.batch import Batch, Ev, dec, moment
+
+NAME = "progress"
+TABLES = {
+    "baselines": "CREATE TABLE IF NOT EXISTS baselines (seq INTEGER PRIMARY KEY, stream TEXT NOT NULL, "
+    "kpi TEXT NOT NULL, effective_at TEXT NOT NULL, value TEXT NOT NULL, source TEXT, reason TEXT, "
+    "recorded_at TEXT NOT NULL, actor TEXT NOT NULL)",
+    "measurements": "CREATE TABLE IF NOT EXISTS measurements (seq INTEGER PRIMARY KEY, stream TEXT NOT NULL, "
+    "mid TEXT NOT NULL, kpi TEXT NOT NULL, effective_at TEXT NOT NULL, value TEXT NOT NULL, source TEXT, "
+    "note TEXT, recorded_at TEXT NOT NULL, actor TEXT NOT NULL)",
+    "measurement_changes": "CREATE TABLE IF NOT EXISTS measurement_changes (seq INTEGER PRIMARY KEY, "
+    "stream TEXT NOT NULL, mid TEXT NOT NULL, kind TEXT NOT NULL, value TEXT, reason TEXT, "
+    "recorded_at TEXT NOT NULL, actor TEXT NOT NULL)",
+}
+INDEXES = (
+    "CREATE INDEX IF NOT EXISTS baselines_by_stream ON baselines (stream, seq)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS measurements_by_stream ON measurements (stream, mid)",
+    "CREATE INDEX IF NOT EXISTS measurements_by_seq ON measurements (stream, seq)",
+    "CREATE INDEX IF NOT EXISTS measurement_changes_by_stream ON measurement_changes (stream, seq)",
+)
+UNKNOWN = 1 << 62
+
+
+def apply(b: Batch, ev: Ev) -> None:
+    d = ev.data
+    if d is None:
+        return
+    t = ev.type
+    if t == "MeasurementRecorded":
+        b.add(
+            "INSERT INTO measurements VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                ev.seq,
+                ev.stream,
+                d.measurement_id,
+                d.kpi,
+                moment(d.effective_at),
+                dec(d.value),
+                d.source,
+                d.note,
+                ev.recorded_at,
+                ev.actor,
+            ),
+        )
+    elif t == "BaselineEstablished":
+        b.add(
+            "INSERT INTO baselines VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                ev.seq,
+                ev.stream,
+                d.kpi,
+                moment(d.effective_at),
+                dec(d.value),
+                d.source,
+                d.reason,
+                ev.recorded_at,
+                ev.actor,
+            ),
+        )
+    elif t == "MeasurementCorrected":
+        b.add(
+            "INSERT INTO measurement_changes VALUES (?,?,?,?,?,?,?,?)",
+            (
+                ev.seq,
+                ev.stream,
+                d.measurement_id,
+                "corrected",
+                dec(d.value),
+                d.reason,
+                ev.recorded_at,
+                ev.actor,
+            ),
+        )
+    elif t == "MeasurementRetracted":
+        b.add(
+            "INSERT INTO measurement_changes VALUES (?,?,?,?,?,?,?,?)",
+            (ev.seq, ev.stream, d.measurement_id, "retracted", None, d.reason, ev.recorded_at, ev.actor),
+        )
+
+
+def forget(db: Any, stream: str) -> None:
+    for table in TABLES:
+        db.execute(f"DELETE FROM {table} WHERE stream = ?", (stream,))
+
+
+class Facts:
+    """Everything progress needs about one client, cut at a known-at sequence."""
+
+    def __init__(self, db: Any, stream: str, known_seq: int | None = None) -> None:
+        upto = known_seq if known_seq is not None else UNKNOWN
+        self.defs = history.def_rows(db, stream, known_seq)
+        self.baselines: dict[str, list[calc.BaselineRow]] = {}
+        self.measurements: dict[str, list[calc.MeasurementRow]] = {}
+        self.changes: dict[str, list[calc.ChangeRow]] = {}
+        fromiso = datetime.fromisoformat
+        for seq, kpi, at, value in db.execute(
+            "SELECT seq, kpi, effective_at, value FROM baselines WHERE stream = ? AND seq <= ? ORDER BY seq",
+            (stream, upto),
+        ).fetchall():
+            self.baselines.setdefault(kpi, []).append(calc.BaselineRow(seq, fromiso(at), Decimal(value)))
+        kpi_of: dict[str, str] = {}
+        for seq, mid, kpi, at, value in db.execute(
+            "SELECT seq, mid, kpi, effective_at, value FROM measurements WHERE stream = ? AND seq <= ? ORDER BY seq",
+            (stream, upto),
+        ).fetchall():
+            kpi_of[mid] = kpi
+            self.measurements.setdefault(kpi, []).append(
+                calc.MeasurementRow(seq, mid, fromiso(at), Decimal(value))
+            )
+        for seq, mid, kind, value in db.execute(
+            "SELECT seq, mid, kind, value FROM measurement_changes WHERE stream = ? AND seq <= ? ORDER BY seq",
+            (stream, upto),
+        ).fetchall():
+            if mid in kpi_of:
+                row = calc.ChangeRow(seq, mid, kind, Decimal(value) if value is not None else None)
+                self.changes.setdefault(kpi_of[mid], []).append(row)
+
+    def kpis(self) -> list[str]:
+        """KPI ids in definition order."""
+        return sorted(self.defs, key=lambda k: self.defs[k][0].seq)
+
+    def progress(self, kpi: str, as_of: datetime) -> dict[str, Any]:
+        return calc.kpi_progress(
+            kpi,
+            self.defs[kpi],
+            self.baselines.get(kpi, ()),
+            self.measurements.get(kpi, ()),
+            self.changes.get(kpi, ()),
+            as_of,
+        )
+
+    def definition(self, kpi: str, at: datetime) -> dict[str, Any]:
+        return calc.definition_at(self.defs[kpi], at)
+
+
+def client_progress(
+    db: Any, stream: str, as_of: datetime, known_seq: int | None = None
+) -> list[dict[str, Any]]:
+    facts = Facts(db, stream, known_seq)
+    return [facts.progress(kpi, as_of) for kpi in facts.kpis()]
+
+
+def measurement_rows(db: Any, stream: str, kpi: str, known_seq: int | None = None) -> list[dict[str, Any]]:
+    """The measurements of one KPI with their corrections and retractions (for reports and charts)."""
+    upto = known_seq if known_seq is not None else UNKNOWN
+    rows = db.execute(
+        "SELECT seq, mid, effective_at, value, source, note, recorded_at, actor FROM measurements "
+        "WHERE stream = ? AND kpi = ? AND seq <= ? ORDER BY effective_at, seq",
+        (stream, kpi, upto),
+    ).fetchall()
+    keys = ("seq", "mid", "effective_at", "value", "source", "note", "recorded_at", "actor")
+    out = [dict(zip(keys, r, strict=True)) for r in rows]
+    changes: dict[str, list[tuple[str, str | None]]] = {}
+    for mid, kind, value in db.execute(
+        "SELECT mid, kind, value FROM measurement_changes WHERE stream = ? AND seq <= ? ORDER BY seq",
+        (stream, upto),
+    ).fetchall():
+        changes.setdefault(mid, []).append((kind, value))
+    for m in out:
+        m["retracted"] = any(kind == "retracted" for kind, _ in changes.get(m["mid"], ()))
+        corrected = [v for kind, v in changes.get(m["mid"], ()) if kind == "corrected"]
+        m["corrected_value"] = corrected[-1] if corrected else None
+    return out

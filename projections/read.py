@@ -1,0 +1,275 @@
+"""What the read commands ask: answered from current views, for any as-of date and known-at time."""
+
+from __future__ import annotations
+
+import statistics
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from coachledger.projections import clients, history, journal, progress, runner, timeline
+from coachledger.projections.db import open_views
+
+from coachledger.errors import ClientNotFound, DomainError
+from coachledger.ids import stream_of
+
+SEVERITY = ("off-track", "overdue", "at-risk", "no-data", "no-baseline", "on-track", "achieved")
+CADENCE = timedelta(days=30)
+
+
+def iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def now() -> datetime:
+    return datetime.now(tz=UTC)
+
+
+class ReadSide:
+    """The views of one store, brought up to date when opened."""
+
+    def __init__(self, settings: Any, *, catch_up: bool = True) -> None:
+        self.db = open_views(settings)
+        self.decrypt = _decryptor(settings)
+        if catch_up:
+            runner.current(self.db, self.decrypt)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- clients ----------------------------------------------------------
+
+    def client(self, slug: str) -> dict[str, Any]:
+        found = clients.one_client(self.db, stream_of(slug))
+        if found is None:
+            raise ClientNotFound(slug)
+        return found
+
+    def known_seq(self, stream: str, known_at: datetime | None) -> int | None:
+        return None if known_at is None else runner.known_seq_at(self.db, stream, known_at)
+
+    def client_list(self, coach: str | None = None) -> list[dict[str, Any]]:
+        moment = now()
+        out = []
+        for c in clients.all_clients(self.db, coach):
+            items = progress.client_progress(self.db, c["stream"], moment)
+            active = [i for i in items if not i["retired"]]
+            out.append(
+                {
+                    "client": c["client"],
+                    "name": c["name"],
+                    "coach": c["coach"],
+                    "kpis": len(active),
+                    "status": overall(active),
+                }
+            )
+        return out
+
+    # -- progress ---------------------------------------------------------
+
+    def progress(self, slug: str, as_of: datetime | None, known_at: datetime | None) -> dict[str, Any]:
+        c = self.client(slug)
+        moment = as_of or now()
+        known = self.known_seq(c["stream"], known_at)
+        items = progress.client_progress(self.db, c["stream"], moment, known) if known != 0 else []
+        return {"client": slug, "as_of": iso(moment), "known_at": iso(known_at), "kpis": items}
+
+    def kpi_list(self, slug: str) -> dict[str, Any]:
+        c = self.client(slug)
+        facts = progress.Facts(self.db, c["stream"])
+        moment = now()
+        kpis = []
+        for kpi in facts.kpis():
+            definition = history.display(facts.definition(kpi, moment))
+            item = facts.progress(kpi, moment)
+            kpis.append(
+                {
+                    "kpi": kpi,
+                    **definition,
+                    "baseline": item["baseline"],
+                    "status": item["status"],
+                    "versions": len(facts.defs[kpi]),
+                }
+            )
+        return {"client": slug, "kpis": kpis}
+
+    def history(self, slug: str, kpi: str) -> dict[str, Any]:
+        c = self.client(slug)
+        versions = history.versions(self.db, c["stream"], kpi)
+        if not versions:
+            raise DomainError(f"unknown KPI '{kpi}' for client '{slug}'")
+        return {"client": slug, "kpi": kpi, "versions": versions}
+
+    def timeline(
+        self, slug: str, since: datetime | None, until: datetime | None, known_at: datetime | None
+    ) -> dict[str, Any]:
+        c = self.client(slug)
+        known = self.known_seq(c["stream"], known_at)
+        events = timeline.events(self.db, c["stream"], since=iso(since), until=iso(until), known_seq=known)
+        return {"client": slug, "known_at": iso(known_at), "events": events}
+
+    def replay(self, slug: str, known_at: datetime | None) -> dict[str, Any]:
+        """After each event: progress as of its recording time, known at that event."""
+        c = self.client(slug)
+        known = self.known_seq(c["stream"], known_at)
+        events = timeline.events(self.db, c["stream"], known_seq=known)
+        facts = progress.Facts(self.db, c["stream"], known)
+        steps = []
+        for ev in events:
+            moment = datetime.fromisoformat(ev["recorded_at"])
+            kpis = [
+                _known_progress(facts, kpi, moment, ev["seq"])
+                for kpi in facts.kpis()
+                if facts.defs[kpi][0].seq <= ev["seq"]
+            ]
+            steps.append(
+                {
+                    "seq": ev["seq"],
+                    "type": ev["type"],
+                    "recorded_at": ev["recorded_at"],
+                    "actor": ev["actor"],
+                    "summary": ev["summary"],
+                    "progress": kpis,
+                }
+            )
+        return {"client": slug, "known_at": iso(known_at), "steps": steps}
+
+    # -- balance, portfolio, journal ---------------------------------------
+
+    def balance(self, slug: str, as_of: datetime | None, known_at: datetime | None) -> dict[str, Any]:
+        doc = self.progress(slug, as_of, known_at)
+        return {
+            "client": slug,
+            "as_of": doc["as_of"],
+            "known_at": doc["known_at"],
+            "quadrants": balance_of(doc["kpis"]),
+        }
+
+    def portfolio(
+        self, coach: str | None, as_of: datetime | None, known_at: datetime | None
+    ) -> dict[str, Any]:
+        moment = as_of or now()
+        rows = []
+        for c in clients.all_clients(self.db, coach):
+            known = self.known_seq(c["stream"], known_at)
+            if known == 0:
+                continue
+            items = progress.client_progress(self.db, c["stream"], moment, known)
+            fb = journal.feedback(self.db, c["stream"], known, iso(moment))
+            goal_count = len(clients.goals(self.db, c["stream"], known))
+            goals_met = sum(1 for m in journal.milestones(self.db, c["stream"], known) if m["kind"] == "goal")
+            rows.append((c, items, fb, goal_count, goals_met))
+        return {"coach": coach, "as_of": iso(moment), "known_at": iso(known_at), **portfolio_of(rows)}
+
+    def journal(self, slug: str) -> dict[str, Any]:
+        c = self.client(slug)
+        s = c["stream"]
+        return {
+            "goals": clients.goals(self.db, s),
+            "feedback": journal.feedback(self.db, s),
+            "sessions": journal.sessions(self.db, s),
+            "milestones": journal.milestones(self.db, s),
+        }
+
+
+def _known_progress(facts: progress.Facts, kpi: str, moment: datetime, seq: int) -> dict[str, Any]:
+    from coachledger.projections import calc
+
+    return calc.kpi_progress(
+        kpi,
+        facts.defs[kpi],
+        facts.baselines.get(kpi, ()),
+        facts.measurements.get(kpi, ()),
+        facts.changes.get(kpi, ()),
+        moment,
+        seq,
+    )
+
+
+def _decryptor(settings: Any) -> Any:
+    try:
+        from coachledger.keys import open_decryptor
+    except ImportError:
+        return None
+    return open_decryptor(settings)
+
+
+def overall(items: list[dict[str, Any]]) -> str:
+    """A client's status: the most pressing status among their active KPIs."""
+    if not items:
+        return "no-kpis"
+    return min((i["status"] for i in items), key=SEVERITY.index)
+
+
+def balance_of(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Professional vs personal x short vs long term: how the active KPIs spread and fare."""
+    out = []
+    for dimension in ("professional", "personal"):
+        for horizon in ("short", "long"):
+            group = [
+                i
+                for i in items
+                if not i["retired"] and i.get("dimension") == dimension and i.get("horizon") == horizon
+            ]
+            pcts = [i["progress_pct"] for i in group if i["progress_pct"] is not None]
+            statuses: dict[str, int] = {}
+            for i in group:
+                statuses[i["status"]] = statuses.get(i["status"], 0) + 1
+            out.append(
+                {
+                    "dimension": dimension,
+                    "horizon": horizon,
+                    "kpis": [i["kpi"] for i in group],
+                    "count": len(group),
+                    "average_progress_pct": _round1(statistics.fmean(pcts)) if pcts else None,
+                    "statuses": dict(sorted(statuses.items())),
+                }
+            )
+    return out
+
+
+def _round1(x: float) -> float:
+    from coachledger.projections.calc import round1
+
+    value = round1(x)
+    assert value is not None
+    return value
+
+
+def portfolio_of(rows: list[Any]) -> dict[str, Any]:
+    """The coach-level KPIs of the seed chapter, across clients."""
+    promo_clients = promoted = 0
+    salary_changes: list[float] = []
+    satisfaction: list[float] = []
+    goal_kpis = goal_kpis_met = goals = goals_met = 0
+    ratings: list[int] = []
+    for _c, items, fb, goal_count, met in rows:
+        goals += goal_count
+        goals_met += met
+        ratings += [f["rating"] for f in fb]
+        promos = [i for i in items if i["category"] == "promotion"]
+        if promos:
+            promo_clients += 1
+            promoted += any(i["status"] == "achieved" for i in promos)
+        for i in items:
+            b, c = i["baseline"], i["current"]
+            if i["category"] == "salary" and b and c is not None:
+                salary_changes.append(100.0 * (c - b) / b)
+            if i["category"] == "job-satisfaction" and b is not None and c is not None:
+                satisfaction.append(float(c - b))
+            if i["category"] == "goal-achievement" and not i["retired"]:
+                goal_kpis += 1
+                goal_kpis_met += i["status"] == "achieved"
+
+    def pct(n: int, d: int) -> float | None:
+        return _round1(100.0 * n / d) if d else None
+
+    return {
+        "clients": len(rows),
+        "promotion_rate_pct": pct(promoted, promo_clients),
+        "clients_with_promotion_kpi": promo_clients,
+        "median_salary_change_pct": _round1(statistics.median(salary_changes)) if salary_changes else None,
+        "average_satisfaction_change": _round1(statistics.fmean(satisfaction)) if satisfaction else None,
+        "goal_achievement_rate_pct": pct(goal_kpis_met + goals_met, goal_kpis + goals),
+        "average_feedback": _round1(statistics.fmean(ratings)) if ratings else None,
+        "feedback_count": len(ratings),
+    }

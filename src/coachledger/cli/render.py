@@ -1,0 +1,228 @@
+"""Readable tables for people (aligned, status coloured on a terminal) and CSV for spreadsheets."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from coachledger.cli.common import Env, emit_json, fmt_number
+
+STATUS_COLOURS = {
+    "achieved": "green",
+    "on-track": "green",
+    "at-risk": "yellow",
+    "off-track": "red",
+    "overdue": "red",
+    "no-data": "bright_black",
+    "no-baseline": "bright_black",
+}
+
+
+def read_side(env: Env) -> Any:
+    from coachledger.projections.read import ReadSide
+
+    return ReadSide(env.settings)
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return fmt_number(value)
+    return str(value)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], status_col: int | None = None) -> None:
+    """Print an aligned table; the status column is coloured when stdout is a terminal."""
+    text = [[cell(v) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in text]) for i, h in enumerate(headers)]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    click.echo("  ".join("-" * w for w in widths))
+    for row in text:
+        parts = []
+        for i, (value, width) in enumerate(zip(row, widths, strict=True)):
+            padded = value.rjust(width) if _numeric(value) else value.ljust(width)
+            if i == status_col:
+                padded = click.style(padded, fg=STATUS_COLOURS.get(value))
+            parts.append(padded)
+        click.echo("  ".join(parts).rstrip())
+
+
+def _numeric(value: str) -> bool:
+    return bool(value) and value.replace(",", "").replace(".", "", 1).lstrip("-").isdigit()
+
+
+def safe_cell(value: Any) -> Any:
+    """Neutralise cells a spreadsheet would run as a formula (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def write_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow([safe_cell("" if v is None else v) for v in row])
+
+
+def render_client_list(env: Env, as_json: bool, coach: str | None = None) -> None:
+    rows = read_side(env).client_list(coach)
+    if as_json:
+        emit_json({"clients": rows})
+        return
+    if not rows:
+        click.echo("No clients yet. Add one with: coachledger client add CLIENT --name NAME")
+        return
+    table(
+        ("client", "name", "coach", "kpis", "status"),
+        [(r["client"], r["name"], r["coach"], r["kpis"], r["status"]) for r in rows],
+        status_col=4,
+    )
+
+
+def render_kpi_list(env: Env, client: str, as_json: bool) -> None:
+    doc = read_side(env).kpi_list(client)
+    if as_json:
+        emit_json(doc)
+        return
+    if not doc["kpis"]:
+        click.echo(f"{client} has no KPIs yet.")
+        return
+    table(
+        ("kpi", "name", "category", "direction", "target", "unit", "due", "dimension", "horizon", "status"),
+        [
+            (
+                k["kpi"],
+                k["name"],
+                k["category"],
+                k["direction"],
+                k["target"],
+                k["unit"],
+                k["due"],
+                k["dimension"],
+                k["horizon"],
+                "retired" if k["retired"] else k["status"],
+            )
+            for k in doc["kpis"]
+        ],
+        status_col=9,
+    )
+
+
+def render_client_show(env: Env, client: str, as_json: bool) -> None:
+    rs = read_side(env)
+    c = rs.client(client)
+    kpis = rs.kpi_list(client)["kpis"]
+    journal = rs.journal(client)
+    doc = {
+        "client": client,
+        "name": c["name"],
+        "coach": c["coach"],
+        "registered_at": c["registered_at"],
+        "goals": journal["goals"],
+        "kpis": kpis,
+        "sessions": len(journal["sessions"]),
+        "feedback": len(journal["feedback"]),
+        "milestones": journal["milestones"],
+    }
+    if as_json:
+        emit_json(doc)
+        return
+    click.echo(f"{c['name']} ({client})" + (f", coached by {c['coach']}" if c["coach"] else ""))
+    click.echo(
+        f"Registered {c['registered_at'][:10]}; {len(kpis)} KPIs, {doc['sessions']} sessions, "
+        f"{doc['feedback']} feedback entries."
+    )
+    for g in journal["goals"]:
+        click.echo(f"  goal {g['goal']} ({g['horizon']}): {g['text']}")
+    if kpis:
+        click.echo()
+        table(
+            ("kpi", "name", "target", "unit", "due", "status"),
+            [
+                (
+                    k["kpi"],
+                    k["name"],
+                    k["target"],
+                    k["unit"],
+                    k["due"],
+                    "retired" if k["retired"] else k["status"],
+                )
+                for k in kpis
+            ],
+            status_col=5,
+        )
+
+
+PROGRESS_COLUMNS = (
+    "kpi",
+    "name",
+    "category",
+    "unit",
+    "direction",
+    "baseline",
+    "current",
+    "target",
+    "due",
+    "progress_pct",
+    "expected_pct",
+    "status",
+    "measurements",
+    "trend_per_month",
+    "retired",
+)
+
+
+def render_progress(doc: dict[str, Any], as_json: bool, as_csv: bool = False) -> None:
+    if as_json:
+        emit_json(doc)
+        return
+    rows = [[k[c] for c in PROGRESS_COLUMNS] for k in doc["kpis"]]
+    if as_csv:
+        write_csv(PROGRESS_COLUMNS, rows)
+        return
+    when = doc["as_of"][:10]
+    known = f", as known at {doc['known_at'][:19]}" if doc.get("known_at") else ""
+    click.echo(f"Progress of {doc['client']} as of {when}{known}")
+    if not doc["kpis"]:
+        click.echo("No KPIs.")
+        return
+    table(
+        (
+            "kpi",
+            "baseline",
+            "current",
+            "target",
+            "unit",
+            "due",
+            "progress %",
+            "expected %",
+            "status",
+            "n",
+            "trend/mo",
+        ),
+        [
+            (
+                k["kpi"],
+                k["baseline"],
+                k["current"],
+                k["target"],
+                k["unit"],
+                k["due"],
+                k["progress_pct"],
+                k["expected_pct"],
+                "retired" if k["retired"] else k["status"],
+                k["measurements"],
+                k["trend_per_month"],
+            )
+            for k in doc["kpis"]
+        ],
+        status_col=8,
+    )
