@@ -55,8 +55,11 @@ class LazyGroup(click.Group):
         self.lazy = lazy or {}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(name for name in {*super().list_commands(ctx), *self.lazy}
-                      if self.get_command(ctx, name) is not None)
+        return sorted(
+            name
+            for name in {*super().list_commands(ctx), *self.lazy}
+            if self.get_command(ctx, name) is not None
+        )
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy:
