@@ -11,7 +11,7 @@ TABLES = {
     "clients": "CREATE TABLE IF NOT EXISTS clients (stream TEXT PRIMARY KEY, client TEXT NOT NULL, "
     "name TEXT NOT NULL, coach TEXT, registered_at TEXT NOT NULL, seq INTEGER NOT NULL)",
     "goals": "CREATE TABLE IF NOT EXISTS goals (stream TEXT NOT NULL, goal TEXT NOT NULL, text TEXT NOT NULL, "
-    "horizon TEXT NOT NULL, seq INTEGER NOT NULL, recorded_at TEXT NOT NULL, PRIMARY KEY (stream, goal))",
+    "horizon TEXT NOT NULL, due TEXT, seq INTEGER NOT NULL, recorded_at TEXT NOT NULL, PRIMARY KEY (stream, goal))",
 }
 
 
@@ -26,8 +26,8 @@ def apply(b: Batch, ev: Ev) -> None:
         )
     elif ev.type == "GoalSet":
         b.add(
-            "INSERT INTO goals VALUES (?,?,?,?,?,?)",
-            (ev.stream, d.goal, d.text, d.horizon, ev.seq, ev.recorded_at),
+            "INSERT INTO goals VALUES (?,?,?,?,?,?,?)",
+            (ev.stream, d.goal, d.text, d.horizon, d.due.date().isoformat() if d.due else None, ev.seq, ev.recorded_at),
         )
 
 
@@ -58,7 +58,7 @@ def one_client(db: Any, stream: str) -> dict[str, Any] | None:
 
 def goals(db: Any, stream: str, known_seq: int | None = None) -> list[dict[str, Any]]:
     rows = db.execute(
-        "SELECT goal, text, horizon, seq, recorded_at FROM goals WHERE stream = ? AND seq <= ? ORDER BY seq",
+        "SELECT goal, text, horizon, due, seq, recorded_at FROM goals WHERE stream = ? AND seq <= ? ORDER BY seq",
         (stream, known_seq if known_seq is not None else 1 << 62),
     ).fetchall()
-    return [dict(zip(("goal", "text", "horizon", "seq", "recorded_at"), r, strict=True)) for r in rows]
+    return [dict(zip(("goal", "text", "horizon", "due", "seq", "recorded_at"), r, strict=True)) for r in rows]

@@ -28,7 +28,8 @@ def summary(kind: str, d: Any) -> str:
     if kind == "ClientRegistered":
         return f"Registered {d.name}" + (f" (coach {d.coach})" if d.coach else "")
     if kind == "GoalSet":
-        return f"Set {d.horizon}-term goal {d.goal}: {d.text}"
+        due = f" (by {d.due.date().isoformat()})" if d.due else ""
+        return f"Set {d.horizon}-term goal {d.goal}: {d.text}{due}"
     if kind == "KpiDefined":
         scale = f", scale {_n(d.scale_min)}..{_n(d.scale_max)}" if d.scale_min is not None else ""
         return (

@@ -85,8 +85,8 @@ class Ledger(Application[UUID]):
             raise DuplicateId(f"client '{slug}' already exists") from None
         return slug
 
-    def set_goal(self, slug: str, goal: str, text: str, horizon: str) -> str:
-        self.change(slug, lambda c: c.set_goal(self.actor, goal, text, horizon))
+    def set_goal(self, slug: str, goal: str, text: str, horizon: str, due: datetime | None = None) -> str:
+        self.change(slug, lambda c: c.set_goal(self.actor, goal, text, horizon, due))
         return goal
 
     def define_kpi(self, slug: str, kpi: str, **fields: Any) -> str:

@@ -107,9 +107,15 @@ class Client(Aggregate):
 
     class GoalSet(Event):
         TOPIC = "coachledger:GoalSet"
+        class_version = 2
         goal: str
         text: str
         horizon: str
+        due: datetime | None = None  # v2: goals are time-bound (the T of SMART)
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["due"] = None
 
         def apply(self, aggregate: Client) -> None:
             aggregate.goals[self.goal] = self.horizon
@@ -285,7 +291,7 @@ class Client(Aggregate):
             raise InvalidValue("client name must not be empty")
         return cls(actor=actor, slug=slug, name=name.strip(), coach=coach)
 
-    def set_goal(self, actor: str, goal: str, text: str, horizon: str) -> None:
+    def set_goal(self, actor: str, goal: str, text: str, horizon: str, due: datetime | None = None) -> None:
         self._check_writable()
         check_id("goal", goal)
         check_choice("horizon", horizon, HORIZONS)
@@ -293,7 +299,7 @@ class Client(Aggregate):
             raise DuplicateId(f"goal '{goal}' already exists for client '{self.slug}'")
         if not text.strip():
             raise InvalidValue("goal text must not be empty")
-        self.trigger_event(self.GoalSet, actor=actor, goal=goal, text=text, horizon=horizon)
+        self.trigger_event(self.GoalSet, actor=actor, goal=goal, text=text, horizon=horizon, due=due)
 
     def define_kpi(
         self,

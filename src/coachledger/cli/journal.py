@@ -6,7 +6,7 @@ from datetime import datetime
 
 import click
 
-from coachledger.cli.common import Env, at_option, pass_env
+from coachledger.cli.common import MOMENT, Env, at_option, pass_env
 
 
 @click.group()
@@ -19,15 +19,16 @@ def goal() -> None:
 @click.argument("goal_id", metavar="GOAL")
 @click.option("--text", required=True, help="The goal in the client's words.")
 @click.option("--horizon", type=click.Choice(["short", "long"]), default="long", show_default=True)
+@click.option("--due", type=MOMENT, help="When the goal should be reached (ISO date).")
 @pass_env
-def goal_add(env: Env, client: str, goal_id: str, text: str, horizon: str) -> None:
+def goal_add(env: Env, client: str, goal_id: str, text: str, horizon: str, due: datetime | None) -> None:
     """Set a career goal of CLIENT; prints the goal id.
 
     \b
     Example:
-      coachledger goal add ana-lopez lead-team --text "Lead a team of five" --horizon long
+      coachledger goal add ana-lopez lead-team --text "Lead a team of five" --due 2027-12-31
     """
-    click.echo(env.ledger().set_goal(client, goal_id, text, horizon))
+    click.echo(env.ledger().set_goal(client, goal_id, text, horizon, due))
 
 
 @click.group()
