@@ -1,0 +1,5 @@
+"""``python -m coachledger``."""
+
+from coachledger.cli import main
+
+main(prog_name="coachledger")
