@@ -1,0 +1,339 @@
+"""The PostgreSQL store: the library's recorder, sealing and an event index, shared by many coaches.
+
+A whole database is one ledger, with the same table names as the SQLite store
+(``stored_events``, ``event_index``, ``stored_snapshots``) and stream ids kept as the
+same 32-hex text, so rows move between the two stores unchanged. Every insert takes the
+library's EXCLUSIVE table lock, so notification ids (= ``seq``) commit in order and the
+seal chain is extended by one writer at a time; the events, their index rows and seals
+are written in one transaction. A lost optimistic-concurrency race is a primary-key
+violation, which the library maps to ``IntegrityError`` for the application to retry.
+
+This module imports psycopg: import it only when the store is PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+from uuid import UUID
+
+import psycopg
+from eventsourcing.persistence import AggregateRecorder, ApplicationRecorder, StoredEvent
+from eventsourcing.postgres import (
+    PgStoredEvent,
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+)
+from eventsourcing.utils import Environment
+
+from coachledger.sealing import GENESIS, seal
+from coachledger.settings import SettingsError, StoreLocation
+from coachledger.storefile import StoreError
+
+APP_NAME = "coachledger"  # the Ledger application's name: the prefix of its environment keys
+CONNECT_TIMEOUT_S = 5
+# pg_advisory_xact_lock keys: creating the schema, and catching up the views.
+SCHEMA_LOCK_KEY = 0x636C_0001
+VIEWS_LOCK_KEY = 0x636C_0002
+
+STORED_EVENT_TYPE = "stored_event_text"
+SCHEMA_DDL = (
+    # The library's own definitions (PostgresApplicationRecorder / PostgresAggregateRecorder),
+    # with text stream ids as in SQLite.
+    "CREATE TABLE IF NOT EXISTS stored_events ("
+    'originator_id text COLLATE "C" NOT NULL, originator_version bigint NOT NULL, topic text, state bytea, '
+    "notification_id bigserial, PRIMARY KEY (originator_id, originator_version))",
+    "CREATE UNIQUE INDEX IF NOT EXISTS stored_events_notification_id_idx "
+    "ON stored_events (notification_id ASC)",
+    "CREATE TABLE IF NOT EXISTS stored_snapshots ("
+    'originator_id text COLLATE "C" NOT NULL, originator_version bigint NOT NULL, topic text, state bytea, '
+    "PRIMARY KEY (originator_id, originator_version))",
+    # The ledger's index: recording time and seal of every event, by seq.
+    "CREATE TABLE IF NOT EXISTS event_index ("
+    'seq bigint PRIMARY KEY, originator_id text COLLATE "C" NOT NULL, originator_version bigint NOT NULL, '
+    'recorded_at text COLLATE "C" NOT NULL, seal bytea NOT NULL)',
+    "CREATE INDEX IF NOT EXISTS event_index_by_time ON event_index (originator_id, recorded_at, seq)",
+)
+SCHEMA_TYPE_DDL = (
+    f"CREATE TYPE {STORED_EVENT_TYPE} AS "
+    "(originator_id text, originator_version bigint, topic text, state bytea)"
+)
+SCHEMA_TABLES = ("stored_events", "stored_snapshots", "event_index")
+
+
+@dataclass(frozen=True)
+class PgParams:
+    """Connection parameters parsed from a ``postgresql://`` URL."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def kwargs(self) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password,
+            "dbname": self.dbname,
+        }
+
+
+def parse_url(url: str) -> PgParams:
+    """Host, port, user, password and database of a URL; PG* environment variables fill gaps.
+
+    Query options are refused: libpq's own environment variables (PGSSLMODE, ...) apply.
+    """
+    parts = urlsplit(url)
+    if parts.query:
+        raise SettingsError(
+            f"options after '?' in the PostgreSQL URL are not supported ({parts.query}); "
+            "use libpq's environment variables instead (e.g. PGSSLMODE=require)"
+        )
+    try:
+        port = parts.port or int(os.environ.get("PGPORT") or 5432)
+    except ValueError:
+        port_text = parts.netloc.rpartition(":")[2]
+        raise SettingsError(f"the PostgreSQL URL has an invalid port '{port_text}'") from None
+    dbname = unquote(parts.path.lstrip("/"))
+    if not dbname or "/" in dbname:
+        raise SettingsError("a PostgreSQL URL names one database: postgresql://user:pw@host:port/dbname")
+    return PgParams(
+        host=unquote(parts.hostname or "") or os.environ.get("PGHOST") or "localhost",
+        port=port,
+        user=unquote(parts.username or "") or os.environ.get("PGUSER") or "",
+        password=unquote(parts.password or "") or os.environ.get("PGPASSWORD") or "",
+        dbname=dbname,
+    )
+
+
+def ledger_env(store: StoreLocation) -> dict[str, str]:
+    """The library's settings for the Ledger application on this database.
+
+    Keys carry the application's prefix, so that stray POSTGRES_* variables in the
+    environment never point the ledger at another database.
+    """
+    params = parse_url(store.url)
+    p = APP_NAME.upper() + "_"
+    return {
+        p + "POSTGRES_HOST": params.host,
+        p + "POSTGRES_PORT": str(params.port),
+        p + "POSTGRES_USER": params.user,
+        p + "POSTGRES_PASSWORD": params.password,
+        p + "POSTGRES_DBNAME": params.dbname,
+        p + "POSTGRES_CONNECT_TIMEOUT": "15",
+        # One command needs one connection at a time; a follower a few more.
+        p + "POSTGRES_POOL_SIZE": "1",
+        p + "POSTGRES_MAX_OVERFLOW": "4",
+        p + "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
+        p + "ORIGINATOR_ID_TYPE": "text",
+        p + "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+        p + "CREATE_TABLE": "y",
+    }
+
+
+def describe_connect_error(params: PgParams, e: BaseException) -> str:
+    """One readable line for a failed connection: where, why, and what to check."""
+    text = " ".join(str(e).split()).removeprefix("connection failed: ") or type(e).__name__
+    where = f"PostgreSQL at {params.where}"
+    low = text.lower()
+    if f'database "{params.dbname}" does not exist' in low:
+        return (
+            f"{where} has no database '{params.dbname}': create it first "
+            f"(createdb -h {params.host} -p {params.port} -U {params.user or 'postgres'} {params.dbname})"
+        )
+    if "role" in low and "does not exist" in low:
+        return f"{where} has no user '{params.user}': check the user name in the URL (or PGUSER)"
+    if "password authentication failed" in low or "no password supplied" in low or "authentication" in low:
+        return (
+            f"{where} refused user '{params.user}' for database '{params.dbname}': "
+            f"check the user and password in the URL (or PGPASSWORD) ({text})"
+        )
+    if "pg_hba.conf" in low or "permission denied" in low:
+        return f"{where} does not let user '{params.user}' connect to '{params.dbname}': check its access rules ({text})"
+    return (
+        f"cannot connect to {where} (database '{params.dbname}'): check that the server is running, "
+        f"that host and port are right and reachable from here ({text})"
+    )
+
+
+def connect(params: PgParams, *, autocommit: bool = False) -> psycopg.Connection[Any]:
+    """A plain connection with a short timeout; failures become one StoreError line."""
+    try:
+        return psycopg.connect(
+            **params.kwargs(),
+            connect_timeout=CONNECT_TIMEOUT_S,
+            autocommit=autocommit,
+            application_name=APP_NAME,
+        )
+    except psycopg.Error as e:
+        raise StoreError(describe_connect_error(params, e)) from None
+
+
+def schema_exists(conn: psycopg.Connection[Any]) -> bool:
+    row = conn.execute(
+        "SELECT to_regclass('stored_events') IS NOT NULL AND to_regclass('stored_snapshots') IS NOT NULL "
+        "AND to_regclass('event_index') IS NOT NULL AND to_regtype(%s) IS NOT NULL",
+        (STORED_EVENT_TYPE,),
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def ensure_schema(conn: psycopg.Connection[Any]) -> None:
+    """Create the ledger's tables once; concurrent first writers wait for each other."""
+    if schema_exists(conn):
+        conn.rollback()
+        return
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
+        if conn.execute("SELECT to_regtype(%s)", (STORED_EVENT_TYPE,)).fetchone() == (None,):
+            conn.execute(SCHEMA_TYPE_DDL)
+        for statement in SCHEMA_DDL:
+            conn.execute(statement)
+
+
+def _hex(originator_id: UUID | str) -> str:
+    return originator_id.hex if isinstance(originator_id, UUID) else str(originator_id)
+
+
+class HexIdsMixin:
+    """Stream ids stored as 32-hex text, exactly as the SQLite store keeps them."""
+
+    def construct_pg_stored_event(
+        self, originator_id: UUID | str, originator_version: int, topic: str, state: bytes
+    ) -> PgStoredEvent:
+        return super().construct_pg_stored_event(  # type: ignore[misc]
+            _hex(originator_id), originator_version, topic, state
+        )
+
+    def select_events(self, originator_id: UUID | str, **kwargs: Any) -> Sequence[StoredEvent]:
+        return super().select_events(_hex(originator_id), **kwargs)  # type: ignore[misc]
+
+
+class LedgerPostgresRecorder(HexIdsMixin, PostgresApplicationRecorder):
+    """Events, their seals and index rows in one transaction, under the table lock."""
+
+    insert_sql = (
+        "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
+        "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::bytea[]) "
+        "RETURNING notification_id, originator_id, originator_version"
+    )
+    index_sql = (
+        "INSERT INTO event_index (seq, originator_id, originator_version, recorded_at, seal) "
+        "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::bytea[])"
+    )
+
+    def create_table(self) -> None:
+        """The factory has created the schema already (see ensure_schema)."""
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        if not stored_events:
+            return []
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            self._lock_table(curs)
+            self._notify_channel(curs)
+            return insert_sealed(curs, stored_events)
+
+
+def insert_sealed(curs: Any, stored_events: Sequence[StoredEvent]) -> list[int]:
+    """Append events with their seals and index rows; the caller holds the table lock."""
+    curs.execute(
+        LedgerPostgresRecorder.insert_sql,
+        (
+            [_hex(s.originator_id) for s in stored_events],
+            [s.originator_version for s in stored_events],
+            [s.topic for s in stored_events],
+            [s.state for s in stored_events],
+        ),
+    )
+    seqs = {
+        (row["originator_id"], row["originator_version"]): row["notification_id"] for row in curs.fetchall()
+    }
+    curs.execute("SELECT seal FROM event_index ORDER BY seq DESC LIMIT 1")
+    row = curs.fetchone()
+    previous = bytes(row["seal"]) if row else GENESIS
+    rows = sorted(
+        (seqs[(_hex(s.originator_id), s.originator_version)], _hex(s.originator_id), s) for s in stored_events
+    )
+    seals: list[bytes] = []
+    for _, stream, s in rows:
+        previous = seal(previous, stream, s.originator_version, s.topic, s.state)
+        seals.append(previous)
+    curs.execute(
+        LedgerPostgresRecorder.index_sql,
+        (
+            [seq for seq, _, _ in rows],
+            [stream for _, stream, _ in rows],
+            [s.originator_version for _, _, s in rows],
+            [getattr(s, "recorded_at", "") for _, _, s in rows],
+            seals,
+        ),
+    )
+    return [seqs[(_hex(s.originator_id), s.originator_version)] for s in stored_events]
+
+
+class LedgerSnapshotRecorder(HexIdsMixin, PostgresAggregateRecorder):
+    def create_table(self) -> None:
+        """The factory has created the schema already (see ensure_schema)."""
+
+
+class LedgerPostgresFactory(PostgresFactory):
+    """The library's factory, on one database per ledger with the SQLite store's table names."""
+
+    def __init__(self, env: Any) -> None:
+        if not isinstance(env, Environment):
+            env = Environment(APP_NAME, env)
+        self.params = PgParams(
+            host=env.get("POSTGRES_HOST") or "localhost",
+            port=int(env.get("POSTGRES_PORT") or 5432),
+            user=env.get("POSTGRES_USER") or "",
+            password=env.get("POSTGRES_PASSWORD") or "",
+            dbname=env.get("POSTGRES_DBNAME") or "",
+        )
+        # Connect once directly: a clear error now beats a pool timeout later.
+        with contextlib.closing(connect(self.params)) as conn:
+            ensure_schema(conn)
+            conn.commit()
+        super().__init__(env)
+        _close_with_command(self)
+
+    def application_recorder(self) -> ApplicationRecorder:
+        return LedgerPostgresRecorder(self.datastore, events_table_name="stored_events")
+
+    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        return LedgerSnapshotRecorder(self.datastore, events_table_name="stored_" + purpose)
+
+
+def pg_factory(env: Any) -> LedgerPostgresFactory:
+    """The infrastructure factory of a Ledger on PostgreSQL (see bootstrap.open_ledger)."""
+    return LedgerPostgresFactory(env)
+
+
+def _close_with_command(factory: LedgerPostgresFactory) -> None:
+    """Close the connection pool when the running CLI command ends (no leaked connections)."""
+    try:
+        import click
+    except ImportError:  # pragma: no cover
+        return
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.find_root().call_on_close(factory.close)
+
+
+@contextlib.contextmanager
+def datastore_cursor(datastore: PostgresDatastore) -> Iterator[Any]:
+    """A cursor in one transaction of the ledger's pool (for maintenance commands)."""
+    with datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+        yield curs
