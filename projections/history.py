@@ -95,6 +95,7 @@ def apply(b: Batch, ev: Ev) -> None:
     if d is None or ev.type not in ("KpiDefined", "KpiAdjusted", "KpiRetired"):
         return
     rows = _rows(b, ev.stream, d.kpi)
+    effective: str | None
     if ev.type == "KpiDefined":
         kind, effective, reason = "defined", ev.recorded_at, None
         fields = {k: getattr(d, k) for k in DEFINED}

@@ -6,11 +6,10 @@ import statistics
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from coachledger.projections import clients, history, journal, progress, runner, timeline
-from coachledger.projections.db import open_views
-
 from coachledger.errors import ClientNotFound, DomainError
 from coachledger.ids import stream_of
+from coachledger.projections import clients, history, journal, progress, runner, timeline
+from coachledger.projections.db import open_views
 
 SEVERITY = ("off-track", "overdue", "at-risk", "no-data", "no-baseline", "on-track", "achieved")
 CADENCE = timedelta(days=30)

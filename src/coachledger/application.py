@@ -34,7 +34,7 @@ class Ledger(Application[UUID]):
     def __init__(
         self,
         env: dict[str, str],
-        factory: Callable[[Any], InfrastructureFactory],
+        factory: Callable[[Any], InfrastructureFactory[Any]],
         actor: str,
         cipher_for: Any = None,
     ) -> None:
@@ -43,7 +43,7 @@ class Ledger(Application[UUID]):
         self.actor = actor
         super().__init__(env)
 
-    def construct_factory(self, env: Any) -> InfrastructureFactory:
+    def construct_factory(self, env: Any) -> InfrastructureFactory[Any]:
         return self._factory_class(env)
 
     def construct_mapper(self) -> MsgspecMapper:  # type: ignore[override]

@@ -466,6 +466,8 @@ class Client(Aggregate):
         if due is not None and iso(due) <= state["defined_at"]:
             raise InvalidValue(f"due date {due.date()} must be after the KPI's definition date")
         if target is not None:
+            low: Decimal | None
+            high: Decimal | None
             if scale_min is not None:
                 low, high = scale_min, scale_max
             else:

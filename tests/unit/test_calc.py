@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+
 from coachledger.projections.calc import (
     BaselineRow,
     ChangeRow,

@@ -245,7 +245,7 @@ def check(env: Env, client: str | None, all_clients: bool, as_json: bool) -> Non
     if bool(client) == all_clients:
         raise click.UsageError("give either CLIENT or --all")
     rs = read_side(env)
-    slugs = [c["client"] for c in rs.client_list()] if all_clients else [client]
+    slugs: list[str] = [c["client"] for c in rs.client_list()] if all_clients or client is None else [client]
     found = [f for slug in slugs for f in findings(rs, slug)]
     if as_json:
         emit_json({"ok": not found, "findings": found})

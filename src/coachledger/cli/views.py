@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -15,7 +16,7 @@ def projections() -> None:
     """The read models (views) rebuilt from the events."""
 
 
-def _open(env: Env) -> tuple[object, object]:
+def _open(env: Env) -> tuple[Any, Any]:
     from coachledger.projections.db import open_views
     from coachledger.projections.read import _decryptor
 
@@ -55,7 +56,7 @@ def rebuild(env: Env, as_json: bool) -> None:
     from coachledger.projections import runner
 
     db, decrypt = _open(env)
-    total = runner.head(db) if runner.is_current(db) or True else 0
+    total = runner.head(db)
     if sys.stderr.isatty() and not as_json:
         with click.progressbar(length=total, label="Rebuilding", file=sys.stderr) as bar:
             count = runner.rebuild(db, decrypt, bar.update)  # type: ignore[arg-type]
