@@ -66,3 +66,64 @@ def rebuild(env: Env, as_json: bool) -> None:
         emit_json({"events": count, "views": runner.status(db)})
     else:
         click.echo(f"Rebuilt {len(runner.VIEWS)} views from {count} events.")
+
+
+@projections.command("run")
+@click.option(
+    "--follow", is_flag=True, help="Keep running: apply new events as they arrive (stop with Ctrl-C)."
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(0.05, 3600),
+    default=1.0,
+    show_default=True,
+    help="SQLite: seconds between polls when following.",
+)
+@pass_env
+def run(env: Env, follow: bool, interval: float) -> None:
+    """Bring the read models up to date; with --follow, keep them current.
+
+    On PostgreSQL, --follow listens for new events, so reads never need to catch up
+    themselves. On SQLite (no notifications), it polls. SIGINT and SIGTERM stop it
+    cleanly between two chunks; it resumes from the views' tracked position.
+
+    \b
+    Example:
+      coachledger --store postgresql://coach@db:5432/ledger projections run --follow
+    """
+    import logging
+    import signal
+    import time
+
+    from coachledger.projections import runner
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    log = logging.getLogger("coachledger.projections")
+    if follow and env.settings.store.kind == "postgres":
+        from coachledger.pg_follow import follow as follow_postgres
+
+        follow_postgres(env.settings)
+        return
+    db, decrypt = _open(env)
+    runner.ensure(db)
+    stopping: list[int] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        stopping.append(signum)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    log.info("views at %s of %s", min(runner.positions(db).values(), default=0), runner.head(db))
+    while True:
+        applied = runner.catch_up(db, decrypt)
+        if applied:
+            log.info("applied %s events; views at %s", applied, min(runner.positions(db).values(), default=0))
+        if not follow or stopping:
+            break
+        deadline = time.monotonic() + interval
+        while time.monotonic() < deadline and not stopping:
+            time.sleep(min(0.05, interval))
+        if stopping:
+            break
+    if stopping:
+        log.info("stopped by signal %s", stopping[0])
