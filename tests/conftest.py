@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from click.testing import CliRunner, Result
@@ -43,10 +46,87 @@ class Cli:
         return json.loads(self.run(*args, "--json").stdout)
 
 
-@pytest.fixture(params=["sqlite"])
+# -- PostgreSQL: one fresh database per test run, emptied before each test -------------
+
+PG_SERVER_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _pg_server_url() -> str:
+    return os.environ.get("COACHLEDGER_TEST_POSTGRES_URL") or PG_SERVER_DEFAULT
+
+
+def _pg_unavailable(reason: str) -> None:
+    if os.environ.get("COACHLEDGER_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"{reason} (COACHLEDGER_REQUIRE_POSTGRES=1)", pytrace=False)
+    pytest.skip(f"{reason}; set COACHLEDGER_TEST_POSTGRES_URL to use another server")
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """The URL of a database created for this test run (dropped at the end)."""
+    try:
+        import psycopg
+    except ImportError:
+        _pg_unavailable("psycopg is not installed (pip install -e '.[test]')")
+    server = urlsplit(_pg_server_url())
+    where = f"{server.hostname or 'localhost'}:{server.port or 5432}"
+    try:
+        admin = psycopg.connect(_pg_server_url(), autocommit=True, connect_timeout=3)
+    except psycopg.Error as e:
+        _pg_unavailable(f"no PostgreSQL server answers at {where} ({' '.join(str(e).split())})")
+    name = f"coachledger_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with admin:
+        try:  # a linguistic collation, as most servers have: the ledger must not depend on it
+            admin.execute(
+                f"CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'"
+            )
+        except psycopg.Error:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield urlunsplit(server._replace(path="/" + name))
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _fresh_pg(request: pytest.FixtureRequest) -> str:
+    """The test database, emptied: every table, view row and sequence of earlier tests dropped."""
+    import psycopg
+
+    url: str = request.getfixturevalue("pg_database")
+    with psycopg.connect(url, autocommit=True) as conn:
+        # Connections left by earlier tests (pools, followers) would hold locks.
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+    return url
+
+
+@pytest.fixture
+def pg_store(request: pytest.FixtureRequest) -> str:
+    """An empty PostgreSQL ledger (for tests about PostgreSQL itself)."""
+    return _fresh_pg(request)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A store URL on each backend (PostgreSQL joins the parametrisation where a server answers)."""
-    yield str(tmp_path / "ledger.sqlite")
+    """An empty store on each backend: a SQLite file, and a PostgreSQL database.
+
+    The PostgreSQL runs skip with the reason when no server answers, and fail instead
+    when COACHLEDGER_REQUIRE_POSTGRES=1 (as .ci/run sets).
+    """
+    if request.param == "postgres":
+        yield _fresh_pg(request)
+    else:
+        yield str(tmp_path / "ledger.sqlite")
+
+
+@pytest.fixture
+def backend(store: str) -> str:
+    """Which kind of store the test runs on: "sqlite" or "postgres"."""
+    return "postgres" if store.startswith("postgresql://") else "sqlite"
 
 
 @pytest.fixture

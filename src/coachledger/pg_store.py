@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import AggregateRecorder, ApplicationRecorder, StoredEvent
+from eventsourcing.persistence import AggregateRecorder, ApplicationRecorder, IntegrityError, StoredEvent
 from eventsourcing.postgres import (
     PgStoredEvent,
     PostgresAggregateRecorder,
@@ -230,6 +230,10 @@ class LedgerPostgresRecorder(HexIdsMixin, PostgresApplicationRecorder):
         "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::bytea[]) "
         "RETURNING notification_id, originator_id, originator_version"
     )
+    conflict_sql = (
+        "SELECT 1 FROM stored_events WHERE (originator_id, originator_version) IN "
+        "(SELECT * FROM unnest(%s::text[], %s::bigint[])) LIMIT 1"
+    )
     index_sql = (
         "INSERT INTO event_index (seq, originator_id, originator_version, recorded_at, seal) "
         "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::bytea[])"
@@ -248,15 +252,19 @@ class LedgerPostgresRecorder(HexIdsMixin, PostgresApplicationRecorder):
 
 
 def insert_sealed(curs: Any, stored_events: Sequence[StoredEvent]) -> list[int]:
-    """Append events with their seals and index rows; the caller holds the table lock."""
+    """Append events with their seals and index rows; the caller holds the table lock.
+
+    A lost race is detected before the insert draws from the id sequence, so that seqs
+    stay gapless, as in SQLite, and the same journey numbers its events the same way.
+    """
+    streams = [_hex(s.originator_id) for s in stored_events]
+    versions = [s.originator_version for s in stored_events]
+    curs.execute(LedgerPostgresRecorder.conflict_sql, (streams, versions))
+    if curs.fetchone() is not None:
+        raise IntegrityError("an event with this stream and version was recorded first")
     curs.execute(
         LedgerPostgresRecorder.insert_sql,
-        (
-            [_hex(s.originator_id) for s in stored_events],
-            [s.originator_version for s in stored_events],
-            [s.topic for s in stored_events],
-            [s.state for s in stored_events],
-        ),
+        (streams, versions, [s.topic for s in stored_events], [s.state for s in stored_events]),
     )
     seqs = {
         (row["originator_id"], row["originator_version"]): row["notification_id"] for row in curs.fetchall()
