@@ -1,9 +1,10 @@
-"""Measurements: record, correct, retract."""
+"""Measurements: record, correct, retract, import from CSV."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 import click
 
@@ -69,3 +70,33 @@ def retract(env: Env, client: str, measurement: str, reason: str) -> None:
     """
     env.ledger().retract_measurement(client, measurement, reason)
     click.echo(f"Retracted {measurement} of {client}.")
+
+
+@measure.command("import")
+@click.argument("client")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--source",
+    type=click.Choice(SOURCES),
+    default="survey",
+    show_default=True,
+    help="Source of rows whose source cell is empty or absent.",
+)
+@pass_env
+def import_csv(env: Env, client: str, file: Path, source: str) -> None:
+    """Record every row of a CSV file as a measurement of CLIENT, all or nothing.
+
+    Columns (a header line names them, in any order): kpi, value, date, and optionally
+    source and note, the shape survey tools export. Dates are ISO (YYYY-MM-DD, 00:00 UTC,
+    or a datetime). Every row is checked first; errors name the line and column.
+
+    \b
+    Example:
+      coachledger measure import ana-lopez march-survey.csv
+    """
+    from coachledger.transfer import import_measurements
+
+    ids = import_measurements(env.ledger(), client, file, source)
+    span = ids[0] if len(ids) == 1 else f"{ids[0]}..{ids[-1]}"
+    noun = "measurement" if len(ids) == 1 else "measurements"
+    click.echo(f"Recorded {len(ids)} {noun} for {client} ({span}).")

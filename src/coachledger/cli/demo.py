@@ -1,0 +1,113 @@
+"""A realistic demo ledger to explore (and the benchmarks' data)."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from coachledger.cli.common import MOMENT, Env, pass_env
+
+DEMO_FILE = "demo.sqlite"
+
+
+def demo_store_path() -> Path:
+    """The demo's own file, next to the default ledger but never the ledger itself."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "coachledger" / DEMO_FILE
+
+
+def _remove_store_file(path: Path) -> None:
+    """Delete a previous demo file and its SQLite companions, so each run starts afresh."""
+    for companion in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{companion}").unlink(missing_ok=True)
+
+
+@click.command()
+@click.option("--clients", type=click.IntRange(1, 100_000), default=12, show_default=True)
+@click.option(
+    "--months", type=click.IntRange(1, 60), default=12, show_default=True, help="Months of coaching."
+)
+@click.option("--seed", type=int, default=2026, show_default=True, help="Same seed, same ledger.")
+@click.option(
+    "--until",
+    type=MOMENT,
+    default="2026-10-30",
+    show_default=True,
+    help="The demo's last day (its fixed clock ends there).",
+)
+@click.option(
+    "--store",
+    "store",
+    metavar="URL",
+    help="Write into this (empty) store instead of the demo file.",
+)
+@pass_env
+def demo(env: Env, clients: int, months: int, seed: int, until: datetime, store: str | None) -> None:
+    """Create a realistic demo ledger, then show a client's progress.
+
+    Coaches and clients with KPIs in every category, both dimensions and horizons:
+    baselines, monthly measurements with noise, corrections, retractions, back-dated
+    entries, adjustments (a 1..5 -> 1..10 rescale, EUR -> kEUR), feedback, sessions and
+    milestones. Deterministic: the same options give the same ledger.
+
+    Without --store (here or before the command) or COACHLEDGER_STORE, the demo goes
+    to its own file, demo.sqlite in the data folder, replaced on each run.
+
+    \b
+    Example:
+      coachledger demo
+      coachledger demo --clients 2000 --months 12 --store /tmp/bench.sqlite
+    """
+    from coachledger.demo import generate
+    from coachledger.settings import Settings
+    from coachledger.transfer import bulk_append
+
+    given = store or click.get_current_context().find_root().params.get("store")
+    given = given or os.environ.get("COACHLEDGER_STORE") or None
+    if given is None:
+        path = demo_store_path()
+        _remove_store_file(path)
+        given = str(path)
+    settings = Settings.from_values(given, env.settings.actor)
+    began = time.perf_counter()
+    events, summary = generate(clients, months, seed, until.replace(hour=17))
+    bulk_append(settings, events)
+    took = time.perf_counter() - began
+    where = settings.store.describe()
+    click.echo(
+        f"Demo ledger: {summary.clients} clients of {summary.coaches} coaches, {summary.kpis} KPIs, "
+        f"{summary.events} events over {months} months to {summary.until:%Y-%m-%d} ({took:.1f} s)."
+    )
+    click.echo(f"Store: {where}")
+    _show_progress(settings, summary.first, summary.until)
+    prefix = f"coachledger --store {_quoted(given)}"
+    click.echo("\nTry:")
+    for command in (
+        f"progress {summary.first} --as-of {summary.until:%Y-%m-%d}",
+        f"history {summary.first} satisfaction",
+        f"timeline {summary.first}",
+        "portfolio",
+    ):
+        click.echo(f"  {prefix} {command}")
+
+
+def _show_progress(settings: object, slug: str, until: datetime) -> None:
+    from coachledger.cli.render import render_progress
+    from coachledger.projections.read import ReadSide
+
+    click.echo()
+    reads = ReadSide(settings)
+    try:
+        render_progress(reads.progress(slug, until, None), as_json=False)
+    finally:
+        reads.close()
+
+
+def _quoted(value: str) -> str:
+    import shlex
+
+    return shlex.quote(value)

@@ -1,0 +1,84 @@
+"""Export and import of whole ledgers (JSON Lines, see docs/export-format.md)."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import click
+
+from coachledger.cli.common import Env, pass_env
+
+PROGRESS_MIN_LINES = 20_000  # shorter files finish before a bar would be worth drawing
+
+
+@click.command()
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write to FILE (readable by its owner only) instead of stdout.",
+)
+@pass_env
+def export(env: Env, out: Path | None) -> None:
+    """Every event of the ledger as JSON Lines, in recording order.
+
+    A header line, then one line per event with its recording time, actor, client and
+    stream ids, and its data. The schema is versioned and documented in
+    docs/export-format.md; `coachledger import` reads it back.
+
+    \b
+    Example:
+      coachledger export --out ledger-2026-06-30.jsonl
+      coachledger export | gzip > backup.jsonl.gz
+    """
+    from coachledger.transfer import export_to
+
+    count = export_to(env.settings, out, None if out else sys.stdout.buffer)
+    if out is not None:
+        click.echo(f"Exported {count} events to {out}.")
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the whole file against the store; write nothing.")
+@pass_env
+def import_(env: Env, file: Path, dry_run: bool) -> None:
+    """Import an export file: every line is checked first, then all is written or nothing.
+
+    Recording times and actors are kept: an import restores history, it does not
+    re-record it. Events the store already holds are skipped, so importing the same
+    file twice changes nothing. Errors name the line and field (the first 50).
+
+    \b
+    Example:
+      coachledger --store ./copy.sqlite import ledger-2026-06-30.jsonl --dry-run
+      coachledger --store ./copy.sqlite import ledger-2026-06-30.jsonl
+    """
+    from coachledger.transfer import import_from, read_lines
+
+    lines = read_lines(sys.stdin.buffer if str(file) == "-" else file)
+    progress = terminal_progress if len(lines) >= PROGRESS_MIN_LINES else None
+    result = import_from(env.settings, lines, dry_run=dry_run, **({"progress": progress} if progress else {}))
+    already = f" ({result.skipped} already in the store)" if result.skipped else ""
+    clients = "client" if result.clients == 1 else "clients"
+    if dry_run:
+        click.echo(
+            f"Checked {result.events} events: {result.written} would be imported for {result.clients} "
+            f"{clients}{already}; nothing written."
+        )
+    elif not result.written:
+        click.echo(f"Nothing to import: the store already holds all {result.events} events.")
+    else:
+        click.echo(f"Imported {result.written} events for {result.clients} {clients}{already}.")
+
+
+@contextlib.contextmanager
+def terminal_progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr when it is a terminal; nothing otherwise."""
+    if not sys.stderr.isatty():
+        yield lambda n: None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield bar.update

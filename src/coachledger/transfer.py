@@ -1,0 +1,1049 @@
+"""Data in and out: whole ledgers as JSON Lines, and measurements from CSV files.
+
+An export is every event in recording order, one JSON object a line after a header
+line, in the versioned schema of ``docs/export-format.md``. The schema is a set of msgspec
+Structs derived from the domain's event classes (one line type per event topic, tagged by
+``topic``), so a line is parsed and type-checked in one pass, and a new event field with a
+default never breaks an older file.
+
+An import restores history rather than re-recording it: every line is checked first
+(schema, stream continuity, references, and against what the store already holds), then
+all new events are appended in one transaction with their original recording times and
+actors, re-encoded exactly as the write side encodes them. Events the store already
+holds, identical, are skipped, so importing a file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import functools
+import gc
+import io
+import os
+import sqlite3
+import tempfile
+import typing
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Annotated, Any, Union
+from uuid import UUID
+
+import msgspec
+
+from coachledger import __version__
+from coachledger.codec import SCHEMAS, LedgerStoredEvent, decode_payload, encoder
+from coachledger.domain import (
+    EVENT_CLASSES,
+    SOURCES,
+    Client,
+    DomainError,
+    RetiredKpi,
+    UnknownId,
+)
+from coachledger.ids import client_id
+from coachledger.settings import Settings
+
+if TYPE_CHECKING:
+    from coachledger.application import Ledger
+
+FORMAT = "coachledger-export"
+VERSION = 1
+MAX_ERRORS = 50
+CHUNK = 5_000  # events per progress step when writing
+
+Progress = Callable[[str, int], contextlib.AbstractContextManager[Callable[[int], None]]]
+"""Opens a progress display: (label, total) -> a context giving ``advance(n)``."""
+CipherFor = Callable[[Any, str], Any]  # (stream id, topic) -> cipher with encrypt/decrypt, or None
+
+TzDateTime = Annotated[datetime, msgspec.Meta(tz=True)]
+Positive = Annotated[int, msgspec.Meta(ge=1)]
+StreamId = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{32}$")]
+ENVELOPE = ("timestamp", "actor", "originator_topic")  # event fields kept outside ``data``
+REGISTERED = Client.Registered.TOPIC
+AGGREGATE_TOPIC = Client.TOPIC  # every stream is a Client; a file never names a class to load
+
+
+class ImportRefused(DomainError):
+    """The file was refused; ``problems`` are (line, field, what is wrong), in line order."""
+
+    def __init__(self, problems: Sequence[tuple[int, str | None, str]]) -> None:
+        self.problems = sorted(problems, key=lambda p: p[0])
+        text = "\nError: ".join(_problem_text(*p) for p in self.problems[:MAX_ERRORS])
+        if len(self.problems) > MAX_ERRORS:
+            text += f"\n... and {len(self.problems) - MAX_ERRORS} more"
+        super().__init__(text)  # the CLI prints "Error: " before the first line
+
+
+def _problem_text(line: int, fieldname: str | None, what: str) -> str:
+    return f"line {line}, field {fieldname}: {what}" if fieldname else f"line {line}: {what}"
+
+
+# -- the schema -------------------------------------------------------------------------
+
+
+class Header(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The first line of every export."""
+
+    format: str
+    version: int
+    exported_at: TzDateTime
+    events: Annotated[int, msgspec.Meta(ge=0)]
+    generator: str = ""
+
+
+def _tz_aware(tp: Any) -> Any:
+    """The same type with every datetime required to carry a time zone."""
+    if tp is datetime:
+        return TzDateTime
+    args = typing.get_args(tp)
+    if args and datetime in args:
+        return Union[tuple(_tz_aware(a) for a in args)]  # noqa: UP007 - built at run time
+    return tp
+
+
+@dataclass(frozen=True)
+class LineType:
+    """How one event topic travels in an export line, and how it is stored again."""
+
+    topic: str
+    name: str
+    line: type[msgspec.Struct]  # the whole line, tagged by topic
+    data_fields: tuple[str, ...]  # the payload fields kept in ``data``
+    state_order: tuple[str, ...]  # every stored field, in the write side's order
+    class_version: int
+    decimals: tuple[str, ...]  # Decimal fields, which must be finite
+    prefix: bytes | None  # the envelope between timestamp and actor, when data follows in order
+
+
+def _line_type(cls: type[Any]) -> LineType:
+    topic = cls.TOPIC
+    schema = SCHEMAS[topic]
+    hints = typing.get_type_hints(cls)
+    order = tuple(
+        f.name for f in dataclasses.fields(cls) if f.name not in ("originator_id", "originator_version")
+    )
+    specs: list[Any] = []
+    for f in dataclasses.fields(cls):
+        if f.name in ("originator_id", "originator_version") or f.name in ENVELOPE:
+            continue
+        tp = _tz_aware(hints[f.name])
+        specs.append((f.name, tp, f.default) if f.default is not dataclasses.MISSING else (f.name, tp))
+    data = msgspec.defstruct(
+        f"{schema.cls.__name__}Data", specs, kw_only=True, forbid_unknown_fields=True, frozen=True, gc=False
+    )
+    line = msgspec.defstruct(
+        f"{schema.cls.__name__}Line",
+        [
+            ("seq", Positive),
+            ("stream", StreamId),
+            ("version", Positive),
+            ("type", str),
+            ("recorded_at", TzDateTime),
+            ("actor", str),
+            ("data", data),
+            ("client", Union[str, None], None),  # noqa: UP007
+        ],
+        kw_only=True,
+        forbid_unknown_fields=True,
+        frozen=True,
+        tag_field="topic",
+        tag=topic,
+        gc=False,  # no cycles: cheaper to hold a few hundred thousand lines
+    )
+    decimals = tuple(
+        name for name, *_ in specs if hints[name] is Decimal or Decimal in typing.get_args(hints[name])
+    )
+    envelope = [n for n in order if n in ENVELOPE]
+    data_fields = tuple(name for name, *_ in specs)
+    prefix: bytes | None = None
+    if list(order) == [*envelope, *data_fields] and envelope[0] == "timestamp" and envelope[-1] == "actor":
+        middle = b"".join(b'"%s":%s,' % (n.encode(), encoder.encode(AGGREGATE_TOPIC)) for n in envelope[1:-1])
+        prefix = b"," + middle + b'"actor":'
+    return LineType(
+        topic=topic,
+        prefix=prefix,
+        name=topic.split(":", 1)[1],
+        line=line,
+        data_fields=data_fields,
+        state_order=order,
+        class_version=schema.class_version,
+        decimals=decimals,
+    )
+
+
+LINE_TYPES: dict[str, LineType] = {cls.TOPIC: _line_type(cls) for cls in EVENT_CLASSES}
+_BY_CLASS: dict[type[msgspec.Struct], LineType] = {lt.line: lt for lt in LINE_TYPES.values()}
+_line_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
+    Union[tuple(lt.line for lt in LINE_TYPES.values())]  # noqa: UP007
+)
+_header_decoder = msgspec.json.Decoder(Header)
+_any_decoder = msgspec.json.Decoder()
+_line_encoder = msgspec.json.Encoder()
+
+
+# -- stores -----------------------------------------------------------------------------
+
+
+class Backend:
+    """The few queries export and import need, on a SQLite or PostgreSQL store."""
+
+    def rows(self) -> Iterator[tuple[int, str, int, str, bytes]]:
+        """Every stored event (seq, stream, version, topic, state) in recording order."""
+        raise NotImplementedError
+
+    def count(self) -> int:
+        raise NotImplementedError
+
+    def stream_events(self, stream: str) -> list[tuple[int, str, bytes]]:
+        """(version, topic, state) of one stream, in version order."""
+        raise NotImplementedError
+
+    def append(self, events: Sequence[LedgerStoredEvent]) -> None:
+        raise NotImplementedError
+
+
+class SqliteBackend(Backend):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.has_tables = (
+            conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='stored_events'").fetchone()
+            is not None
+        )
+
+    def rows(self) -> Iterator[tuple[int, str, int, str, bytes]]:
+        if not self.has_tables:
+            return iter(())
+        return iter(
+            self.conn.execute(
+                "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
+                "ORDER BY rowid"
+            )
+        )
+
+    def count(self) -> int:
+        if not self.has_tables:
+            return 0
+        return int(self.conn.execute("SELECT count(*) FROM stored_events").fetchone()[0])
+
+    def stream_events(self, stream: str) -> list[tuple[int, str, bytes]]:
+        if not self.has_tables:
+            return []
+        return self.conn.execute(
+            "SELECT originator_version, topic, state FROM stored_events WHERE originator_id = ? "
+            "ORDER BY originator_version",
+            (stream,),
+        ).fetchall()
+
+    def append(self, events: Sequence[LedgerStoredEvent]) -> None:
+        from coachledger.sqlite_store import insert_sealed
+
+        insert_sealed(self.conn, events)
+
+
+class PostgresBackend(Backend):
+    """On a cursor (dict rows) in the caller's transaction; appending takes the table lock."""
+
+    def __init__(self, curs: Any, recorder: Any) -> None:
+        self.curs = curs
+        self.recorder = recorder
+        self.locked = False
+
+    def lock(self) -> None:
+        """Writers queue on the library's table lock, so seqs commit in order."""
+        if not self.locked:
+            self.recorder._lock_table(self.curs)
+            self.recorder._notify_channel(self.curs)
+            self.locked = True
+
+    def rows(self) -> Iterator[tuple[int, str, int, str, bytes]]:
+        self.curs.execute(
+            "SELECT notification_id, originator_id, originator_version, topic, state FROM stored_events "
+            "ORDER BY notification_id"
+        )
+        for r in self.curs:
+            yield (
+                r["notification_id"],
+                r["originator_id"],
+                r["originator_version"],
+                r["topic"],
+                bytes(r["state"]),
+            )
+
+    def count(self) -> int:
+        self.curs.execute("SELECT count(*) AS n FROM stored_events")
+        return int(self.curs.fetchone()["n"])
+
+    def stream_events(self, stream: str) -> list[tuple[int, str, bytes]]:
+        self.curs.execute(
+            "SELECT originator_version, topic, state FROM stored_events WHERE originator_id = %s "
+            "ORDER BY originator_version",
+            (stream,),
+        )
+        return [(r["originator_version"], r["topic"], bytes(r["state"])) for r in self.curs.fetchall()]
+
+    def append(self, events: Sequence[LedgerStoredEvent]) -> None:
+        from coachledger.pg_store import insert_sealed
+
+        self.lock()
+        insert_sealed(self.curs, events)
+
+
+class StoreSession:
+    """An open store, for one transaction after another: a snapshot to read, or an append.
+
+    Opening with ``create`` makes the library's tables first (a write). Otherwise nothing
+    is created: a store that does not exist yet reads as empty.
+    """
+
+    def __init__(self, settings: Settings, *, create: bool) -> None:
+        self.settings = settings
+        self.ledger: Any = None
+        self.conn: Any = None
+        self.empty = False
+        store = settings.store
+        if create:
+            from coachledger.bootstrap import open_ledger
+
+            self.ledger = open_ledger(settings)
+        if store.kind == "postgres":
+            if self.ledger is None:
+                from coachledger.pg_store import connect, parse_url, schema_exists
+
+                self.conn = connect(parse_url(store.url))
+                self.empty = not schema_exists(self.conn)
+                self.conn.rollback()
+            return
+        from coachledger.storefile import connect as sqlite_connect
+
+        assert store.path is not None
+        if self.ledger is not None:
+            self.ledger.close()
+            self.ledger = None
+        elif not store.path.exists():
+            self.empty = True
+            return
+        self.conn = sqlite_connect(store.path)
+
+    @contextlib.contextmanager
+    def transaction(self, *, write: bool) -> Iterator[Backend]:
+        if self.empty:
+            if write:
+                raise RuntimeError("open the store with create=True to write")  # a programming error
+            yield _EmptyBackend()
+        elif self.settings.store.kind == "postgres":
+            yield from self._pg_transaction(write)
+        elif write:
+            from coachledger.storefile import immediate
+
+            with immediate(self.conn):
+                yield SqliteBackend(self.conn)
+        else:
+            self.conn.execute("BEGIN")  # one snapshot for the whole read
+            try:
+                yield SqliteBackend(self.conn)
+            finally:
+                self.conn.rollback()
+
+    def _pg_transaction(self, write: bool) -> Iterator[Backend]:
+        from psycopg.rows import dict_row
+
+        if self.ledger is not None:
+            from coachledger.pg_store import datastore_cursor
+
+            with datastore_cursor(self.ledger.factory.datastore) as curs:
+                backend = PostgresBackend(curs, self.ledger.recorder)
+                if write:
+                    backend.lock()
+                yield backend
+            return
+        assert not write
+        with self.conn.transaction(), self.conn.cursor(row_factory=dict_row) as curs:
+            curs.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield PostgresBackend(curs, None)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+        if self.ledger is not None:
+            self.ledger.close()
+
+
+@contextlib.contextmanager
+def open_store(settings: Settings, *, create: bool = False) -> Iterator[StoreSession]:
+    session = StoreSession(settings, create=create)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+class _EmptyBackend(Backend):
+    def rows(self) -> Iterator[tuple[int, str, int, str, bytes]]:
+        return iter(())
+
+    def count(self) -> int:
+        return 0
+
+    def stream_events(self, stream: str) -> list[tuple[int, str, bytes]]:
+        return []
+
+
+# -- export -----------------------------------------------------------------------------
+
+
+def export_lines(backend: Backend, cipher_for: CipherFor | None = None) -> Iterator[bytes]:
+    """The header line, then one line per event in recording order (each ends with a newline)."""
+    header = Header(
+        format=FORMAT,
+        version=VERSION,
+        exported_at=datetime.now(tz=UTC),
+        events=backend.count(),
+        generator=f"coachledger {__version__}",
+    )
+    yield _line_encoder.encode(header) + b"\n"
+    slugs: dict[str, str] = {}
+    for seq, stream, version, topic, state in backend.rows():
+        lt = LINE_TYPES.get(topic)
+        if lt is None:
+            raise DomainError(f"cannot export event {seq}: unknown topic '{topic}'")
+        if cipher_for is not None:
+            cipher = cipher_for(UUID(stream), topic)
+            if cipher is not None:
+                state = cipher.decrypt(state)
+        payload = decode_payload(topic, state)
+        if topic == REGISTERED:
+            slugs[stream] = payload.slug
+        line: dict[str, Any] = {
+            "seq": seq,
+            "stream": stream,
+            "client": slugs.get(stream),
+            "version": version,
+            "type": lt.name,
+            "topic": topic,
+            "recorded_at": payload.timestamp.astimezone(UTC),
+            "actor": payload.actor,
+            "data": {name: getattr(payload, name) for name in lt.data_fields},
+        }
+        yield _line_encoder.encode(line) + b"\n"
+
+
+def export_to(settings: Settings, out: Path | None, sink: IO[bytes] | None = None) -> int:
+    """Write the export to ``out`` (0600, replaced whole only when complete) or ``sink``.
+
+    Returns the number of events written.
+    """
+    from coachledger.bootstrap import cipher_for
+
+    with open_store(settings) as store, store.transaction(write=False) as backend:
+        if isinstance(backend, _EmptyBackend):
+            from coachledger.storefile import StoreError
+
+            raise StoreError(f"no ledger at {settings.store.describe()}")
+        lines = export_lines(backend, cipher_for(settings))
+        if out is None:
+            assert sink is not None
+            return _write_lines(lines, sink)
+        return _write_file(lines, out)
+
+
+def _write_lines(lines: Iterable[bytes], sink: IO[bytes]) -> int:
+    """Write the lines in batches; returns the number of event lines (all but the header)."""
+    written = 0
+    buffer: list[bytes] = []
+    for line in lines:
+        buffer.append(line)
+        written += 1
+        if len(buffer) >= 1000:
+            sink.write(b"".join(buffer))
+            buffer.clear()
+    sink.write(b"".join(buffer))
+    sink.flush()
+    return written - 1
+
+
+def _write_file(lines: Iterable[bytes], out: Path) -> int:
+    folder = out.parent if str(out.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=folder)
+    except OSError as e:
+        raise DomainError(f"cannot write {out}: {e.strerror}") from None
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as sink:
+            count = _write_lines(lines, sink)
+            os.fsync(sink.fileno())
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return count
+
+
+# -- import -----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Line:
+    number: int
+    stream: str
+    version: int
+    lt: LineType
+    data: Any
+    stored: LedgerStoredEvent
+
+
+@dataclass
+class _Stream:
+    """What the ledger knows of one stream, enough to check that new events fit it."""
+
+    slug: str | None = None
+    version: int = 0  # the version of the stream's previous line in the file
+    stored: int = 0  # the last version already in the store
+    goals: set[str] = field(default_factory=set)
+    kpis: set[str] = field(default_factory=set)
+    measurements: set[str] = field(default_factory=set)
+    existing: dict[int, tuple[str, bytes]] = field(default_factory=dict)
+
+
+@dataclass
+class ImportResult:
+    events: int  # event lines in the file
+    written: int  # new events (written, or that would be with --dry-run)
+    skipped: int  # already in the store, identical
+    clients: int  # streams with new events
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while building hundreds of thousands of acyclic objects.
+
+    The collector would otherwise rescan them again and again (a third of an import's time).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@contextlib.contextmanager
+def no_progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    yield lambda n: None
+
+
+def parse_lines(lines: Sequence[bytes], progress: Progress = no_progress) -> list[_Line]:
+    """Read and type-check every line; raise ImportRefused naming each bad one."""
+    with progress("Checking", len(lines)) as advance:
+        return _parse_lines(lines, advance)
+
+
+def _parse_lines(lines: Sequence[bytes], advance: Callable[[int], None]) -> list[_Line]:
+    problems: list[tuple[int, str | None, str]] = []
+    header: tuple[int, Header] | None = None
+    parsed: list[_Line] = []
+    last_seq = 0
+    count = 0
+    for number, raw in enumerate(lines, start=1):
+        if number % 1000 == 0:
+            advance(1000)
+        if not raw.strip():
+            continue
+        if header is None:
+            header = number, _read_header(number, raw)
+            continue
+        count += 1
+        try:
+            line = _line_decoder.decode(raw)
+        except msgspec.ValidationError as e:
+            problems.append((number, *_describe(e)))
+            continue
+        except msgspec.DecodeError as e:
+            problems.append((number, None, f"not a JSON object ({_lower(str(e))})"))
+            continue
+        lt = _BY_CLASS[type(line)]
+        bad = _check_line(line, lt, last_seq)
+        if bad:
+            problems.extend((number, f, what) for f, what in bad)
+            continue
+        last_seq = line.seq
+        parsed.append(_Line(number, line.stream, line.version, lt, line.data, _stored(line, lt)))
+    advance(len(lines) % 1000)
+    if header is None:
+        raise ImportRefused([(1, None, "the file is empty, not a coachledger export")])
+    if header[1].events != count and not problems:
+        problems.append(
+            (header[0], "events", f"the header announces {header[1].events} events but the file has {count}")
+        )
+    if problems:
+        raise ImportRefused(problems)
+    return parsed
+
+
+def _read_header(number: int, raw: bytes) -> Header:
+    try:
+        loose = _any_decoder.decode(raw)
+    except msgspec.DecodeError as e:
+        raise ImportRefused([(number, None, f"not a JSON object ({_lower(str(e))})")]) from None
+    if not isinstance(loose, dict) or loose.get("format") != FORMAT:
+        raise ImportRefused([(number, "format", f'not a coachledger export (expected "{FORMAT}")')])
+    if loose.get("version") != VERSION:
+        raise ImportRefused(
+            [
+                (
+                    number,
+                    "version",
+                    f"export version {loose.get('version')!r} is not readable here (only {VERSION})",
+                )
+            ]
+        )
+    try:
+        return _header_decoder.decode(raw)
+    except msgspec.ValidationError as e:
+        raise ImportRefused([(number, *_describe(e))]) from None
+
+
+def _check_line(line: Any, lt: LineType, last_seq: int) -> list[tuple[str, str]]:
+    bad: list[tuple[str, str]] = []
+    if line.seq <= last_seq:
+        bad.append(("seq", f"{line.seq} is not after the previous line's {last_seq} (recording order)"))
+    if line.type != lt.name:
+        bad.append(("type", f"'{line.type}' does not match the topic {lt.topic} (expected '{lt.name}')"))
+    if (line.version == 1) != (lt.topic == REGISTERED):
+        what = "a stream's first event" if line.version == 1 else f"version {line.version}"
+        bad.append(("version", f"{what} cannot be {lt.name}; every stream starts with ClientRegistered"))
+    if line.client is not None and _stream_of(line.client) != line.stream:
+        bad.append(("client", f"'{line.client}' is not the client of stream {line.stream}"))
+    if lt.topic == REGISTERED and _stream_of(line.data.slug) != line.stream:
+        bad.append(("data.slug", f"'{line.data.slug}' is not the client of stream {line.stream}"))
+    for name in lt.decimals:
+        value = getattr(line.data, name)
+        if value is not None and not value.is_finite():
+            bad.append((f"data.{name}", f"must be a finite number, not {value}"))
+    return bad
+
+
+@functools.lru_cache(maxsize=4096)
+def _stream_of(slug: str) -> str:
+    return client_id(slug).hex
+
+
+def _stored(line: Any, lt: LineType) -> LedgerStoredEvent:
+    """The event as the write side stores it: same fields, same order, same encoder."""
+    recorded = line.recorded_at.astimezone(UTC)
+    if lt.prefix is not None:
+        # The data Struct encodes its fields in the write side's order: splice the envelope
+        # in front instead of building a dict per event (the same bytes, a third faster).
+        data = encoder.encode(line.data)
+        head = b'{"timestamp":' + encoder.encode(recorded) + lt.prefix + encoder.encode(line.actor)
+        state = head + (b"," + data[1:] if len(data) > 2 else b"}")
+        if lt.class_version > 1:
+            state = state[:-1] + b',"class_version":' + str(lt.class_version).encode() + b"}"
+    else:
+        state = encoder.encode(_state_dict(line, lt, recorded))
+    return LedgerStoredEvent(
+        originator_id=line.stream,  # type: ignore[arg-type] # stored as hex text
+        originator_version=line.version,
+        topic=lt.topic,
+        state=state,
+        recorded_at=recorded.isoformat(timespec="microseconds"),
+    )
+
+
+def _state_dict(line: Any, lt: LineType, recorded: datetime) -> dict[str, Any]:
+    """The event's stored fields as a dict, in the write side's order (``vars(event)``)."""
+    state: dict[str, Any] = {}
+    for name in lt.state_order:
+        if name == "timestamp":
+            state[name] = recorded
+        elif name == "actor":
+            state[name] = line.actor
+        elif name == "originator_topic":
+            state[name] = AGGREGATE_TOPIC
+        else:
+            state[name] = getattr(line.data, name)
+    if lt.class_version > 1:
+        state["class_version"] = lt.class_version
+    return state
+
+
+def _describe(e: msgspec.ValidationError) -> tuple[str | None, str]:
+    """(field, what is wrong) from msgspec's message, e.g. '... - at `$.data.value`'."""
+    text = str(e)
+    path = ""
+    if " - at `$" in text:
+        text, _, rest = text.partition(" - at `$")
+        path = rest.rstrip("`").lstrip(".")
+    for prefix, what in (
+        ("Object missing required field `", "missing"),
+        ("Object contains unknown field `", "not a field of this line"),
+    ):
+        if text.startswith(prefix):
+            name = text[len(prefix) :].rstrip("`")
+            return (f"{path}.{name}" if path else name), what
+    if path == "topic" and text.startswith("Invalid value"):
+        return "topic", f"unknown event topic {text.removeprefix('Invalid value ')}"
+    return (path or None), _lower(text.replace("`", ""))
+
+
+def _lower(text: str) -> str:
+    """msgspec's message as the tail of a sentence ('Expected' -> 'expected'; 'JSON' stays)."""
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+def check_against_store(
+    parsed: Sequence[_Line], backend: Backend, cipher_for: CipherFor | None = None
+) -> list[_Line]:
+    """The lines the store does not hold yet; raise ImportRefused for any that do not fit.
+
+    A stream's lines must follow each other without a gap, and its first line must
+    continue what the store holds (or repeat it); a line at a version the store already
+    has must be that very event; references (KPIs, goals, measurements) must point at
+    things recorded earlier in the stream, and ids must not repeat.
+    """
+    streams: dict[str, _Stream] = {}
+    problems: list[tuple[int, str | None, str]] = []
+    new: list[_Line] = []
+    for line in parsed:
+        s = streams.get(line.stream)
+        if s is None:
+            s = streams[line.stream] = _load_stream(backend, line.stream, cipher_for)
+            if line.version > s.stored + 1:
+                what = (
+                    f"the store holds versions 1 to {s.stored}"
+                    if s.stored
+                    else "the store has no such stream"
+                )
+                problems.append(
+                    (line.number, "version", f"expected at most {s.stored + 1} ({what}), got {line.version}")
+                )
+        elif line.version != s.version + 1:
+            problems.append(
+                (
+                    line.number,
+                    "version",
+                    f"expected {s.version + 1} (the previous line of this stream has {s.version}), "
+                    f"got {line.version}",
+                )
+            )
+        s.version = line.version
+        if line.version <= s.stored:
+            if not _same(line, s.existing[line.version], cipher_for):
+                problems.append(
+                    (
+                        line.number,
+                        "version",
+                        f"the store already holds a different event at version {line.version}{_who(s)}",
+                    )
+                )
+            continue
+        bad = _check_references(line, s)
+        if bad:
+            problems.append((line.number, *bad))
+        new.append(line)
+    if problems:
+        raise ImportRefused(problems)
+    return new
+
+
+def _who(s: _Stream) -> str:
+    return f" of client '{s.slug}'" if s.slug else " of this stream"
+
+
+def _load_stream(backend: Backend, stream: str, cipher_for: CipherFor | None) -> _Stream:
+    s = _Stream()
+    for version, topic, state in backend.stream_events(stream):
+        s.existing[version] = (topic, state)
+        s.stored = version
+        if topic in LINE_TYPES:
+            _remember(s, topic, decode_payload(topic, _clear(stream, topic, state, cipher_for)))
+    return s
+
+
+def _clear(stream: str, topic: str, state: bytes, cipher_for: CipherFor | None) -> bytes:
+    if cipher_for is not None:
+        cipher = cipher_for(UUID(stream), topic)
+        if cipher is not None:
+            return typing.cast(bytes, cipher.decrypt(state))
+    return state
+
+
+def _same(line: _Line, existing: tuple[str, bytes], cipher_for: CipherFor | None) -> bool:
+    topic, state = existing
+    if topic != line.lt.topic:
+        return False
+    state = _clear(line.stream, topic, state, cipher_for)
+    if state == line.stored.state:
+        return True
+    return bool(decode_payload(topic, state) == decode_payload(topic, line.stored.state))
+
+
+def _remember(s: _Stream, topic: str, data: Any) -> None:
+    if topic == REGISTERED:
+        s.slug = data.slug
+    elif topic == Client.GoalSet.TOPIC:
+        s.goals.add(data.goal)
+    elif topic == Client.KpiDefined.TOPIC:
+        s.kpis.add(data.kpi)
+    elif topic == Client.MeasurementRecorded.TOPIC:
+        s.measurements.add(data.measurement_id)
+
+
+def _check_references(line: _Line, s: _Stream) -> tuple[str, str] | None:
+    """A problem when the event points at something this stream never recorded (or repeats an id)."""
+    topic, d = line.lt.topic, line.data
+    who = _who(s)
+    earlier = "by an earlier line or in the store"
+    if topic == Client.GoalSet.TOPIC and d.goal in s.goals:
+        return "data.goal", f"goal '{d.goal}'{who} is already set"
+    if topic == Client.KpiDefined.TOPIC and d.kpi in s.kpis:
+        return "data.kpi", f"KPI '{d.kpi}'{who} is already defined"
+    if topic == Client.MeasurementRecorded.TOPIC and d.measurement_id in s.measurements:
+        return "data.measurement_id", f"measurement '{d.measurement_id}'{who} is already recorded"
+    kpi = getattr(d, "kpi", None)
+    if kpi is not None and topic != Client.KpiDefined.TOPIC and kpi not in s.kpis:
+        return "data.kpi", f"unknown KPI '{kpi}'{who} (not defined {earlier})"
+    goal = getattr(d, "goal", None)
+    if goal is not None and topic != Client.GoalSet.TOPIC and goal not in s.goals:
+        return "data.goal", f"unknown goal '{goal}'{who} (not set {earlier})"
+    mid = getattr(d, "measurement_id", None)
+    if mid is not None and topic != Client.MeasurementRecorded.TOPIC and mid not in s.measurements:
+        return "data.measurement_id", f"unknown measurement '{mid}'{who} (not recorded {earlier})"
+    if topic == Client.SessionLogged.TOPIC:
+        for k in d.kpis:
+            if k not in s.kpis:
+                return "data.kpis", f"unknown KPI '{k}'{who} (not defined {earlier})"
+    if topic == Client.FeedbackReceived.TOPIC and d.about.startswith("kpi:") and d.about[4:] not in s.kpis:
+        return "data.about", f"unknown KPI '{d.about[4:]}'{who} (not defined {earlier})"
+    if topic == Client.MilestoneCelebrated.TOPIC and d.target not in (s.kpis if d.kind == "kpi" else s.goals):
+        return "data.target", f"unknown {d.kind} '{d.target}'{who} (not recorded {earlier})"
+    _remember(s, topic, d)
+    return None
+
+
+def read_lines(source: Path | IO[bytes]) -> list[bytes]:
+    if isinstance(source, Path):
+        try:
+            data = source.read_bytes()
+        except OSError as e:
+            raise DomainError(f"cannot read {source}: {e.strerror}") from None
+    else:
+        data = source.read()
+    return data.splitlines()
+
+
+def import_from(
+    settings: Settings,
+    lines: Sequence[bytes],
+    *,
+    dry_run: bool = False,
+    progress: Progress = no_progress,
+) -> ImportResult:
+    """Check every line, then (unless ``dry_run``) append all new events in one transaction."""
+    from coachledger.bootstrap import cipher_for as ciphers
+
+    with gc_paused():
+        return _import(settings, lines, dry_run, progress, ciphers(settings))
+
+
+def _import(
+    settings: Settings,
+    lines: Sequence[bytes],
+    dry_run: bool,
+    progress: Progress,
+    cipher_for: CipherFor | None,
+) -> ImportResult:
+    parsed = parse_lines(lines, progress)
+    with open_store(settings, create=not dry_run) as store, store.transaction(write=not dry_run) as backend:
+        new = check_against_store(parsed, backend, cipher_for)
+        if not dry_run and new:
+            events = [_sealable(line, cipher_for) for line in new]
+            with progress("Writing", len(events)) as advance:
+                for start in range(0, len(events), CHUNK):
+                    chunk = events[start : start + CHUNK]
+                    backend.append(chunk)
+                    advance(len(chunk))
+    return ImportResult(
+        events=len(parsed),
+        written=len(new),
+        skipped=len(parsed) - len(new),
+        clients=len({line.stream for line in new}),
+    )
+
+
+def bulk_append(
+    settings: Settings,
+    events: Sequence[LedgerStoredEvent],
+    *,
+    batch: int = CHUNK,
+    progress: Progress = no_progress,
+) -> None:
+    """Append new events to an empty store, ``batch`` events per transaction (the demo's writer).
+
+    Refused, with nothing written, when the store already holds events: the events'
+    versions start each stream afresh.
+    """
+    from coachledger.bootstrap import cipher_for as ciphers
+
+    with open_store(settings, create=True) as store:
+        with store.transaction(write=True) as backend:
+            if backend.count():
+                raise DomainError(
+                    f"the store at {settings.store.describe()} already holds events; "
+                    "use an empty store for the demo"
+                )
+        cipher_for = ciphers(settings)
+        if cipher_for is not None:
+            events = [_encrypted(e, cipher_for) for e in events]
+        with progress("Writing", len(events)) as advance:
+            for start in range(0, len(events), batch):
+                chunk = events[start : start + batch]
+                with store.transaction(write=True) as backend:
+                    backend.append(chunk)
+                advance(len(chunk))
+
+
+def _encrypted(event: LedgerStoredEvent, cipher_for: CipherFor) -> LedgerStoredEvent:
+    cipher = cipher_for(UUID(str(event.originator_id)), event.topic)
+    if cipher is None:
+        return event
+    return dataclasses.replace(event, state=cipher.encrypt(event.state))
+
+
+def _sealable(line: _Line, cipher_for: CipherFor | None) -> LedgerStoredEvent:
+    return line.stored if cipher_for is None else _encrypted(line.stored, cipher_for)
+
+
+# -- CSV measurements -------------------------------------------------------------------
+
+CSV_COLUMNS = ("kpi", "value", "date", "source", "note")
+CSV_REQUIRED = ("kpi", "value", "date")
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    line: int
+    kpi: str
+    value: Decimal
+    at: datetime
+    source: str
+    note: str | None
+
+
+def read_measurements_csv(
+    text: str, default_source: str
+) -> tuple[list[CsvRow], list[tuple[int, str | None, str]]]:
+    """The readable rows of a measurements CSV, and a problem for each bad cell (line, column).
+
+    A bad header is refused at once (ImportRefused): without it no row can be read.
+    """
+    from coachledger.cli.common import parse_moment
+
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportRefused([(1, None, "the file is empty; expected a header line kpi,value,date")]) from None
+    except csv.Error as e:
+        raise ImportRefused([(1, None, f"not a CSV file ({e})")]) from None
+    columns = [h.strip().lower() for h in header]
+    problems: list[tuple[int, str | None, str]] = []
+    unknown = [c for c in columns if c not in CSV_COLUMNS]
+    missing = [c for c in CSV_REQUIRED if c not in columns]
+    if unknown:
+        problems.append(
+            (
+                1,
+                unknown[0],
+                f"unknown column (the columns are {', '.join(CSV_COLUMNS)}; source, note optional)",
+            )
+        )
+    if missing:
+        problems.append((1, missing[0], "required column is missing (kpi, value and date are required)"))
+    duplicated = sorted({c for c in columns if columns.count(c) > 1})
+    if duplicated:
+        problems.append((1, duplicated[0], "the column appears twice"))
+    if problems:
+        raise ImportRefused(problems)
+    rows: list[CsvRow] = []
+    start = reader.line_num + 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            raise ImportRefused([*problems, (start, None, f"not valid CSV ({e})")]) from None
+        line, start = start, reader.line_num + 1
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != len(columns):
+            problems.append((line, None, f"{len(cells)} cells, but the header has {len(columns)} columns"))
+            continue
+        row = dict(zip(columns, (c.strip() for c in cells), strict=True))
+        bad: list[tuple[str, str]] = []
+        if not row["kpi"]:
+            bad.append(("kpi", "empty"))
+        value = Decimal(0)
+        try:
+            value = Decimal(row["value"])
+            if not value.is_finite():
+                raise InvalidOperation
+        except InvalidOperation:
+            bad.append(("value", f"'{row['value']}' is not a number"))
+        at = datetime.min
+        try:
+            at = parse_moment(row["date"])
+        except ValueError:
+            bad.append(("date", f"'{row['date']}' is not an ISO date (YYYY-MM-DD) or datetime"))
+        source = row.get("source") or default_source
+        if source not in SOURCES:
+            bad.append(("source", f"'{source}' is not one of {', '.join(SOURCES)}"))
+        if bad:
+            problems.extend((line, f, what) for f, what in bad)
+            continue
+        rows.append(CsvRow(line, row["kpi"], value, at, source, row.get("note") or None))
+    if not rows and not problems:
+        raise ImportRefused([(2, None, "no measurements: the file has a header but no rows")])
+    return rows, problems
+
+
+def record_csv_rows(
+    client: Client, actor: str, rows: Sequence[CsvRow], problems: Sequence[tuple[int, str | None, str]] = ()
+) -> list[str]:
+    """Record every row on the client, or raise ImportRefused naming each refused row.
+
+    ``problems`` (rows that could not be read) are reported together with the rows the
+    ledger refuses, so one run names every bad line.
+    """
+    problems = list(problems)
+    ids: list[str] = []
+    for row in rows:
+        try:
+            ids.append(client.record_measurement(actor, row.kpi, row.value, row.at, row.source, row.note))
+        except (UnknownId, RetiredKpi) as e:
+            problems.append((row.line, "kpi", str(e)))
+        except DomainError as e:
+            problems.append((row.line, "value", str(e)))
+    if problems:
+        raise ImportRefused(problems)
+    return ids
+
+
+def import_measurements(ledger: Ledger, slug: str, source: Path, default_source: str = "survey") -> list[str]:
+    """All rows of a CSV file as measurements of one client, saved together or not at all."""
+    try:
+        text = source.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise DomainError(f"{source} is not UTF-8 text") from None
+    except OSError as e:
+        raise DomainError(f"cannot read {source}: {e.strerror}") from None
+    rows, problems = read_measurements_csv(text, default_source)
+    return ledger.change(slug, lambda c: record_csv_rows(c, ledger.actor, rows, problems))

@@ -1,0 +1,144 @@
+"""demo: a deterministic, realistic ledger that obeys every rule, in its own store unless told."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from coachledger.cli import main
+from coachledger.domain import CATEGORIES
+from conftest import Cli
+
+DUMP = (
+    "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events ORDER BY rowid",
+    "SELECT seq, originator_id, originator_version, recorded_at, seal FROM event_index ORDER BY seq",
+)
+
+
+def dump(path: Path) -> list[list[tuple[Any, ...]]]:
+    conn = sqlite3.connect(path)
+    try:
+        return [conn.execute(sql).fetchall() for sql in DUMP]
+    finally:
+        conn.close()
+
+
+def events_of(cli: Cli) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in cli.run("export").stdout.splitlines()[1:]]
+
+
+def moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_the_demo_has_every_kind_of_coaching_event_and_shows_progress(cli: Cli) -> None:
+    out = cli.out("demo", "--clients", "8", "--months", "12")
+
+    assert out.startswith("Demo ledger: 8 clients of ")
+    assert "Progress of ana-lopez as of 2026-10-30" in out
+    assert "coachledger --store " in out
+    events = events_of(cli)
+    types = Counter(e["type"] for e in events)
+    assert types["ClientRegistered"] == 8
+    for kind in (
+        "GoalSet", "KpiDefined", "BaselineEstablished", "MeasurementRecorded", "MeasurementCorrected",
+        "MeasurementRetracted", "KpiAdjusted", "FeedbackReceived", "SessionLogged", "MilestoneCelebrated",
+    ):  # fmt: skip
+        assert types[kind] > 0, kind
+    kpis = [e["data"] for e in events if e["type"] == "KpiDefined"]
+    assert {k["category"] for k in kpis} == set(CATEGORIES) - {"custom"}
+    assert {k["dimension"] for k in kpis} == {"professional", "personal"}
+    assert {k["horizon"] for k in kpis} == {"short", "long"}
+    adjustments = [e["data"] for e in events if e["type"] == "KpiAdjusted"]
+    assert any(a["rescale"] and (a["scale_min"], a["scale_max"]) == ("1", "10") for a in adjustments)
+    assert any(a["factor"] == "0.001" and a["unit"] == "kEUR" for a in adjustments)
+    late = [
+        e for e in events
+        if e["type"] == "MeasurementRecorded"
+        and moment(e["recorded_at"]) - moment(e["data"]["effective_at"]) > timedelta(days=10)
+    ]  # fmt: skip
+    assert late, "some measurements are entered weeks after they were taken"
+    assert {e["actor"] for e in events} <= {"maria", "jonas", "aiko", "sam", "priya"}
+
+
+def test_demo_events_are_in_recording_order_with_realistic_times(cli: Cli) -> None:
+    cli.run("demo", "--clients", "5", "--months", "6")
+
+    events = events_of(cli)
+
+    times = [moment(e["recorded_at"]) for e in events]
+    assert times == sorted(times)
+    assert min(times) >= datetime.fromisoformat("2026-04-30T00:00:00+00:00")
+    assert max(times) <= datetime.fromisoformat("2026-10-30T17:00:00+00:00")
+    assert all(t.weekday() < 5 and 8 <= t.hour <= 19 for t in times if t.hour or t.minute)
+    for e in events:
+        if "effective_at" in e["data"] and e["type"] == "MeasurementRecorded":
+            assert moment(e["data"]["effective_at"]) <= moment(e["recorded_at"])
+
+
+def test_the_demo_is_deterministic(tmp_path: Path) -> None:
+    for name in ("a", "b", "c"):
+        seed = "7" if name != "c" else "8"
+        Cli(str(tmp_path / f"{name}.sqlite")).run("demo", "--clients", "6", "--months", "9", "--seed", seed)
+
+    assert dump(tmp_path / "a.sqlite") == dump(tmp_path / "b.sqlite")  # events, recorded times, seals
+    assert dump(tmp_path / "a.sqlite") != dump(tmp_path / "c.sqlite")
+
+
+def test_every_demo_client_replays_and_reads(cli: Cli, tmp_path: Path) -> None:
+    cli.run("demo", "--clients", "10", "--months", "12")
+
+    clients = cli.json("client", "list")["clients"]
+    assert len(clients) == 10
+    for c in clients:
+        assert cli.json("progress", c["client"], "--as-of", "2026-10-30")["kpis"]
+    copy = Cli(str(tmp_path / "copy.sqlite"))
+    (tmp_path / "demo.jsonl").write_text(cli.run("export").stdout)
+    assert copy.out("import", str(tmp_path / "demo.jsonl")).startswith("Imported ")
+    assert cli.out("measure", "record", "ana-lopez", "new-contacts", "4").startswith("m")
+
+
+def test_the_demo_goes_to_its_own_file_replaced_on_each_run(tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = {"XDG_DATA_HOME": str(tmp_path), "COACHLEDGER_STORE": None}  # type: ignore[dict-item]
+
+    first = runner.invoke(main, ["demo", "--clients", "3"], env=env)
+    second = runner.invoke(main, ["demo", "--clients", "3"], env=env)
+
+    assert first.exit_code == 0 and second.exit_code == 0, second.output
+    demo_file = tmp_path / "coachledger" / "demo.sqlite"
+    assert f"Store: {demo_file}" in second.stdout
+    stated = re.search(r"KPIs, (\d+) events", first.stdout)
+    assert stated and len(dump(demo_file)[0]) == int(stated.group(1))  # replaced, not added to
+    assert not (tmp_path / "coachledger" / "ledger.sqlite").exists()
+
+
+def test_the_demo_writes_into_a_store_given_after_the_command(tmp_path: Path) -> None:
+    runner = CliRunner()
+    target = tmp_path / "given.sqlite"
+
+    result = runner.invoke(
+        main, ["demo", "--clients", "2", "--store", str(target)], env={"XDG_DATA_HOME": str(tmp_path)}
+    )
+
+    assert result.exit_code == 0, result.output
+    assert dump(target)[0]
+    assert not (tmp_path / "coachledger").exists()
+
+
+def test_the_demo_refuses_a_store_that_holds_a_ledger(cli: Cli) -> None:
+    cli.run("client", "add", "ana-lopez", "--name", "Ana López")
+
+    result = cli.run("demo", "--clients", "2", ok=False)
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: the store at ")
+    assert "already holds events" in result.stderr
+    assert [c["client"] for c in cli.json("client", "list")["clients"]] == ["ana-lopez"]
