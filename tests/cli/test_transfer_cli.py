@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -195,3 +199,45 @@ def test_measured_values_after_a_rescale_are_checked_in_the_scale_of_their_date(
     assert refused(cli, "measure", "import", "ana-lopez", str(csv_file)) == (
         "Error: line 3, field value: value 60 is outside the KPI's scale 1..10\n"
     )
+
+
+def test_a_long_import_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
+    store = tmp_path / "demo.sqlite"
+    Cli(str(store)).run("demo", "--clients", "300", "--months", "12")
+    export = tmp_path / "demo.jsonl"
+    Cli(str(store)).run("export", "--out", str(export))
+    assert export.stat().st_size >= 8_000_000
+
+    on_terminal = _run_with_terminal_stderr(tmp_path / "a.sqlite", export)
+    in_a_pipe = subprocess.run(
+        [sys.executable, "-m", "coachledger", "--store", str(tmp_path / "b.sqlite"), "import", str(export)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert "Checking" in on_terminal and "Writing" in on_terminal and "100%" in on_terminal
+    assert in_a_pipe.stderr == ""
+
+
+def _run_with_terminal_stderr(store: Path, export: Path) -> str:
+    """Run an import whose stderr is a pseudo-terminal; what it drew there."""
+    main_fd, child_fd = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "coachledger", "--store", str(store), "import", str(export)],
+        stdout=subprocess.DEVNULL,
+        stderr=child_fd,
+    )
+    os.close(child_fd)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main_fd, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main_fd)
+    assert process.wait() == 0
+    return b"".join(chunks).decode(errors="replace")

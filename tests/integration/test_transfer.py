@@ -12,7 +12,7 @@ import pytest
 
 from coachledger.ids import stream_of
 from coachledger.settings import Settings
-from coachledger.transfer import LINE_TYPES, export_to, import_from, open_store, read_lines
+from coachledger.transfer import LINE_TYPES, export_to, import_from, open_store
 from conftest import Cli
 
 DUMP = (
@@ -443,9 +443,7 @@ def test_the_python_interface_round_trips(tmp_path: Path) -> None:
     with (tmp_path / "x.jsonl").open("wb") as sink:
         assert export_to(settings, None, sink) == 20
 
-    result = import_from(
-        Settings.from_values(str(tmp_path / "copy.sqlite"), "x"), read_lines(tmp_path / "x.jsonl")
-    )
+    result = import_from(Settings.from_values(str(tmp_path / "copy.sqlite"), "x"), tmp_path / "x.jsonl")
 
     assert (result.events, result.written, result.skipped, result.clients) == (20, 20, 0, 2)
     assert sqlite_dump(tmp_path / "copy.sqlite") == sqlite_dump(source.store)

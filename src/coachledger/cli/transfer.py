@@ -11,7 +11,7 @@ import click
 
 from coachledger.cli.common import Env, pass_env
 
-PROGRESS_MIN_LINES = 20_000  # shorter files finish before a bar would be worth drawing
+PROGRESS_MIN_BYTES = 8_000_000  # smaller files (some 20,000 events) finish before a bar is worth drawing
 
 
 @click.command()
@@ -56,11 +56,13 @@ def import_(env: Env, file: Path, dry_run: bool) -> None:
       coachledger --store ./copy.sqlite import ledger-2026-06-30.jsonl --dry-run
       coachledger --store ./copy.sqlite import ledger-2026-06-30.jsonl
     """
-    from coachledger.transfer import import_from, read_lines
+    from coachledger.transfer import import_from, no_progress
 
-    lines = read_lines(sys.stdin.buffer if str(file) == "-" else file)
-    progress = terminal_progress if len(lines) >= PROGRESS_MIN_LINES else None
-    result = import_from(env.settings, lines, dry_run=dry_run, **({"progress": progress} if progress else {}))
+    source = sys.stdin.buffer if str(file) == "-" else file
+    big = source is not file or file.stat().st_size >= PROGRESS_MIN_BYTES
+    result = import_from(
+        env.settings, source, dry_run=dry_run, progress=terminal_progress if big else no_progress
+    )
     already = f" ({result.skipped} already in the store)" if result.skipped else ""
     clients = "client" if result.clients == 1 else "clients"
     if dry_run:
