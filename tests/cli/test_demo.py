@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import stat
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from coachledger.cli import main
@@ -30,6 +32,14 @@ def dump(path: Path) -> list[list[tuple[Any, ...]]]:
         conn.close()
 
 
+@pytest.fixture
+def cli(store: str, tmp_path: Path) -> Cli:
+    """The store's runner, with the data folder (where a PostgreSQL demo writes its report) in tmp."""
+    if not store.startswith("postgresql://"):
+        store = str(tmp_path / "data" / "ledger.sqlite")
+    return Cli(store, env={"XDG_DATA_HOME": str(tmp_path / "data")})
+
+
 def events_of(cli: Cli) -> list[dict[str, Any]]:
     return [json.loads(line) for line in cli.run("export").stdout.splitlines()[1:]]
 
@@ -44,6 +54,9 @@ def test_the_demo_has_every_kind_of_coaching_event_and_shows_progress(cli: Cli) 
     assert out.startswith("Demo ledger: 8 clients of ")
     assert "Progress of ana-lopez as of 2026-10-30" in out
     assert "coachledger --store " in out
+    report = Path(out.split("Report: ")[1].splitlines()[0])
+    assert report.name == "demo-report-ana-lopez.html" and report.is_relative_to(cli.env["XDG_DATA_HOME"])
+    assert report.read_text().count("<svg") >= 4
     events = events_of(cli)
     types = Counter(e["type"] for e in events)
     assert types["ClientRegistered"] == 8
@@ -115,6 +128,10 @@ def test_the_demo_goes_to_its_own_file_replaced_on_each_run(tmp_path: Path) -> N
     assert first.exit_code == 0 and second.exit_code == 0, second.output
     demo_file = tmp_path / "coachledger" / "demo.sqlite"
     assert f"Store: {demo_file}" in second.stdout
+    report = tmp_path / "coachledger" / "demo-report-ana-lopez.html"
+    assert f"Report: {report}" in second.stdout
+    assert "Ana López" in report.read_text() and "<svg" in report.read_text()
+    assert stat.S_IMODE(report.stat().st_mode) == 0o600
     stated = re.search(r"KPIs, (\d+) events", first.stdout)
     assert stated and len(dump(demo_file)[0]) == int(stated.group(1))  # replaced, not added to
     assert not (tmp_path / "coachledger" / "ledger.sqlite").exists()

@@ -47,7 +47,7 @@ def _remove_store_file(path: Path) -> None:
 )
 @pass_env
 def demo(env: Env, clients: int, months: int, seed: int, until: datetime, store: str | None) -> None:
-    """Create a realistic demo ledger, then show a client's progress.
+    """Create a realistic demo ledger, then show a client's progress and write an HTML report.
 
     Coaches and clients with KPIs in every category, both dimensions and horizons:
     baselines, monthly measurements with noise, corrections, retractions, back-dated
@@ -55,7 +55,8 @@ def demo(env: Env, clients: int, months: int, seed: int, until: datetime, store:
     milestones. Deterministic: the same options give the same ledger.
 
     Without --store (here or before the command) or COACHLEDGER_STORE, the demo goes
-    to its own file, demo.sqlite in the data folder, replaced on each run.
+    to its own file, demo.sqlite in the data folder, replaced on each run. The HTML report
+    of the first client is written beside the store (demo-report-CLIENT.html).
 
     \b
     Example:
@@ -84,6 +85,14 @@ def demo(env: Env, clients: int, months: int, seed: int, until: datetime, store:
     )
     click.echo(f"Store: {where}")
     _show_progress(settings, summary.first, summary.until)
+    from coachledger.report import write_report
+
+    folder = settings.store.path.parent if settings.store.path is not None else demo_store_path().parent
+    folder.mkdir(parents=True, exist_ok=True)
+    html = write_report(
+        settings, summary.first, "html", folder / f"demo-report-{summary.first}.html", summary.until
+    )
+    click.echo(f"\nReport: {html}")
     prefix = f"coachledger --store {_quoted(given)}"
     click.echo("\nTry:")
     for command in (
