@@ -7,15 +7,22 @@ order, starting from 32 zero bytes. Because the seal covers the bytes as stored
 
 from __future__ import annotations
 
-import hashlib
 from uuid import UUID
+
+try:  # the interpreter's own SHA-256: a one-event write need not load OpenSSL (as random.py does)
+    from _sha2 import sha256  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - Python < 3.12
+    try:
+        from _sha256 import sha256  # type: ignore[import-not-found,no-redef]
+    except ImportError:
+        from hashlib import sha256  # type: ignore[assignment]
 
 GENESIS = bytes(32)
 
 
 def seal(previous: bytes, originator_id: UUID | str, version: int, topic: str, state: bytes) -> bytes:
     stream = originator_id.hex if isinstance(originator_id, UUID) else str(originator_id)
-    h = hashlib.sha256(previous)
+    h = sha256(previous)
     h.update(f"{stream}\x00{version}\x00{topic}\x00".encode())
     h.update(state)
     return h.digest()
