@@ -13,10 +13,13 @@ import pytest
 from freezegun import freeze_time
 from freezegun.api import FrozenDateTimeFactory
 
-import coachledger.codec  # noqa: F401  (builds the event schemas before freezegun patches datetime)
+from coachledger import codec
 
 if TYPE_CHECKING:
     from conftest import Cli
+
+# Build every event schema now: under freezegun, `datetime` in the domain's type hints is FakeDatetime.
+list(codec.SCHEMAS.values())
 
 CLIENT = "ana-lopez"
 
