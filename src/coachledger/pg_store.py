@@ -134,8 +134,8 @@ def ledger_env(store: StoreLocation) -> dict[str, str]:
         p + "POSTGRES_PASSWORD": params.password,
         p + "POSTGRES_DBNAME": params.dbname,
         p + "POSTGRES_CONNECT_TIMEOUT": "15",
-        # One command needs one connection at a time; a follower a few more.
-        p + "POSTGRES_POOL_SIZE": "1",
+        # Connections on demand only: a pool left open never reconnects in the background.
+        p + "POSTGRES_POOL_SIZE": "0",
         p + "POSTGRES_MAX_OVERFLOW": "4",
         p + "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
         p + "ORIGINATOR_ID_TYPE": "text",
@@ -192,9 +192,13 @@ def schema_exists(conn: psycopg.Connection[Any]) -> bool:
 
 
 def ensure_schema(conn: psycopg.Connection[Any]) -> None:
-    """Create the ledger's tables once; concurrent first writers wait for each other."""
-    if schema_exists(conn):
-        conn.rollback()
+    """Create the ledger's tables once; concurrent first writers wait for each other.
+
+    Leaves no transaction open on ``conn``.
+    """
+    exists = schema_exists(conn)
+    conn.rollback()
+    if exists:
         return
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
@@ -313,7 +317,6 @@ class LedgerPostgresFactory(PostgresFactory):
         # Connect once directly: a clear error now beats a pool timeout later.
         with contextlib.closing(connect(self.params)) as conn:
             ensure_schema(conn)
-            conn.commit()
         super().__init__(env)
         _close_with_command(self)
 
