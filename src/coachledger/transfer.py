@@ -21,6 +21,7 @@ import dataclasses
 import functools
 import gc
 import io
+import itertools
 import os
 import sqlite3
 import tempfile
@@ -41,6 +42,7 @@ from coachledger.domain import (
     EVENT_CLASSES,
     SOURCES,
     Client,
+    ClientWasForgotten,
     DomainError,
     RetiredKpi,
     UnknownId,
@@ -96,6 +98,7 @@ class Header(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     exported_at: TzDateTime
     events: Annotated[int, msgspec.Meta(ge=0)]
     generator: str = ""
+    forgotten_clients: int = 0  # clients left out because they were forgotten (erased) on request
 
 
 def _tz_aware(tp: Any) -> Any:
@@ -207,6 +210,10 @@ class Backend:
         """(version, topic, state) of one stream, in version order."""
         raise NotImplementedError
 
+    def first_events(self) -> list[tuple[str, str, bytes]]:
+        """(stream, topic, state) of every stream's first event."""
+        raise NotImplementedError
+
     def append(self, events: Sequence[LedgerStoredEvent]) -> None:
         raise NotImplementedError
 
@@ -246,6 +253,13 @@ class SqliteBackend(Backend):
             "SELECT originator_version, topic, state FROM stored_events WHERE originator_id = ? "
             "ORDER BY originator_version",
             (stream,),
+        ).fetchall()
+
+    def first_events(self) -> list[tuple[str, str, bytes]]:
+        if not self.has_tables:
+            return []
+        return self.conn.execute(
+            "SELECT originator_id, topic, state FROM stored_events WHERE originator_version = 1"
         ).fetchall()
 
     def append(self, events: Sequence[LedgerStoredEvent]) -> None:
@@ -314,6 +328,12 @@ class PostgresBackend(Backend):
             (stream,),
         )
         return [(r["originator_version"], r["topic"], bytes(r["state"])) for r in self.curs.fetchall()]
+
+    def first_events(self) -> list[tuple[str, str, bytes]]:
+        self.curs.execute(
+            "SELECT originator_id, topic, state FROM stored_events WHERE originator_version = 1"
+        )
+        return [(r["originator_id"], r["topic"], bytes(r["state"])) for r in self.curs.fetchall()]
 
     def append(self, events: Sequence[LedgerStoredEvent]) -> None:
         from coachledger.pg_store import insert_sealed
@@ -421,30 +441,37 @@ class _EmptyBackend(Backend):
     def stream_events(self, stream: str) -> list[tuple[int, str, bytes]]:
         return []
 
+    def first_events(self) -> list[tuple[str, str, bytes]]:
+        return []
+
 
 # -- export -----------------------------------------------------------------------------
 
 
 def export_lines(backend: Backend, cipher_for: CipherFor | None = None) -> Iterator[bytes]:
-    """The header line, then one line per event in recording order (each ends with a newline)."""
+    """The header line, then one line per event in recording order (each ends with a newline).
+
+    Clients forgotten on request (their key destroyed) are left out whole: their events
+    can no longer be read, and an export must not carry what was erased.
+    """
+    forgotten = _forgotten_streams(backend, cipher_for) if cipher_for is not None else {}
     header = Header(
         format=FORMAT,
         version=VERSION,
         exported_at=datetime.now(tz=UTC),
-        events=backend.count(),
+        events=backend.count() - sum(forgotten.values()),
         generator=f"coachledger {__version__}",
+        forgotten_clients=len(forgotten),
     )
     yield _line_encoder.encode(header) + b"\n"
     slugs: dict[str, str] = {}
     for seq, stream, version, topic, state in backend.rows():
+        if stream in forgotten:
+            continue
         lt = LINE_TYPES.get(topic)
         if lt is None:
             raise DomainError(f"cannot export event {seq}: unknown topic '{topic}'")
-        if cipher_for is not None:
-            cipher = cipher_for(UUID(stream), topic)
-            if cipher is not None:
-                state = cipher.decrypt(state)
-        payload = decode_payload(topic, state)
+        payload = decode_payload(topic, _clear(stream, topic, state, cipher_for))
         if topic == REGISTERED:
             slugs[stream] = payload.slug
         line: dict[str, Any] = {
@@ -461,11 +488,25 @@ def export_lines(backend: Backend, cipher_for: CipherFor | None = None) -> Itera
         yield _line_encoder.encode(line) + b"\n"
 
 
-def export_to(settings: Settings, out: Path | None, sink: IO[bytes] | None = None) -> int:
-    """Write the export to ``out`` (0600, replaced whole only when complete) or ``sink``.
+def _forgotten_streams(backend: Backend, cipher_for: CipherFor) -> dict[str, int]:
+    """Streams whose first event no longer decrypts (a forgotten client), with their event counts."""
+    out: dict[str, int] = {}
+    for stream, topic, state in backend.first_events():
+        try:
+            _clear(stream, topic, state, cipher_for)
+        except ClientWasForgotten:
+            out[stream] = len(backend.stream_events(stream))
+    return out
 
-    Returns the number of events written.
-    """
+
+@dataclass(frozen=True)
+class ExportResult:
+    events: int  # event lines written
+    forgotten_clients: int  # clients left out because they were forgotten on request
+
+
+def export_to(settings: Settings, out: Path | None, sink: IO[bytes] | None = None) -> ExportResult:
+    """Write the export to ``out`` (0600, replaced whole only when complete) or ``sink``."""
     from coachledger.bootstrap import cipher_for
 
     with open_store(settings) as store, store.transaction(write=False) as backend:
@@ -474,10 +515,15 @@ def export_to(settings: Settings, out: Path | None, sink: IO[bytes] | None = Non
 
             raise StoreError(f"no ledger at {settings.store.describe()}")
         lines = export_lines(backend, cipher_for(settings))
+        first = next(lines)
+        header = _header_decoder.decode(first)
+        rest = itertools.chain((first,), lines)
         if out is None:
             assert sink is not None
-            return _write_lines(lines, sink)
-        return _write_file(lines, out)
+            count = _write_lines(rest, sink)
+        else:
+            count = _write_file(rest, out)
+    return ExportResult(count, header.forgotten_clients)
 
 
 def _write_lines(lines: Iterable[bytes], sink: IO[bytes]) -> int:

@@ -441,9 +441,51 @@ def test_the_python_interface_round_trips(tmp_path: Path) -> None:
     a_journey(source)
     settings = Settings.from_values(source.store, "maria")
     with (tmp_path / "x.jsonl").open("wb") as sink:
-        assert export_to(settings, None, sink) == 20
+        assert export_to(settings, None, sink).events == 20
 
     result = import_from(Settings.from_values(str(tmp_path / "copy.sqlite"), "x"), tmp_path / "x.jsonl")
 
     assert (result.events, result.written, result.skipped, result.clients) == (20, 20, 0, 2)
     assert sqlite_dump(tmp_path / "copy.sqlite") == sqlite_dump(source.store)
+
+
+# -- encrypted stores -----------------------------------------------------------------------------
+
+
+def encrypted(store: str) -> Cli:
+    pytest.importorskip("coachledger.keys", reason="per-client encryption is not in this tree")
+    cli = Cli(store)
+    cli.run("init", "--encrypt")
+    return cli
+
+
+def test_an_encrypted_ledger_exports_in_clear_and_imports_encrypted(tmp_path: Path, store: str) -> None:
+    source = encrypted(str(tmp_path / "source.sqlite"))
+    a_journey(source)
+    lines = export_file(source.store, tmp_path / "ledger.jsonl")
+    assert lines[2]["data"]["name"] == "Ben Okafor"
+    target = encrypted(store)
+
+    target.run("import", str(tmp_path / "ledger.jsonl"))
+
+    assert reads(target) == reads(source)
+    assert export_file(store, tmp_path / "again.jsonl")[1:] == lines[1:]
+    assert target.out("import", str(tmp_path / "ledger.jsonl")).startswith("Nothing to import")
+    if not store.startswith("postgresql://"):
+        states = b"".join(row[4] for row in sqlite_dump(store)[0])
+        assert b"Ana L" not in states and b"lead-team" not in states
+
+
+def test_a_forgotten_client_is_left_out_of_the_export(tmp_path: Path, store: str) -> None:
+    source = encrypted(store)
+    a_journey(source)
+    source.run("forget", "ana-lopez", "--yes")
+
+    out = source.out("export", "--out", str(tmp_path / "ledger.jsonl"))
+
+    assert out == f"Exported 3 events to {tmp_path / 'ledger.jsonl'} (1 forgotten client left out)."
+    lines = [json.loads(line) for line in (tmp_path / "ledger.jsonl").read_text().splitlines()]
+    assert lines[0]["forgotten_clients"] == 1 and lines[0]["events"] == 3
+    assert {line["client"] for line in lines[1:]} == {"ben-okafor"}
+    copy = Cli(str(tmp_path / "copy.sqlite"))
+    assert copy.out("import", str(tmp_path / "ledger.jsonl")) == "Imported 3 events for 1 client."

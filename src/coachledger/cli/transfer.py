@@ -35,9 +35,13 @@ def export(env: Env, out: Path | None) -> None:
     """
     from coachledger.transfer import export_to
 
-    count = export_to(env.settings, out, None if out else sys.stdout.buffer)
+    result = export_to(env.settings, out, None if out else sys.stdout.buffer)
     if out is not None:
-        click.echo(f"Exported {count} events to {out}.")
+        left_out = ""
+        if result.forgotten_clients:
+            clients = "client" if result.forgotten_clients == 1 else "clients"
+            left_out = f" ({result.forgotten_clients} forgotten {clients} left out)"
+        click.echo(f"Exported {_events(result.events)} to {out}{left_out}.")
 
 
 @click.command("import")
@@ -67,13 +71,17 @@ def import_(env: Env, file: Path, dry_run: bool) -> None:
     clients = "client" if result.clients == 1 else "clients"
     if dry_run:
         click.echo(
-            f"Checked {result.events} events: {result.written} would be imported for {result.clients} "
+            f"Checked {_events(result.events)}: {result.written} would be imported for {result.clients} "
             f"{clients}{already}; nothing written."
         )
     elif not result.written:
-        click.echo(f"Nothing to import: the store already holds all {result.events} events.")
+        click.echo(f"Nothing to import: the store already holds all {_events(result.events)}.")
     else:
-        click.echo(f"Imported {result.written} events for {result.clients} {clients}{already}.")
+        click.echo(f"Imported {_events(result.written)} for {result.clients} {clients}{already}.")
+
+
+def _events(n: int) -> str:
+    return f"{n} event" if n == 1 else f"{n} events"
 
 
 @contextlib.contextmanager
