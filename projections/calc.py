@@ -7,13 +7,14 @@ still compares equal to a target set in the final scale, and status compares unr
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import Protocol, TypeVar
+from math import lcm
+from operator import attrgetter, itemgetter, mul
+from typing import NamedTuple, Protocol, TypeVar
 
 __all__ = [
     "BaselineRow",
@@ -28,8 +29,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class DefRow:
+# Rows are named tuples: a read of a client with 10,000 events builds thousands of them.
+class DefRow(NamedTuple):
     """One KpiDefined / KpiAdjusted / KpiRetired fact."""
 
     seq: int  # store sequence: recording order
@@ -40,23 +41,20 @@ class DefRow:
     factor: Decimal | None = None  # adjusted: a unit change, new = old * factor
 
 
-@dataclass(frozen=True, slots=True)
-class BaselineRow:
+class BaselineRow(NamedTuple):
     seq: int
     effective_at: datetime
     value: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class MeasurementRow:
+class MeasurementRow(NamedTuple):
     seq: int
     mid: str
     effective_at: datetime
     value: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class ChangeRow:
+class ChangeRow(NamedTuple):
     seq: int
     mid: str
     kind: str  # "corrected" | "retracted"
@@ -69,6 +67,7 @@ _AMOUNTS = ("target", "scale_min", "scale_max")
 _AFTER_ALL = 2**63
 _BEFORE_ALL = datetime.min.replace(tzinfo=UTC)
 _US_PER_DAY = 86_400_000_000
+_ONE_US = timedelta(microseconds=1)
 _MICRO = Decimal("0.000001")
 
 _Key = tuple[datetime, int]  # (effective_at, seq): the order in which adjustments apply
@@ -82,8 +81,7 @@ class _Recorded(Protocol):
 _R = TypeVar("_R", bound=_Recorded)
 
 
-@dataclass(frozen=True, slots=True)
-class _Step:
+class _Step(NamedTuple):
     """A rescale or factor adjustment as an affine map; invertible, so history reads both ways."""
 
     key: _Key
@@ -99,8 +97,7 @@ class _Step:
         return self.src_lo + (v - self.dst_lo) * self.src_span / self.dst_span
 
 
-@dataclass(frozen=True, slots=True)
-class _Version:
+class _Version(NamedTuple):
     at: datetime
     fields: dict[str, object]
     amounts: dict[str, Fraction | None]  # exact, in this version's scale/unit
@@ -147,12 +144,59 @@ class _History:
         return value
 
 
-def _order(row: DefRow | BaselineRow | MeasurementRow) -> _Key:
-    return (row.effective_at, row.seq)
+class _Shown:
+    """A value entered at time t, in the scale and unit in force at `to`, as an exact integer ratio.
+
+    The same as ``_History.carry`` (every rescale/factor step effective in (t, to], in order),
+    with the steps composed once into one affine map per starting point, and applied to the
+    value's integer ratio without building Fractions per value.
+    """
+
+    def __init__(self, history: _History, to: datetime) -> None:
+        steps = [step for step in history.steps if step.key[0] <= to]
+        self.times = [step.key[0] for step in steps]
+        # maps[i]: steps[i:] composed, as (m, k) with v -> m * v + k.
+        maps: list[tuple[Fraction, Fraction]] = [(Fraction(1), Fraction(0))]
+        for step in reversed(steps):
+            m, k = maps[-1]
+            a = step.dst_span / step.src_span
+            maps.append((m * a, m * (step.dst_lo - step.src_lo * a) + k))
+        maps.reverse()
+        self.maps = [(m.numerator, m.denominator, k.numerator, k.denominator) for m, k in maps]
+
+    def many(self, rows: list[tuple[datetime, Decimal]]) -> list[tuple[int, int]]:
+        """``self(value, at)`` for rows sorted by time: one map per stretch between steps."""
+        out: list[tuple[int, int]] = []
+        start = 0
+        for i, when in enumerate(self.times):
+            end = bisect_left(rows, when, lo=start, key=_first)
+            ma, mb, ka, kb = self.maps[i]
+            out += [
+                (ma * p * kb + ka * q * mb, mb * q * kb)
+                for p, q in (value.as_integer_ratio() for _, value in rows[start:end])
+            ]
+            start = end
+        out += [value.as_integer_ratio() for _, value in rows[start:]]
+        return out
+
+    def __call__(self, value: Decimal, at: datetime) -> tuple[int, int]:
+        p, q = value.as_integer_ratio()
+        i = bisect_right(self.times, at) if self.times else 0
+        if i == len(self.times):
+            return p, q
+        ma, mb, ka, kb = self.maps[i]
+        return ma * p * kb + ka * q * mb, mb * q * kb
+
+
+_order: Callable[[DefRow | BaselineRow | MeasurementRow], _Key] = attrgetter("effective_at", "seq")
+_by_seq = attrgetter("seq")
+_first = itemgetter(0)
 
 
 def _known(rows: Iterable[_R], known_seq: int | None) -> list[_R]:
-    return [r for r in rows if known_seq is None or r.seq <= known_seq]
+    if known_seq is None:
+        return list(rows)
+    return [r for r in rows if r.seq <= known_seq]
 
 
 def _frac(x: object) -> Fraction | None:
@@ -234,9 +278,6 @@ def kpi_progress(
     if target is None or not isinstance(due, datetime):
         raise TypeError(f"KPI {kpi}: the definition needs a target and a due datetime")
 
-    def shown(value: Decimal, at: datetime) -> Fraction:
-        return history.carry(Fraction(value), (at, _AFTER_ALL), as_of)
-
     item: dict[str, object] = {
         "kpi": kpi,
         "name": fields.get("name"),
@@ -263,13 +304,13 @@ def kpi_progress(
         return item
 
     since = base.effective_at
-    b = shown(base.value, since)
-    counted = [
-        (m.effective_at, shown(value, m.effective_at))
-        for m, value in _live(measurements, changes, known_seq)
-        if since <= m.effective_at <= as_of
-    ]
-    c = counted[-1][1] if counted else None
+    shown = _Shown(history, as_of)
+    b_ratio = shown(base.value, since)
+    b = Fraction(*b_ratio)
+    live = _live(measurements, changes, known_seq)
+    counted = live[bisect_left(live, since, key=_first) : bisect_right(live, as_of, key=_first)]
+    ratios = shown.many(counted)
+    c = Fraction(*ratios[-1]) if ratios else None
     progress = None if c is None or target == b else 100 * (c - b) / (target - b)
     expected = _expected_pct(since, due, as_of)
     achieved = c is not None and (c <= target if fields.get("direction") == "decrease" else c >= target)
@@ -280,7 +321,7 @@ def kpi_progress(
         expected_pct=_round(expected, 1),
         status=_status(c is not None, achieved, as_of > due, progress, expected),
         measurements=len(counted),
-        trend_per_month=_trend([(0, b), *((_us(at - since), v) for at, v in counted)]),
+        trend_per_month=_trend([0, *((at - since) // _ONE_US for at, _ in counted)], [b_ratio, *ratios]),
         baseline_at=since.isoformat(),
     )
     return item
@@ -288,25 +329,28 @@ def kpi_progress(
 
 def _live(
     measurements: Iterable[MeasurementRow], changes: Iterable[ChangeRow], known_seq: int | None
-) -> list[tuple[MeasurementRow, Decimal]]:
-    """Known, non-retracted measurements with their latest known value, latest last.
+) -> list[tuple[datetime, Decimal]]:
+    """Known, non-retracted measurements as (effective time, latest known value), latest last.
 
     Corrections and retractions have no effective time, so they apply at every D. A retraction is
     final: a correction recorded after it does not bring the measurement back.
     """
     retracted: set[str] = set()
     corrected: dict[str, Decimal] = {}
-    for change in sorted(_known(changes, known_seq), key=lambda ch: ch.seq):
+    for change in sorted(_known(changes, known_seq), key=_by_seq):
         if change.kind == "retracted":
             retracted.add(change.mid)
         elif change.kind == "corrected" and change.value is not None:
             corrected[change.mid] = change.value
     live = [m for m in _known(measurements, known_seq) if m.mid not in retracted]
-    return [(m, corrected.get(m.mid, m.value)) for m in sorted(live, key=_order)]
+    live.sort(key=_order)
+    if not corrected:
+        return [(m.effective_at, m.value) for m in live]
+    return [(m.effective_at, corrected.get(m.mid, m.value)) for m in live]
 
 
 def _us(delta: timedelta) -> int:
-    return delta // timedelta(microseconds=1)
+    return delta // _ONE_US
 
 
 def _expected_pct(since: datetime, due: datetime, at: datetime) -> Fraction:
@@ -331,16 +375,24 @@ def _status(
     return "off-track"
 
 
-def _trend(points: list[tuple[int, Fraction]]) -> float | None:
-    """Least-squares slope per 30 days; x in microseconds keeps the x sums integral and fast."""
-    n = len(points)
-    sx = sum(x for x, _ in points)
-    sxx = n * sum(x * x for x, _ in points) - sx * sx
-    if n < 2 or sxx == 0:
+def _trend(xs: list[int], ys: list[tuple[int, int]]) -> float | None:
+    """Least-squares slope per 30 days, exact: x in microseconds, y as integer ratios.
+
+    Every y is scaled to the common denominator, so the sums are plain integers and only
+    the slope itself is a Fraction (thousands of Fraction additions were most of the time
+    of a read of a long history).
+    """
+    n = len(xs)
+    if n < 2:
         return None
-    sy = sum((y for _, y in points), Fraction(0))
-    sxy = n * sum((x * y for x, y in points), Fraction(0)) - sx * sy
-    return _round(30 * _US_PER_DAY * sxy / sxx, 4)
+    sx = sum(xs)
+    sxx = n * sum(map(mul, xs, xs)) - sx * sx
+    if sxx == 0:
+        return None
+    common = lcm(*(d for _, d in ys))
+    scaled = [num for num, _ in ys] if common == 1 else [num * (common // d) for num, d in ys]
+    sxy = n * sum(map(mul, xs, scaled)) - sx * sum(scaled)
+    return _round(Fraction(30 * _US_PER_DAY * sxy, sxx * common), 4)
 
 
 def _round(q: Fraction, places: int) -> float:

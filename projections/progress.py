@@ -112,22 +112,25 @@ class Facts:
             (stream, upto),
         ).fetchall():
             self.baselines.setdefault(kpi, []).append(calc.BaselineRow(seq, fromiso(at), Decimal(value)))
-        kpi_of: dict[str, str] = {}
+        # The hot loop of a long history (thousands of rows): rows built by tuple.__new__.
+        row = calc.MeasurementRow._make
+        measurements = self.measurements
         for seq, mid, kpi, at, value in db.execute(
             "SELECT seq, mid, kpi, effective_at, value FROM measurements WHERE stream = ? AND seq <= ? ORDER BY seq",
             (stream, upto),
         ).fetchall():
-            kpi_of[mid] = kpi
-            self.measurements.setdefault(kpi, []).append(
-                calc.MeasurementRow(seq, mid, fromiso(at), Decimal(value))
-            )
-        for seq, mid, kind, value in db.execute(
-            "SELECT seq, mid, kind, value FROM measurement_changes WHERE stream = ? AND seq <= ? ORDER BY seq",
-            (stream, upto),
+            rows = measurements.get(kpi)
+            if rows is None:
+                rows = measurements[kpi] = []
+            rows.append(row((seq, mid, fromiso(at), Decimal(value))))
+        for seq, mid, kind, value, kpi in db.execute(
+            "SELECT c.seq, c.mid, c.kind, c.value, m.kpi FROM measurement_changes c "
+            "JOIN measurements m ON m.stream = c.stream AND m.mid = c.mid "
+            "WHERE c.stream = ? AND c.seq <= ? AND m.seq <= ? ORDER BY c.seq",
+            (stream, upto, upto),
         ).fetchall():
-            if mid in kpi_of:
-                row = calc.ChangeRow(seq, mid, kind, Decimal(value) if value is not None else None)
-                self.changes.setdefault(kpi_of[mid], []).append(row)
+            change = calc.ChangeRow(seq, mid, kind, Decimal(value) if value is not None else None)
+            self.changes.setdefault(kpi, []).append(change)
 
     def kpis(self) -> list[str]:
         """KPI ids in definition order."""
