@@ -489,3 +489,22 @@ def test_a_forgotten_client_is_left_out_of_the_export(tmp_path: Path, store: str
     assert {line["client"] for line in lines[1:]} == {"ben-okafor"}
     copy = Cli(str(tmp_path / "copy.sqlite"))
     assert copy.out("import", str(tmp_path / "ledger.jsonl")) == "Imported 3 events for 1 client."
+
+
+def test_every_event_type_is_stored_again_byte_for_byte(tmp_path: Path) -> None:
+    source = Cli(str(tmp_path / "source.sqlite"))
+    a_journey(source)
+    from coachledger.bootstrap import open_ledger
+
+    ledger = open_ledger(Settings.from_values(source.store, "maria"))
+    try:
+        ledger.forget("ben-okafor")  # the domain's own event, whatever the store's encryption
+    finally:
+        ledger.close()
+    lines = export_file(source.store, tmp_path / "ledger.jsonl")
+    assert {line["topic"] for line in lines[1:]} == set(LINE_TYPES)
+    copy = Cli(str(tmp_path / "copy.sqlite"))
+
+    copy.run("import", str(tmp_path / "ledger.jsonl"))
+
+    assert sqlite_dump(copy.store) == sqlite_dump(source.store)

@@ -80,8 +80,9 @@ def demo(env: Env, clients: int, months: int, seed: int, until: datetime, store:
     took = time.perf_counter() - began
     where = settings.store.describe()
     click.echo(
-        f"Demo ledger: {summary.clients} clients of {summary.coaches} coaches, {summary.kpis} KPIs, "
-        f"{summary.events} events over {months} months to {summary.until:%Y-%m-%d} ({took:.1f} s)."
+        f"Demo ledger: {_n(summary.clients, 'client')} of {_n(summary.coaches, 'coach')}, "
+        f"{_n(summary.kpis, 'KPI')}, {_n(summary.events, 'event')} over {_n(months, 'month')} "
+        f"to {summary.until:%Y-%m-%d} (written in {took:.1f} s)."
     )
     click.echo(f"Store: {where}")
     _show_progress(settings, summary.first, summary.until)
@@ -114,6 +115,12 @@ def _show_progress(settings: object, slug: str, until: datetime) -> None:
         render_progress(reads.progress(slug, until, None), as_json=False)
     finally:
         reads.close()
+
+
+def _n(count: int, noun: str) -> str:
+    return (
+        f"{count} {noun}" if count == 1 else f"{count} {noun}es" if noun.endswith("h") else f"{count} {noun}s"
+    )
 
 
 def _quoted(value: str) -> str:
