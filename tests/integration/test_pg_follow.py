@@ -24,6 +24,12 @@ def query(store: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any,
         return conn.execute(sql, params).fetchall()
 
 
+WAITING_FOR_THE_EVENTS_TABLE = (
+    "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'stored_events'::regclass "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
 def views_position(store: str) -> int:
     try:
         return int(query(store, "SELECT coalesce(min(position), -1) FROM view_tracking")[0][0])
@@ -169,7 +175,7 @@ def test_a_follower_never_skips_an_event_that_commits_late(
             text=True,
         )
         wait_until(
-            lambda: query(ledger, "SELECT count(*) FROM pg_locks WHERE NOT granted")[0][0] > 0,
+            lambda: query(ledger, WAITING_FOR_THE_EVENTS_TABLE)[0][0] > 0,
             "the later writer queued behind the open transaction",
         )
         assert views_position(ledger) == 3

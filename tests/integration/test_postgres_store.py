@@ -240,7 +240,8 @@ def _wait_for_a_lock_wait(store: str) -> None:
     while time.monotonic() < deadline:
         waiting = rows(
             store,
-            "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'stored_events'::regclass",
+            "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'stored_events'::regclass "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
         )
         if waiting[0][0]:
             return
