@@ -78,7 +78,7 @@ def journey(tmp_path: Path) -> Path:
 def test_sqlite_to_postgres_and_back_is_identical(journey: Path, pg_store: str, tmp_path: Path) -> None:
     back = tmp_path / "back.sqlite"
     to_pg = Cli(pg_store).out("store", "copy", "--from", str(journey), "--to", pg_store)
-    assert "Copied 111 events of 2 clients, 1 snapshots" in to_pg
+    assert "Copied 111 events of 2 clients, 1 snapshot from" in to_pg
     Cli(pg_store).out("store", "copy", "--from", pg_store, "--to", str(back))
 
     assert sqlite_dump(back) == sqlite_dump(journey)

@@ -39,8 +39,13 @@ def copy(source: str, target: str, as_json: bool) -> None:
     if as_json:
         emit_json({"from": src.describe(), "to": dst.describe(), **result.as_dict()})
         return
-    keys = f", {result.keys} client keys" if result.keys else ""
+    keys = f", {_n(result.keys, 'client key')}" if result.keys else ""
     click.echo(
-        f"Copied {result.events} events of {result.clients} clients, {result.snapshots} snapshots{keys} "
-        f"from {src.describe()} to {dst.describe()}; counts and seals verified (head {result.head[:16]})."
+        f"Copied {_n(result.events, 'event')} of {_n(result.clients, 'client')}, "
+        f"{_n(result.snapshots, 'snapshot')}{keys} from {src.describe()} to {dst.describe()}; "
+        f"counts and seals verified (head {result.head[:16]})."
     )
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
