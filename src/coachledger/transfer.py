@@ -190,7 +190,7 @@ _line_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
 )
 _header_decoder = msgspec.json.Decoder(Header)
 _any_decoder = msgspec.json.Decoder()
-_line_encoder = msgspec.json.Encoder()
+_line_encoder = encoder  # the codec's: it also takes datetime subclasses (freezegun's, in tests)
 
 
 # -- stores -----------------------------------------------------------------------------
