@@ -33,15 +33,29 @@ def open_ledger(settings: Settings) -> Ledger:
 
 
 def cipher_for(settings: Settings) -> Any:
-    """Per-client ciphers when the store is encrypted, else None."""
-    return None
+    """Per-client ciphers when the store is encrypted, else None.
+
+    The result is ``codec.MsgspecMapper``'s ``cipher_for``: ``(originator_id, topic) ->
+    cipher | None``. Whether a store is encrypted is read from the store itself
+    (``ledger_meta``), so every process agrees; ``cryptography`` is imported only then.
+    """
+    from coachledger.keys import ciphers_for
+
+    return ciphers_for(settings)
 
 
 def init_store(settings: Settings, *, encrypt: bool = False) -> str:
-    """Create the store's tables; returns where it is."""
-    if encrypt:
-        from coachledger.domain import DomainError
+    """Create the store's tables; with ``encrypt``, mark it encrypted and create its key store.
 
-        raise DomainError("encryption is not available in this version")
+    Encryption is decided before the first event: asking for it on a store that already
+    holds unencrypted events is refused, and changes nothing.
+    """
+    if encrypt:
+        from coachledger.keys import init_encryption
+
+        init_encryption(settings)
     open_ledger(settings)
+    from coachledger.keys import ensure_meta_table
+
+    ensure_meta_table(settings.store)
     return settings.store.describe()

@@ -58,10 +58,21 @@ def ledger_errors() -> Iterator[None]:
     except click.exceptions.Exit:
         raise
     except Exception as e:
-        message = _store_message(e)
+        refusal = _domain_cause(e, DomainError)
+        message = str(refusal) if refusal is not None else _store_message(e)
         if message is None:
             raise
         raise click.ClickException(message) from None
+
+
+def _domain_cause(e: BaseException, kind: type[Exception]) -> BaseException | None:
+    """A refusal wrapped by the library (e.g. a forgotten client's event that cannot be decrypted)."""
+    cause = e.__cause__
+    while cause is not None:
+        if isinstance(cause, kind):
+            return cause
+        cause = cause.__cause__
+    return None
 
 
 def _store_message(e: Exception) -> str | None:

@@ -1,0 +1,124 @@
+"""Trust: verify the hash chain, anchor its head, forget a client on request."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from coachledger.cli.common import Env, emit_json, json_option, pass_env
+
+
+@click.command()
+@click.option(
+    "--anchor",
+    "anchor_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An anchor file written earlier by 'coachledger anchor': the ledger must still contain it.",
+)
+@json_option
+@click.pass_context
+@pass_env
+def verify(env: Env, ctx: click.Context, anchor_file: Path | None, as_json: bool) -> None:
+    """Recompute the ledger's hash chain; exit 1 naming the first bad event.
+
+    Detects a changed byte, a deleted, inserted or reordered event, a gap in a client's
+    versions, and (with --anchor) a history rewritten or cut short since the anchor.
+
+    \b
+    Example:
+      coachledger verify
+      coachledger verify --anchor ~/ledger-anchor.json --json
+    """
+    from coachledger.trust import Anchor
+    from coachledger.trust import verify as verify_chain
+
+    anchor = Anchor.load(anchor_file) if anchor_file is not None else None
+    result = verify_chain(env.settings, anchor)
+    if as_json:
+        emit_json(result.as_json())
+    elif result.ok:
+        matched = f" Anchor of {anchor.events} events (seq {anchor.seq}) found." if anchor else ""
+        click.echo(result.summary() + matched)
+    if result.first_bad is not None:
+        click.echo(f"Error: {result.first_bad.describe()}", err=True)
+        ctx.exit(1)
+
+
+@click.command()
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the anchor to FILE (created 0600) instead of printing it.",
+)
+@json_option
+@pass_env
+def anchor(env: Env, out: Path | None, as_json: bool) -> None:
+    """The ledger's head digest and event count, to keep somewhere else.
+
+    The ledger is verified first. Later, 'coachledger verify --anchor FILE' proves that
+    the ledger still contains this exact history: nothing rewritten, nothing cut off.
+
+    \b
+    Example:
+      coachledger anchor --out ~/anchors/ledger-2026-04-01.json
+      coachledger anchor
+    """
+    from coachledger.errors import DomainError
+    from coachledger.trust import anchor_document, write_private
+    from coachledger.trust import verify as verify_chain
+
+    result = verify_chain(env.settings)
+    if result.first_bad is not None:
+        raise DomainError(f"the ledger fails verification, not anchoring it: {result.first_bad.describe()}")
+    doc = anchor_document(result)
+    if out is None:
+        emit_json(doc)
+        return
+    try:
+        write_private(out, (json.dumps(doc, indent=2) + "\n").encode())
+    except OSError as e:
+        raise DomainError(f"cannot write the anchor to {out}: {e.strerror}") from None
+    if as_json:
+        emit_json(doc)
+    else:
+        click.echo(f"Anchor written to {out}: {doc['events']} events, head {doc['head']} (seq {doc['seq']}).")
+
+
+@click.command()
+@click.argument("client")
+@click.option(
+    "--yes", is_flag=True, help="Confirm: the client's personal data cannot be recovered afterwards."
+)
+@pass_env
+def forget(env: Env, client: str, yes: bool) -> None:
+    """Erase CLIENT's personal data on request (crypto-shredding).
+
+    Records a ClientForgotten event, destroys the client's key (encrypted stores: every
+    event of the client becomes unreadable, while the chain still verifies), removes the
+    client from every view, and rewrites the store files so that no copy survives in free
+    pages or the write-ahead log. Without encryption the events stay readable in the
+    event store: the command says so.
+
+    \b
+    Example:
+      coachledger forget ana-lopez --yes
+    """
+    if not yes:
+        raise click.UsageError("forgetting a client cannot be undone: add --yes to confirm")
+    from coachledger.errors import ClientWasForgotten
+    from coachledger.trust import forget as forget_client
+
+    result = forget_client(env.settings, client)
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if result.already:
+        raise ClientWasForgotten(f"client '{client}' was already forgotten (its erasure was completed again)")
+    if result.encrypted:
+        click.echo(
+            f"Forgot client '{client}': key destroyed, views cleared, store rewritten; "
+            "the ledger keeps a ClientForgotten event and still verifies."
+        )
+    else:
+        click.echo(f"Forgot client '{client}' in the views; the event store still holds its events in clear.")

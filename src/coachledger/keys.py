@@ -1,0 +1,530 @@
+"""Per-client keys: one random 256-bit AES-GCM key per client stream, kept apart from the events.
+
+A store is encrypted or not from its creation (``coachledger init --encrypt`` writes
+``encryption`` into the store's ``ledger_meta`` table). Keys live outside the event
+store, so that destroying one key erases that client's event content while every
+event, and every seal over the stored ciphertext, stays in place:
+
+- SQLite: a separate SQLite file ``<store>.keys`` (0600), tied to its store by a random
+  key-store id written in both files;
+- PostgreSQL: a ``client_keys`` table in the same database.
+
+A key is created with the client's first event. When a client is forgotten its key row
+is deleted and the stream is listed in ``erased_streams``, so that no new key can ever
+be made for it. The ``ClientForgotten`` event is stored in clear so that everyone can
+still see that (and when) a client was erased.
+
+Stored ciphertext: ``0x01 | 12-byte nonce | AES-GCM(ciphertext + tag)``, with the stream
+id and topic as associated data. ``cryptography`` is imported only for encrypted stores.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from coachledger.errors import ClientWasForgotten, DomainError
+from coachledger.settings import Settings, StoreLocation
+from coachledger.storefile import StoreError, connect, describe_sqlite_error, prepare_file
+
+ENCRYPTION = "aes-256-gcm per client"
+KEY_FILE_SUFFIX = ".keys"
+FORGOTTEN_TOPIC = "coachledger:ClientForgotten"
+CLEAR_TOPICS = frozenset({FORGOTTEN_TOPIC})
+FORMAT = b"\x01"
+NONCE_BYTES = 12
+
+META_TABLE = "CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT)"
+KEY_META_TABLE = "CREATE TABLE IF NOT EXISTS key_meta (key TEXT PRIMARY KEY, value TEXT)"
+KEY_TABLES = (
+    "CREATE TABLE IF NOT EXISTS client_keys (stream TEXT PRIMARY KEY, key {blob} NOT NULL, "
+    "created_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS erased_streams (stream TEXT PRIMARY KEY, erased_at TEXT NOT NULL)",
+)
+
+Decryptor = Callable[[str, str, bytes], bytes | None]
+
+
+class KeyErased(ClientWasForgotten):
+    """The client's key was destroyed: its events can no longer be read or extended."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(
+            f"this client was forgotten on request: its events can no longer be read or extended "
+            f"(stream {stream})"
+        )
+        self.stream = stream
+
+
+def key_file_of(path: Path) -> Path:
+    """Where the keys of the SQLite store at ``path`` live."""
+    return path.with_name(path.name + KEY_FILE_SUFFIX)
+
+
+def stream_hex(originator_id: Any) -> str:
+    """The stream id as stored: 32 lowercase hex digits."""
+    if isinstance(originator_id, uuid.UUID):
+        return originator_id.hex
+    return str(originator_id).replace("-", "").lower()
+
+
+def _now() -> str:
+    return datetime.now(tz=UTC).isoformat(timespec="seconds")
+
+
+# -- the store's own record of its encryption ------------------------------------------
+
+
+def read_meta(store: StoreLocation) -> dict[str, str]:
+    """The ``ledger_meta`` rows of a store ({} for a store not created yet)."""
+    if store.kind == "postgres":
+        with pg_connect(store) as conn:
+            exists = conn.execute("SELECT to_regclass('ledger_meta')").fetchone()
+            if exists is None or exists[0] is None:
+                return {}
+            return dict(conn.execute("SELECT key, value FROM ledger_meta").fetchall())
+    assert store.path is not None
+    if not store.path.exists() or store.path.stat().st_size == 0:
+        return {}
+    conn = connect(store.path)
+    try:
+        return dict(conn.execute("SELECT key, value FROM ledger_meta").fetchall())
+    except sqlite3.OperationalError as e:
+        if "no such table" in str(e):
+            return {}
+        raise StoreError(describe_sqlite_error(store.path, e)) from None
+    except sqlite3.DatabaseError as e:
+        raise StoreError(describe_sqlite_error(store.path, e)) from None
+    finally:
+        conn.close()
+
+
+def is_encrypted(settings: Settings) -> bool:
+    return read_meta(settings.store).get("encryption") == ENCRYPTION
+
+
+def ensure_meta_table(store: StoreLocation) -> None:
+    if store.kind == "postgres":
+        with pg_connect(store) as conn:
+            conn.execute(META_TABLE)
+        return
+    assert store.path is not None
+    conn = connect(store.path, must_exist=False)
+    try:
+        conn.execute(META_TABLE)
+    finally:
+        conn.close()
+
+
+def init_encryption(settings: Settings) -> None:
+    """Mark an empty store encrypted and create its key store (idempotent once encrypted)."""
+    store = settings.store
+    if store.kind == "postgres":
+        _init_encryption_pg(store)
+        return
+    assert store.path is not None
+    conn = connect(store.path, must_exist=False)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(META_TABLE)
+            meta = dict(conn.execute("SELECT key, value FROM ledger_meta").fetchall())
+            if meta.get("encryption") != ENCRYPTION:
+                has_events = (
+                    conn.execute(
+                        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='stored_events'"
+                    ).fetchone()
+                    and conn.execute("SELECT 1 FROM stored_events LIMIT 1").fetchone()
+                )
+                if has_events:
+                    raise _refuse_encryption(store)
+                keys = SqliteKeyStore.create(key_file_of(store.path))
+                conn.executemany(
+                    "INSERT OR REPLACE INTO ledger_meta VALUES (?,?)",
+                    [("encryption", ENCRYPTION), ("key_store", keys.key_store_id)],
+                )
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+    except sqlite3.DatabaseError as e:
+        raise StoreError(describe_sqlite_error(store.path, e)) from None
+    finally:
+        conn.close()
+
+
+def _init_encryption_pg(store: StoreLocation) -> None:
+    with pg_connect(store) as conn, conn.transaction():
+        conn.execute(META_TABLE)
+        conn.execute("LOCK TABLE ledger_meta IN EXCLUSIVE MODE")
+        meta = dict(conn.execute("SELECT key, value FROM ledger_meta").fetchall())
+        if meta.get("encryption") == ENCRYPTION:
+            return
+        table = conn.execute("SELECT to_regclass('stored_events')").fetchone()[0]
+        if table is not None and conn.execute("SELECT 1 FROM stored_events LIMIT 1").fetchone():
+            raise _refuse_encryption(store)
+        for ddl in KEY_TABLES:
+            conn.execute(ddl.format(blob="BYTEA"))
+        conn.execute(
+            "INSERT INTO ledger_meta VALUES ('encryption', %s) ON CONFLICT (key) DO UPDATE "
+            "SET value = EXCLUDED.value",
+            (ENCRYPTION,),
+        )
+
+
+def _refuse_encryption(store: StoreLocation) -> Exception:
+    return DomainError(
+        f"the store at {store.describe()} already holds unencrypted events; encryption is chosen "
+        "before the first client: create a new store with 'coachledger init --encrypt' and import "
+        "an export of this one into it"
+    )
+
+
+def pg_connect(store: StoreLocation) -> Any:
+    """An autocommit psycopg connection (psycopg is imported only for PostgreSQL stores)."""
+    from coachledger.pg_store import connect as connect_pg
+    from coachledger.pg_store import parse_url
+
+    return connect_pg(parse_url(store.url), autocommit=True)
+
+
+# -- key stores ---------------------------------------------------------------------------
+
+
+class KeyStore(Protocol):
+    def get(self, stream: str) -> bytes | None: ...
+
+    def get_or_create(self, stream: str) -> bytes: ...
+
+    def destroy(self, stream: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class SqliteKeyStore:
+    """Keys in their own SQLite file beside the store (WAL, synchronous FULL, secure_delete)."""
+
+    def __init__(self, path: Path, key_store_id: str | None) -> None:
+        self.path = path
+        self.key_store_id = key_store_id
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def create(cls, path: Path) -> SqliteKeyStore:
+        """Create the key file (or adopt an unused one left by an interrupted init).
+
+        A key file that already holds keys belongs to another ledger: reusing it would tie
+        this store to keys (and erasures) that are not its own, so it is refused.
+        """
+        prepare_file(path)
+        conn = connect(path)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(KEY_META_TABLE)
+            for ddl in KEY_TABLES:
+                conn.execute(ddl.format(blob="BLOB"))
+            used = conn.execute(
+                "SELECT 1 FROM client_keys UNION ALL SELECT 1 FROM erased_streams LIMIT 1"
+            ).fetchone()
+            if used:
+                conn.rollback()
+                raise DomainError(
+                    f"a key store with keys already exists at {path} (left by another ledger?); "
+                    "move it away before creating an encrypted store here"
+                )
+            conn.execute("INSERT OR IGNORE INTO key_meta VALUES ('key_store', ?)", (uuid.uuid4().hex,))
+            row = conn.execute("SELECT value FROM key_meta WHERE key = 'key_store'").fetchone()
+            conn.execute("COMMIT")
+        except sqlite3.DatabaseError as e:
+            raise StoreError(describe_sqlite_error(path, e)) from None
+        finally:
+            conn.close()
+        return cls(path, row[0])
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            if not self.path.exists():
+                raise StoreError(
+                    f"the key store {self.path} is missing: this ledger is encrypted and its events "
+                    "cannot be read or written without it"
+                )
+            conn = connect(self.path)
+            try:
+                row = conn.execute("SELECT value FROM key_meta WHERE key = 'key_store'").fetchone()
+            except sqlite3.DatabaseError as e:
+                conn.close()
+                raise StoreError(describe_sqlite_error(self.path, e)) from None
+            if self.key_store_id is not None and (row is None or row[0] != self.key_store_id):
+                conn.close()
+                raise StoreError(f"the key store {self.path} belongs to another ledger")
+            self._conn = conn
+        return self._conn
+
+    def get(self, stream: str) -> bytes | None:
+        with self._lock:
+            row = self.conn.execute("SELECT key FROM client_keys WHERE stream = ?", (stream,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def get_or_create(self, stream: str) -> bytes:
+        with self._lock:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if conn.execute("SELECT 1 FROM erased_streams WHERE stream = ?", (stream,)).fetchone():
+                    raise KeyErased(stream)
+                conn.execute(
+                    "INSERT OR IGNORE INTO client_keys VALUES (?,?,?)", (stream, os.urandom(32), _now())
+                )
+                row = conn.execute("SELECT key FROM client_keys WHERE stream = ?", (stream,)).fetchone()
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+        return bytes(row[0])
+
+    def destroy(self, stream: str) -> None:
+        """Delete the key, then rewrite the file and empty its WAL so no copy survives on disk."""
+        with self._lock:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("DELETE FROM client_keys WHERE stream = ?", (stream,))
+                conn.execute("INSERT OR IGNORE INTO erased_streams VALUES (?,?)", (stream, _now()))
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+            compact_sqlite(conn, self.path)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class PgKeyStore:
+    """Keys in the ``client_keys`` table of the PostgreSQL database."""
+
+    def __init__(self, store: StoreLocation) -> None:
+        self.store = store
+        self._conn: Any = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def create(cls, store: StoreLocation) -> PgKeyStore:
+        with pg_connect(store) as conn:
+            for ddl in KEY_TABLES:
+                conn.execute(ddl.format(blob="BYTEA"))
+        return cls(store)
+
+    @property
+    def conn(self) -> Any:
+        if self._conn is None:
+            self._conn = pg_connect(self.store)
+        return self._conn
+
+    def get(self, stream: str) -> bytes | None:
+        with self._lock:
+            row = self.conn.execute("SELECT key FROM client_keys WHERE stream = %s", (stream,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def get_or_create(self, stream: str) -> bytes:
+        with self._lock, self.conn.transaction():
+            if self.conn.execute("SELECT 1 FROM erased_streams WHERE stream = %s", (stream,)).fetchone():
+                raise KeyErased(stream)
+            self.conn.execute(
+                "INSERT INTO client_keys VALUES (%s,%s,%s) ON CONFLICT (stream) DO NOTHING",
+                (stream, os.urandom(32), _now()),
+            )
+            row = self.conn.execute("SELECT key FROM client_keys WHERE stream = %s", (stream,)).fetchone()
+        return bytes(row[0])
+
+    def destroy(self, stream: str) -> None:
+        """Delete the key and rewrite the table (VACUUM FULL leaves no dead tuple behind)."""
+        with self._lock:
+            with self.conn.transaction():
+                self.conn.execute("DELETE FROM client_keys WHERE stream = %s", (stream,))
+                self.conn.execute(
+                    "INSERT INTO erased_streams VALUES (%s,%s) ON CONFLICT (stream) DO NOTHING",
+                    (stream, _now()),
+                )
+            self.conn.execute("VACUUM FULL client_keys")
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def compact_sqlite(conn: sqlite3.Connection, path: Path) -> bool:
+    """VACUUM (every page rewritten, free pages dropped) and truncate the WAL; False if busy."""
+    try:
+        conn.execute("PRAGMA secure_delete=ON")
+        conn.execute("VACUUM")
+        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    except sqlite3.DatabaseError as e:
+        raise StoreError(describe_sqlite_error(path, e)) from None
+    return not busy
+
+
+def open_key_store(settings: Settings, meta: dict[str, str] | None = None) -> KeyStore:
+    """The key store of an encrypted store (it must exist already)."""
+    store = settings.store
+    if store.kind == "postgres":
+        return PgKeyStore(store)
+    assert store.path is not None
+    if meta is None:
+        meta = read_meta(store)
+    return SqliteKeyStore(key_file_of(store.path), meta.get("key_store"))
+
+
+def create_key_store(settings: Settings) -> tuple[KeyStore, str | None]:
+    """Create the key store for ``init --encrypt``; returns it and its id (SQLite)."""
+    store = settings.store
+    if store.kind == "postgres":
+        return PgKeyStore.create(store), None
+    assert store.path is not None
+    keys = SqliteKeyStore.create(key_file_of(store.path))
+    return keys, keys.key_store_id
+
+
+# -- ciphers --------------------------------------------------------------------------------
+
+
+class Keyring:
+    """Keys of one store, each loaded once per process, as AES-GCM objects."""
+
+    def __init__(self, keys: KeyStore) -> None:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        self._aesgcm = AESGCM
+        self.keys = keys
+        self._cache: dict[str, Any] = {}
+
+    def for_reading(self, stream: str) -> Any | None:
+        aead = self._cache.get(stream)
+        if aead is None:
+            key = self.keys.get(stream)
+            if key is None:
+                return None
+            aead = self._cache[stream] = self._aesgcm(key)
+        return aead
+
+    def for_writing(self, stream: str) -> Any:
+        aead = self._cache.get(stream)
+        if aead is None:
+            aead = self._cache[stream] = self._aesgcm(self.keys.get_or_create(stream))
+        return aead
+
+    def forget_cached(self, stream: str) -> None:
+        self._cache.pop(stream, None)
+
+
+def _aad(stream: str, topic: str) -> bytes:
+    return f"{stream}\x00{topic}".encode()
+
+
+class StreamCipher:
+    """The cipher of one stream and topic, as the library's Mapper uses it."""
+
+    __slots__ = ("_keyring", "_stream", "_topic")
+
+    def __init__(self, keyring: Keyring, stream: str, topic: str) -> None:
+        self._keyring = keyring
+        self._stream = stream
+        self._topic = topic
+
+    def encrypt(self, plaintext: bytes) -> bytes:
+        aead = self._keyring.for_writing(self._stream)
+        nonce = os.urandom(NONCE_BYTES)
+        return FORMAT + nonce + aead.encrypt(nonce, plaintext, _aad(self._stream, self._topic))
+
+    def decrypt(self, ciphertext: bytes) -> bytes:
+        plain = decrypt_with(self._keyring, self._stream, self._topic, ciphertext)
+        if plain is None:
+            raise KeyErased(self._stream)
+        return plain
+
+
+def decrypt_with(keyring: Keyring, stream: str, topic: str, data: bytes) -> bytes | None:
+    aead = keyring.for_reading(stream)
+    if aead is None:
+        return None
+    if data[:1] != FORMAT or len(data) < 1 + NONCE_BYTES + 16:
+        raise StoreError(f"an event of stream {stream} is not in this ledger's encrypted format")
+    from cryptography.exceptions import InvalidTag
+
+    try:
+        return bytes(aead.decrypt(data[1 : 1 + NONCE_BYTES], data[1 + NONCE_BYTES :], _aad(stream, topic)))
+    except InvalidTag:
+        raise StoreError(
+            f"an event of stream {stream} fails its authentication check: its stored bytes were "
+            "changed (run 'coachledger verify')"
+        ) from None
+
+
+class Ciphers:
+    """``(originator_id, topic) -> cipher | None``: what ``codec.MsgspecMapper`` asks for."""
+
+    def __init__(self, keyring: Keyring) -> None:
+        self.keyring = keyring
+
+    def __call__(self, originator_id: Any, topic: str) -> StreamCipher | None:
+        if topic in CLEAR_TOPICS:
+            return None
+        return StreamCipher(self.keyring, stream_hex(originator_id), topic)
+
+
+def ciphers_for(settings: Settings) -> Ciphers | None:
+    """Per-client ciphers when the store is encrypted, else None (events stored in clear)."""
+    meta = read_meta(settings.store)
+    if meta.get("encryption") != ENCRYPTION:
+        return None
+    return Ciphers(Keyring(_checked(open_key_store(settings, meta))))
+
+
+def _checked(keys: KeyStore) -> KeyStore:
+    """Open the key store now: a missing or foreign key file is one clear error, before any event."""
+    keys.get("")
+    return keys
+
+
+def _clear(stream: str, topic: str, state: bytes) -> bytes | None:
+    return state
+
+
+def open_decryptor(settings: Settings) -> Decryptor:
+    """A function ``(stream_hex, topic, stored_state) -> plaintext bytes | None`` for the read side.
+
+    Call it once per command and pass every stored event's ``originator_id`` (32 hex
+    digits as stored; dashes and UUIDs are accepted too), ``topic`` and ``state``:
+
+    - an unencrypted store gives the stored bytes back unchanged;
+    - an encrypted store gives the plaintext JSON (decode it with ``codec.decode_payload``),
+      or **None when the client's key was destroyed** (a forgotten client): show a
+      placeholder for that event instead of its content;
+    - ``ClientForgotten`` events are stored in clear and are always returned as they are.
+
+    Raises ``StoreError`` when the key store is missing or belongs to another ledger, and
+    when an event's ciphertext fails authentication (its bytes were changed). Keys are
+    loaded once per stream and kept for the life of the function.
+    """
+    meta = read_meta(settings.store)
+    if meta.get("encryption") != ENCRYPTION:
+        return _clear
+    keyring = Keyring(_checked(open_key_store(settings, meta)))
+
+    def decrypt(stream: str, topic: str, state: bytes) -> bytes | None:
+        if topic in CLEAR_TOPICS:
+            return state
+        return decrypt_with(keyring, stream_hex(stream), topic, bytes(state))
+
+    return decrypt
