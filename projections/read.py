@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -201,6 +200,8 @@ def overall(items: list[dict[str, Any]]) -> str:
 
 def balance_of(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Professional vs personal x short vs long term: how the active KPIs spread and fare."""
+    import statistics  # here, not at the top: progress, the most frequent read, never needs it
+
     out = []
     for dimension in ("professional", "personal"):
         for horizon in ("short", "long"):
@@ -236,6 +237,8 @@ def _round1(x: float) -> float:
 
 def portfolio_of(rows: list[Any]) -> dict[str, Any]:
     """The coach-level KPIs of the seed chapter, across clients."""
+    import statistics
+
     promo_clients = promoted = 0
     salary_changes: list[float] = []
     satisfaction: list[float] = []

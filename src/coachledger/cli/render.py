@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -66,6 +65,8 @@ def safe_cell(value: Any) -> Any:
 
 
 def write_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    import csv  # only for --csv
+
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(headers)
     for row in rows:
