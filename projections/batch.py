@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(slots=True)
-class Ev:
+class Ev(NamedTuple):
     """One stored event, decoded. ``data`` is None when it cannot be read (an erased client)."""
 
     seq: int
@@ -44,8 +41,13 @@ class Batch:
         self.rows.clear()
 
 
+_NATIVE = frozenset({str, int, bool, float, type(None)})
+
+
 def plain(value: Any) -> Any:
     """A JSON-friendly form of an event value (numbers stay numbers)."""
+    if type(value) in _NATIVE:  # most fields: one set lookup instead of four isinstance calls
+        return value
     if isinstance(value, Decimal):
         return number(value)
     if isinstance(value, datetime):
@@ -65,9 +67,21 @@ def number(value: Decimal | None) -> int | float | None:
     return round(float(value), 6)
 
 
+_encoder: Any = None
+
+
 def dumps(value: Any) -> str:
-    """Deterministic JSON: a rebuild writes byte-identical view rows."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """Deterministic JSON (sorted keys, compact, UTF-8): a rebuild writes byte-identical view rows.
+
+    msgspec, which catch-up has loaded to decode the events anyway, encodes a row's JSON
+    several times faster than ``json.dumps(sort_keys=True)``; readers ``json.loads`` it.
+    """
+    global _encoder
+    if _encoder is None:
+        import msgspec
+
+        _encoder = msgspec.json.Encoder(order="sorted")
+    return _encoder.encode(value).decode()  # type: ignore[no-any-return]
 
 
 def dec(value: Decimal | None) -> str | None:
@@ -78,6 +92,6 @@ def moment(value: datetime | None) -> str | None:
     """Fixed-width UTC ISO text, which sorts chronologically."""
     if value is None:
         return None
-    from datetime import UTC
-
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
+    if value.tzinfo is not UTC:  # decoded event times are UTC already
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")

@@ -110,9 +110,12 @@ def apply(b: Batch, ev: Ev) -> None:
         factor = getattr(d, "factor", None)
     assert effective is not None
     row = calc.DefRow(ev.seq, kind, datetime.fromisoformat(effective), fields, rescale, factor)
-    before = display(calc.definition_at(rows, FAR)) if rows else {}
+    shown_key = ("defshown", ev.stream, d.kpi)  # the last version's display, kept for the next diff
+    before = b.cache.get(shown_key)
+    if before is None:
+        before = display(calc.definition_at(rows, FAR)) if rows else {}
     rows.append(row)
-    after = display(calc.definition_at(rows, FAR))
+    after = b.cache[shown_key] = display(calc.definition_at(rows, FAR))
     changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
     b.add(
         "INSERT INTO kpi_versions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -136,11 +139,15 @@ def apply(b: Batch, ev: Ev) -> None:
 
 
 def _rows(b: Batch, stream: str, kpi: str) -> list[calc.DefRow]:
+    """A KPI's rows so far; one query loads every KPI of the stream (not one query per KPI)."""
     key = ("defrows", stream, kpi)
     rows = b.cache.get(key)
     if rows is None:
-        rows = def_rows(b.db, stream, None).get(kpi, [])
-        b.cache[key] = rows
+        if ("defrows", stream) not in b.cache:
+            for other, found in def_rows(b.db, stream, None).items():
+                b.cache[("defrows", stream, other)] = found
+            b.cache[("defrows", stream)] = True
+        rows = b.cache.setdefault(key, [])
     return rows  # type: ignore[no-any-return]
 
 
