@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from coachledger.errors import ClientNotFound, DomainError
+from coachledger.errors import ClientNotFound, ClientWasForgotten, DomainError
 from coachledger.ids import stream_of
 from coachledger.projections import clients, history, journal, progress, runner, timeline
 from coachledger.projections.db import open_views
@@ -36,11 +36,18 @@ class ReadSide:
 
     # -- clients ----------------------------------------------------------
 
-    def client(self, slug: str) -> dict[str, Any]:
-        found = clients.one_client(self.db, stream_of(slug))
-        if found is None:
-            raise ClientNotFound(slug)
-        return found
+    def client(self, slug: str, *, forgotten_ok: bool = False) -> dict[str, Any]:
+        stream = stream_of(slug)
+        found = clients.one_client(self.db, stream)
+        if found is not None:
+            return found
+        if timeline.was_forgotten(self.db, stream):
+            if forgotten_ok:
+                return {"stream": stream, "client": slug, "name": None, "coach": None, "forgotten": True}
+            raise ClientWasForgotten(
+                f"client '{slug}' was forgotten on request: only the timeline's erased placeholders remain"
+            )
+        raise ClientNotFound(slug)
 
     def known_seq(self, stream: str, known_at: datetime | None) -> int | None:
         return None if known_at is None else runner.known_seq_at(self.db, stream, known_at)
@@ -100,14 +107,14 @@ class ReadSide:
     def timeline(
         self, slug: str, since: datetime | None, until: datetime | None, known_at: datetime | None
     ) -> dict[str, Any]:
-        c = self.client(slug)
+        c = self.client(slug, forgotten_ok=True)
         known = self.known_seq(c["stream"], known_at)
         events = timeline.events(self.db, c["stream"], since=iso(since), until=iso(until), known_seq=known)
         return {"client": slug, "known_at": iso(known_at), "events": events}
 
     def replay(self, slug: str, known_at: datetime | None) -> dict[str, Any]:
         """After each event: progress as of its recording time, known at that event."""
-        c = self.client(slug)
+        c = self.client(slug, forgotten_ok=True)
         known = self.known_seq(c["stream"], known_at)
         events = timeline.events(self.db, c["stream"], known_seq=known)
         facts = progress.Facts(self.db, c["stream"], known)

@@ -110,6 +110,13 @@ def forget(db: Any, stream: str) -> None:
     )
 
 
+def was_forgotten(db: Any, stream: str) -> bool:
+    row = db.execute(
+        "SELECT 1 FROM timeline WHERE stream = ? AND type = 'ClientForgotten' LIMIT 1", (stream,)
+    ).fetchone()
+    return row is not None
+
+
 def events(
     db: Any, stream: str, *, since: str | None = None, until: str | None = None, known_seq: int | None = None
 ) -> list[dict[str, Any]]:

@@ -372,7 +372,6 @@ def test_forget_leaves_no_plaintext_of_the_client_in_any_store_file(encrypted: P
     keys.close()
 
 
-@pytest.mark.xfail(strict=True, reason="the read side resolves clients through the clients view only")
 def test_the_timeline_of_a_forgotten_client_shows_placeholders(encrypted: Path) -> None:
     ok(encrypted, "forget", "zoraida", "--yes")
     doc = json.loads(ok(encrypted, "timeline", "zoraida", "--json"))
