@@ -191,3 +191,30 @@ def test_a_source_with_a_missing_index_row_writes_nothing_into_postgres(journey:
 
     assert result.exit_code == 1 and "index rows for 111 events" in result.stderr
     assert pg_count(pg_store, "stored_events") == 0
+
+
+def test_an_encrypted_ledger_moves_with_its_keys_and_its_erasures(pg_store: str, tmp_path: Path) -> None:
+    source, back = tmp_path / "enc.sqlite", tmp_path / "back.sqlite"
+    cli = Cli(str(source))
+    cli.run("init", "--encrypt")
+    cli.run("client", "add", "ana-lopez", "--name", "Ana López")
+    cli.run("client", "add", "ben", "--name", "Ben")
+    cli.run("goal", "add", "ben", "promotion", "--text", "Get promoted")
+    cli.run("forget", "ben", "--yes")
+
+    copied = Cli(pg_store).out("store", "copy", "--from", str(source), "--to", pg_store)
+    assert "1 client key" in copied
+    Cli(pg_store).run("store", "copy", "--from", pg_store, "--to", str(back))
+
+    assert sqlite_dump(back) == sqlite_dump(source)
+    for store in (pg_store, str(back)):
+        assert Cli(store).json("timeline", "ana-lopez") == cli.json("timeline", "ana-lopez")
+        assert Cli(store).run("timeline", "ben", ok=False).exit_code == 1  # still forgotten
+        Cli(store).run("goal", "add", "ana-lopez", "lead", "--text", "Lead a team")  # the key works
+        assert Cli(store).run("verify").exit_code == 0
+    with psycopg.connect(pg_store) as conn:
+        (state,) = conn.execute(
+            "SELECT state FROM stored_events ORDER BY notification_id DESC LIMIT 1"
+        ).fetchone()
+    assert b"Lead a team" not in bytes(state)  # still encrypted on its new store
+    assert b"Lead a team" not in sqlite_dump(back)[0][-1][4]
