@@ -35,7 +35,7 @@ def findings(rs: ReadSide, slug: str, moment: datetime | None = None) -> list[di
         if item["status"] == "no-baseline":
             add(kpi, "no-baseline", f"KPI {kpi} has no baseline: progress cannot be measured")
         else:
-            last = _last_measured(facts, kpi)
+            last = _last_measured(facts, kpi, moment)
             if last is not None and moment - last > CADENCE:
                 add(
                     kpi,
@@ -62,26 +62,36 @@ def findings(rs: ReadSide, slug: str, moment: datetime | None = None) -> list[di
     return out
 
 
-def _last_measured(facts: progress.Facts, kpi: str) -> datetime | None:
+def _last_measured(facts: progress.Facts, kpi: str, moment: datetime) -> datetime | None:
+    """The latest measurement or baseline of ``kpi`` effective at or before ``moment``."""
     times = [m.effective_at for m in facts.measurements.get(kpi, ())]
     times += [b.effective_at for b in facts.baselines.get(kpi, ())]
+    times = [t for t in times if t <= moment]
     return max(times) if times else None
 
 
-def agenda(rs: ReadSide, slug: str, moment: datetime | None = None) -> dict[str, Any]:
-    """What the next session should cover, from the KPI results (the feedback loop)."""
+def agenda(
+    rs: ReadSide, slug: str, moment: datetime | None = None, known_at: datetime | None = None
+) -> dict[str, Any]:
+    """What the next session should cover, from the KPI results (the feedback loop).
+
+    As of ``moment`` (effective time) and from what had been recorded by ``known_at``.
+    """
     c = rs.client(slug)
     stream = c["stream"]
     moment = moment or now()
-    facts = progress.Facts(rs.db, stream)
+    known = rs.known_seq(stream, known_at)
+    facts = progress.Facts(rs.db, stream, known)
     items = [facts.progress(kpi, moment) for kpi in facts.kpis()]
-    sessions = journal.sessions(rs.db, stream, until=iso(moment))
+    sessions = journal.sessions(rs.db, stream, known, until=iso(moment))
     last_session = sessions[-1]["effective_at"] if sessions else None
     since = last_session or iso(moment - timedelta(days=30))
-    celebrated = {m["target"] for m in journal.milestones(rs.db, stream)}
+    celebrated = {m["target"] for m in journal.milestones(rs.db, stream, known)}
     adjustments = []
     for kpi in facts.kpis():
         for v in history.versions(rs.db, stream, kpi):
+            if known is not None and v["seq"] > known:
+                continue
             if v["version"] > 1 and v["recorded_at"] > (since or ""):
                 adjustments.append(
                     {
@@ -97,21 +107,24 @@ def agenda(rs: ReadSide, slug: str, moment: datetime | None = None) -> dict[str,
     for kpi in facts.kpis():
         if facts.definition(kpi, moment)["retired"]:
             continue
-        last = _last_measured(facts, kpi)
+        last = _last_measured(facts, kpi, moment)
         if last is None or moment - last > CADENCE:
             overdue.append({"kpi": kpi, "last_measured": iso(last)})
     return {
         "client": slug,
         "as_of": iso(moment),
+        "known_at": iso(known_at),
         "last_session": last_session,
         "attention": [_brief(i) for i in items if not i["retired"] and i["status"] in ATTENTION],
         "measurements_due": overdue,
         "to_celebrate": [
             _brief(i) for i in items if i["status"] == "achieved" and i["kpi"] not in celebrated
         ],
-        "recent_feedback": [f for f in journal.feedback(rs.db, stream) if f["recorded_at"] > (since or "")],
+        "recent_feedback": [
+            f for f in journal.feedback(rs.db, stream, known, iso(moment)) if f["recorded_at"] > (since or "")
+        ],
         "adjustments_since_last_session": adjustments,
-        "goals": clients.goals(rs.db, stream),
+        "goals": clients.goals(rs.db, stream, known),
     }
 
 

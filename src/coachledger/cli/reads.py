@@ -263,18 +263,20 @@ def check(env: Env, client: str | None, all_clients: bool, as_json: bool) -> Non
 @click.command()
 @click.argument("client")
 @as_of_option
+@known_at_option
 @json_option
 @pass_env
-def agenda(env: Env, client: str, as_of: datetime | None, as_json: bool) -> None:
+def agenda(env: Env, client: str, as_of: datetime | None, known_at: datetime | None, as_json: bool) -> None:
     """What the next session with CLIENT should cover, from the KPI results.
 
     \b
     Example:
       coachledger agenda ana-lopez
+      coachledger agenda ana-lopez --as-of 2026-03-02 --known-at 2026-03-02T09:00
     """
     from coachledger.projections.advice import agenda as build
 
-    doc = build(read_side(env), client, as_of)
+    doc = build(read_side(env), client, as_of, known_at)
     if as_json:
         emit_json(doc)
         return
