@@ -426,3 +426,46 @@ def test_timeline_keeps_both_times_the_actor_and_the_data(coach: Coach) -> None:
     assert measured["data"]["value"] == 60 and measured["data"]["note"] == "Exam"
     assert set(measured) == {"seq", "recorded_at", "effective_at", "actor", "type", "summary", "data"}
     assert events[0]["effective_at"] is None
+
+
+# -- agenda ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def coached(coach: Coach) -> Coach:
+    """A session on 02-01, feedback on 02-10, a new target on 02-11, a measurement on 02-12."""
+    a_client_with_skill(coach)
+    coach.on("2026-02-01T10:00:00Z")("session", "log", CLIENT, "--notes", "Kick-off")
+    coach.on("2026-02-10T10:00:00Z")("feedback", "add", CLIENT, "--rating", "3", "--comment", "Too fast")
+    coach.on("2026-02-11T10:00:00Z")(
+        "kpi", "adjust", CLIENT, "skill", "--target", "70", "--reason", "Realistic"
+    )
+    coach.on("2026-02-12T10:00:00Z")("measure", "record", CLIENT, "skill", "75")
+    coach.on("2026-02-20T10:00:00Z")
+    return coach
+
+
+def test_agenda_now_covers_feedback_changes_and_the_milestone_to_celebrate(coached: Coach) -> None:
+    doc = coached.json("agenda", CLIENT)
+    assert [f["rating"] for f in doc["recent_feedback"]] == [3]
+    assert [(a["kpi"], a["version"]) for a in doc["adjustments_since_last_session"]] == [("skill", 2)]
+    assert [i["kpi"] for i in doc["to_celebrate"]] == ["skill"]
+    assert doc["measurements_due"] == []
+
+
+def test_agenda_known_at_shows_what_the_coach_knew_then(coached: Coach) -> None:
+    doc = coached.json("agenda", CLIENT, "--as-of", "2026-02-10T12:00", "--known-at", "2026-02-10T12:00")
+    assert doc["known_at"] == "2026-02-10T12:00:00.000000+00:00"
+    assert [f["rating"] for f in doc["recent_feedback"]] == [3]
+    assert doc["adjustments_since_last_session"] == []
+    assert doc["to_celebrate"] == []
+    [due] = doc["measurements_due"]
+    assert (due["kpi"], due["last_measured"]) == ("skill", "2026-01-01T00:00:00.000000+00:00")
+    before_feedback = coached.json("agenda", CLIENT, "--as-of", "2026-02-09", "--known-at", "2026-02-09")
+    assert before_feedback["recent_feedback"] == []
+
+
+def test_agenda_as_of_ignores_what_happened_after_that_date(coached: Coach) -> None:
+    doc = coached.json("agenda", CLIENT, "--as-of", "2026-02-05")
+    assert doc["recent_feedback"] == []
+    assert [m["kpi"] for m in doc["measurements_due"]] == ["skill"]  # last measured at the baseline
