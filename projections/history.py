@@ -114,9 +114,14 @@ def apply(b: Batch, ev: Ev) -> None:
     before = b.cache.get(shown_key)
     if before is None:
         before = display(calc.definition_at(rows, FAR)) if rows else {}
+    in_order = all(r.effective_at <= row.effective_at for r in rows if r.kind != "defined")
     rows.append(row)
     after = b.cache[shown_key] = display(calc.definition_at(rows, FAR))
-    changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+    if not in_order:  # back-dated before a later adjustment: what it changed at its own date
+        before = display(calc.definition_at(rows[:-1], row.effective_at))
+        changes = _diff(before, display(calc.definition_at(rows, row.effective_at)))
+    else:
+        changes = _diff(before, after)
     b.add(
         "INSERT INTO kpi_versions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
@@ -136,6 +141,10 @@ def apply(b: Batch, ev: Ev) -> None:
             dumps(after),
         ),
     )
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    return {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
 
 
 def _rows(b: Batch, stream: str, kpi: str) -> list[calc.DefRow]:
