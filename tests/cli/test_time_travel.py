@@ -469,3 +469,19 @@ def test_agenda_as_of_ignores_what_happened_after_that_date(coached: Coach) -> N
     doc = coached.json("agenda", CLIENT, "--as-of", "2026-02-05")
     assert doc["recent_feedback"] == []
     assert [m["kpi"] for m in doc["measurements_due"]] == ["skill"]  # last measured at the baseline
+
+
+def test_history_of_a_back_dated_adjustment_shows_what_it_changed_at_its_own_date(coach: Coach) -> None:
+    """B, recorded after A but effective before it, changed the target from 10 to 6 until A applies."""
+    a_client_with_skill(coach)
+    coach("kpi", "adjust", CLIENT, "skill", "--target", "80", "--reason", "A", "--at", "2026-03-01")
+    coach("kpi", "adjust", CLIENT, "skill", "--target", "90", "--reason", "B", "--at", "2026-02-01")
+    coach("kpi", "adjust", CLIENT, "skill", "--name", "Python", "--reason", "C", "--at", "2026-01-01")
+    versions = coach.json("history", CLIENT, "skill")["versions"]
+    assert [v["changes"] for v in versions[1:]] == [
+        {"target": [100, 80]},
+        {"target": [100, 90]},
+        {"name": ["Python skill", "Python"]},
+    ]
+    assert coach.kpi("skill", "--as-of", "2026-02-15")["target"] == 90
+    assert coach.kpi("skill", "--as-of", "2026-03-15")["target"] == 80
