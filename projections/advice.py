@@ -63,8 +63,12 @@ def findings(rs: ReadSide, slug: str, moment: datetime | None = None) -> list[di
 
 
 def _last_measured(facts: progress.Facts, kpi: str, moment: datetime) -> datetime | None:
-    """The latest measurement or baseline of ``kpi`` effective at or before ``moment``."""
-    times = [m.effective_at for m in facts.measurements.get(kpi, ())]
+    """The latest measurement or baseline of ``kpi`` effective at or before ``moment``.
+
+    A retracted measurement does not count: it was never a real measurement.
+    """
+    retracted = {ch.mid for ch in facts.changes.get(kpi, ()) if ch.kind == "retracted"}
+    times = [m.effective_at for m in facts.measurements.get(kpi, ()) if m.mid not in retracted]
     times += [b.effective_at for b in facts.baselines.get(kpi, ())]
     times = [t for t in times if t <= moment]
     return max(times) if times else None
