@@ -466,3 +466,10 @@ def test_every_read_command_has_help_with_an_example_and_json(command: tuple[str
     example = result.stdout.split("Example:", 1)[1].splitlines()[1]
     assert example.strip().startswith(f"coachledger {' '.join(command)}")
     assert "--json" in result.stdout
+
+
+def test_a_retracted_measurement_does_not_count_as_measured(own: Cli) -> None:
+    own.run("measure", "retract", "bo", "m1", "--reason", "Wrong client")
+    [due] = own.json("agenda", "bo")["measurements_due"]
+    assert (due["kpi"], due["last_measured"]) == ("skill", "2026-01-01T00:00:00.000000+00:00")
+    assert ("skill", "measurement-overdue") in {(f["kpi"], f["rule"]) for f in _findings(own, "bo")}
