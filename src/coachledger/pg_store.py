@@ -281,7 +281,9 @@ def insert_sealed(curs: Any, stored_events: Sequence[StoredEvent]) -> list[int]:
     )
     seals: list[bytes] = []
     for _, stream, s in rows:
-        previous = seal(previous, stream, s.originator_version, s.topic, s.state)
+        previous = seal(
+            previous, stream, s.originator_version, s.topic, getattr(s, "recorded_at", ""), s.state
+        )
         seals.append(previous)
     curs.execute(
         LedgerPostgresRecorder.index_sql,

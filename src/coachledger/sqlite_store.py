@@ -78,9 +78,10 @@ def insert_sealed(conn: sqlite3.Connection, stored_events: Sequence[StoredEvent]
     index: list[tuple[Any, ...]] = []
     for seq, s in enumerate(stored_events, start=first):
         stream = s.originator_id.hex if hasattr(s.originator_id, "hex") else str(s.originator_id)
-        previous = seal(previous, stream, s.originator_version, s.topic, s.state)
+        recorded_at = getattr(s, "recorded_at", "")
+        previous = seal(previous, stream, s.originator_version, s.topic, recorded_at, s.state)
         events.append((seq, stream, s.originator_version, s.topic, s.state))
-        index.append((seq, stream, s.originator_version, getattr(s, "recorded_at", ""), previous))
+        index.append((seq, stream, s.originator_version, recorded_at, previous))
     conn.executemany(
         "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, state) VALUES (?,?,?,?,?)",
         events,

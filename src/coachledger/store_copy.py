@@ -234,7 +234,7 @@ def check_chain(events: list[Row], index: list[Row], where: str) -> bytes:
             raise CopyRefused(
                 f"event {seq} of stream {stream} is not stored as bytes in {where}: it is damaged"
             )
-        previous = seal(previous, stream, version, topic, state)
+        previous = seal(previous, stream, version, topic, entry[3], state)
         if previous != entry[4]:
             raise CopyRefused(
                 f"the seal chain of {where} does not verify at seq {seq} (stream {stream}, version "

@@ -110,7 +110,7 @@ class Verification:
         return f"Ledger intact: {self.events} events verified, head {self.head.hex()} (seq {self.seq})."
 
 
-Row = tuple[int, str, int, str, bytes, str | None, int | None, bytes | None]
+Row = tuple[int, str, int, str, bytes, str | None, int | None, str | None, bytes | None]
 
 
 def check_chain(
@@ -132,7 +132,7 @@ def check_chain(
     def bad(seq: int, stream: str | None, reason: str) -> Verification:
         return Verification(count, last_seq, previous, BadEvent(seq, stream, reason))
 
-    for seq, stream, version, topic, state, i_stream, i_version, stored in rows:
+    for seq, stream, version, topic, state, i_stream, i_version, recorded_at, stored in rows:
         if missing is not None and missing[0] < seq:
             return bad(
                 missing[0], missing[1], "the event is gone but its index row and seal remain (deleted)"
@@ -150,7 +150,7 @@ def check_chain(
                 f"the event does not match its index row ({i_stream} v{i_version}): moved or reordered",
             )
         h = sha256(previous)
-        h.update(f"{stream}\x00{version}\x00{topic}\x00".encode())
+        h.update(f"{stream}\x00{version}\x00{topic}\x00{recorded_at}\x00".encode())
         h.update(state)
         digest = h.digest()
         if digest != stored:
@@ -210,7 +210,7 @@ class ChainSource:
     def rows_sql(self) -> str:
         return (
             f"SELECT {self.seq_col}, {self.stream('e')}, e.originator_version, e.topic, e.state, "
-            f"{self.stream('i')}, i.originator_version, i.seal "
+            f"{self.stream('i')}, i.originator_version, i.recorded_at, i.seal "
             f"FROM stored_events e LEFT JOIN event_index i ON i.seq = {self.seq_col} "
             f"ORDER BY {self.seq_col}"
         )
@@ -266,8 +266,18 @@ class PgChainSource(ChainSource):
         with self.conn.cursor(name="coachledger_verify") as cursor:
             cursor.itersize = FETCH_ROWS
             cursor.execute(self.rows_sql())
-            for seq, stream, version, topic, state, i_stream, i_version, seal in cursor:
-                yield seq, stream, version, topic, bytes(state), i_stream, i_version, seal and bytes(seal)
+            for seq, stream, version, topic, state, i_stream, i_version, recorded_at, seal in cursor:
+                yield (
+                    seq,
+                    stream,
+                    version,
+                    topic,
+                    bytes(state),
+                    i_stream,
+                    i_version,
+                    recorded_at,
+                    seal and bytes(seal),
+                )
 
     def has_table(self, name: str) -> bool:
         return self.scalar("SELECT to_regclass(%s)", (name,)) is not None

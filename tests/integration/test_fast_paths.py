@@ -66,7 +66,7 @@ def test_a_bulk_append_numbers_seals_and_indexes_every_event_in_order(tmp_path: 
     assert [(r[1][0], r[2]) for r in rows] == [("a", 1), ("b", 1), ("a", 2), ("a", 3), ("b", 2)]
     previous = GENESIS
     for seq, stream, version, topic, state, index_seq, recorded_at, sealed in rows:
-        previous = seal(previous, stream, version, topic, state)
+        previous = seal(previous, stream, version, topic, recorded_at, state)
         assert (index_seq, sealed) == (seq, previous)
         assert recorded_at.endswith(f"{version:02d}.000000+00:00")
 

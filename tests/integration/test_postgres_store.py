@@ -79,12 +79,12 @@ def test_the_event_index_seals_chain_over_the_stored_bytes(ledger: str) -> None:
 
     stored = rows(
         ledger,
-        "SELECT e.originator_id, e.originator_version, e.topic, e.state, i.seal "
+        "SELECT e.originator_id, e.originator_version, e.topic, e.state, i.recorded_at, i.seal "
         "FROM stored_events e JOIN event_index i ON i.seq = e.notification_id ORDER BY e.notification_id",
     )
     previous = GENESIS
-    for stream, version, topic, state, sealed in stored:
-        previous = seal(previous, stream, version, topic, bytes(state))
+    for stream, version, topic, state, recorded_at, sealed in stored:
+        previous = seal(previous, stream, version, topic, recorded_at, bytes(state))
         assert bytes(sealed) == previous
     assert len(stored) == 6
 

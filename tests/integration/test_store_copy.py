@@ -102,13 +102,13 @@ def test_writes_continue_on_the_copy_with_the_next_seq_and_an_unbroken_chain(
 
     with psycopg.connect(pg_store) as conn:
         rows = conn.execute(
-            "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, i.seal "
+            "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, i.recorded_at, i.seal "
             "FROM stored_events e JOIN event_index i ON i.seq = e.notification_id ORDER BY 1"
         ).fetchall()
     assert [r[0] for r in rows] == list(range(1, 113))
     previous = GENESIS
-    for _, stream, version, topic, state, sealed in rows:
-        previous = seal(previous, stream, version, topic, bytes(state))
+    for _, stream, version, topic, state, recorded_at, sealed in rows:
+        previous = seal(previous, stream, version, topic, recorded_at, bytes(state))
         assert bytes(sealed) == previous
 
 

@@ -165,6 +165,17 @@ def test_a_changed_topic_or_seal_is_found(two_clients: Cli, store: str) -> None:
     assert first_bad(two_clients)["seq"] == seq
 
 
+def test_a_changed_recording_time_is_found(two_clients: Cli, store: str) -> None:
+    """--known-at answers from the recording time, so the seal covers it too."""
+    seq = seq_of(store, "bart", 3)
+    sql(
+        store, "UPDATE event_index SET recorded_at = '2020-01-01T00:00:00.000000+00:00' WHERE seq = ?", (seq,)
+    )
+    bad = first_bad(two_clients)
+    assert (bad["client"], bad["seq"]) == ("bart", seq)
+    assert "seal mismatch" in bad["reason"]
+
+
 def test_a_deleted_event_is_found_at_the_next_event(two_clients: Cli, store: str, backend: str) -> None:
     seq = seq_of(store, "zoraida", 4)
     sql(store, "DELETE FROM stored_events WHERE {seq} = ?", (seq,))
@@ -202,7 +213,7 @@ def test_an_inserted_event_is_found(two_clients: Cli, store: str) -> None:
     bad = first_bad(two_clients)
     assert (bad["client"], bad["seq"]) == ("bart", last + 1)
     previous = bytes(sql(store, "SELECT seal FROM event_index WHERE seq = ?", (last,))[0][0])
-    forged = seal(previous, stream, 99, "coachledger:MeasurementRecorded", bytes(state))
+    forged = seal(previous, stream, 99, "coachledger:MeasurementRecorded", "2026-01-01", bytes(state))
     sql(store, "INSERT INTO event_index VALUES (?,?,?,?,?)", (last + 1, stream, 99, "2026-01-01", forged))
     bad = first_bad(two_clients)  # sealed like the ledger would, but not the next version
     assert bad["seq"] == last + 1 and "version gap" in bad["reason"]
@@ -224,12 +235,12 @@ def test_a_rewritten_chain_with_a_missing_version_is_a_version_gap(two_clients: 
     sql(store, "DELETE FROM event_index WHERE seq = ?", (seq,))
     rows = sql(
         store,
-        "SELECT e.{seq}, e.originator_id, e.originator_version, e.topic, e.state FROM stored_events e "
-        "ORDER BY e.{seq}",
+        "SELECT e.{seq}, e.originator_id, e.originator_version, e.topic, e.state, i.recorded_at "
+        "FROM stored_events e JOIN event_index i ON i.seq = e.{seq} ORDER BY e.{seq}",
     )
     previous = bytes(32)
-    for s, stream, version, topic, state in rows:
-        previous = seal(previous, stream, version, topic, bytes(state))
+    for s, stream, version, topic, state, recorded_at in rows:
+        previous = seal(previous, stream, version, topic, recorded_at, bytes(state))
         sql(store, "UPDATE event_index SET seal = ? WHERE seq = ?", (previous, s))
     bad = first_bad(two_clients)
     assert (bad["client"], bad["seq"]) == ("zoraida", seq_of(store, "zoraida", 6))
