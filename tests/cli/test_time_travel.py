@@ -190,6 +190,13 @@ def test_as_of_before_an_adjustment_uses_the_old_definition_and_scale(satisfacti
     assert new["progress_pct"] == 65.2  # 100 * 3.75 / 5.75
     feb_in_new_scale = satisfaction.kpi("sat", "--as-of", "2026-03-14")
     assert feb_in_new_scale["current"] == 5.5
+    [listed] = satisfaction.json("kpi", "list", CLIENT)["kpis"]
+    assert (listed["scale_min"], listed["scale_max"], listed["target"], listed["baseline"]) == (
+        1,
+        10,
+        9,
+        3.25,
+    )
 
 
 def test_a_late_adjustment_is_unknown_before_its_recording_time(satisfaction: Coach) -> None:

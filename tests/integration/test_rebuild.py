@@ -74,6 +74,9 @@ def reads(cli: Cli, as_of: str, known_at: str) -> dict[str, str]:
             ("kpi", "list", slug),
             ("client", "show", slug),
             ("agenda", slug, "--as-of", as_of),
+            ("agenda", slug, "--as-of", as_of, "--known-at", known_at),
+            ("timeline", slug, "--known-at", known_at),
+            ("replay", slug, "--known-at", known_at),
             ("check", slug),
         ]
         for kpi in cli.json("kpi", "list", slug)["kpis"]:
