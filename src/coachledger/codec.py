@@ -17,7 +17,7 @@ import typing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import msgspec
@@ -65,8 +65,7 @@ def _struct_for(cls: type[Any]) -> type[msgspec.Struct]:
     return msgspec.defstruct(cls.__name__, fields, kw_only=True)
 
 
-@dataclass(frozen=True, slots=True)
-class Schema:
+class Schema(NamedTuple):
     cls: type[Any]
     struct: type[msgspec.Struct]
     decoder: msgspec.json.Decoder[Any]
