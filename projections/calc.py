@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from math import lcm
-from operator import attrgetter, itemgetter, mul
+from operator import attrgetter, mul
 from typing import NamedTuple, Protocol, TypeVar
 
 __all__ = [
@@ -164,19 +164,19 @@ class _Shown:
         maps.reverse()
         self.maps = [(m.numerator, m.denominator, k.numerator, k.denominator) for m, k in maps]
 
-    def many(self, rows: list[tuple[datetime, Decimal]]) -> list[tuple[int, int]]:
-        """``self(value, at)`` for rows sorted by time: one map per stretch between steps."""
+    def many(self, times: list[datetime], values: list[Decimal]) -> list[tuple[int, int]]:
+        """``self(value, at)`` for values at sorted times: one map per stretch between steps."""
         out: list[tuple[int, int]] = []
         start = 0
         for i, when in enumerate(self.times):
-            end = bisect_left(rows, when, lo=start, key=_first)
+            end = bisect_left(times, when, lo=start)
             ma, mb, ka, kb = self.maps[i]
             out += [
                 (ma * p * kb + ka * q * mb, mb * q * kb)
-                for p, q in (value.as_integer_ratio() for _, value in rows[start:end])
+                for p, q in map(Decimal.as_integer_ratio, values[start:end])
             ]
             start = end
-        out += [value.as_integer_ratio() for _, value in rows[start:]]
+        out += map(Decimal.as_integer_ratio, values[start:])
         return out
 
     def __call__(self, value: Decimal, at: datetime) -> tuple[int, int]:
@@ -190,7 +190,6 @@ class _Shown:
 
 _order: Callable[[DefRow | BaselineRow | MeasurementRow], _Key] = attrgetter("effective_at", "seq")
 _by_seq = attrgetter("seq")
-_first = itemgetter(0)
 
 
 def _known(rows: Iterable[_R], known_seq: int | None) -> list[_R]:
@@ -307,9 +306,10 @@ def kpi_progress(
     shown = _Shown(history, as_of)
     b_ratio = shown(base.value, since)
     b = Fraction(*b_ratio)
-    live = _live(measurements, changes, known_seq)
-    counted = live[bisect_left(live, since, key=_first) : bisect_right(live, as_of, key=_first)]
-    ratios = shown.many(counted)
+    times, values = _live(measurements, changes, known_seq)
+    lo, hi = bisect_left(times, since), bisect_right(times, as_of)
+    counted = times[lo:hi]
+    ratios = shown.many(counted, values[lo:hi])
     c = Fraction(*ratios[-1]) if ratios else None
     progress = None if c is None or target == b else 100 * (c - b) / (target - b)
     expected = _expected_pct(since, due, as_of)
@@ -321,7 +321,7 @@ def kpi_progress(
         expected_pct=_round(expected, 1),
         status=_status(c is not None, achieved, as_of > due, progress, expected),
         measurements=len(counted),
-        trend_per_month=_trend([0, *((at - since) // _ONE_US for at, _ in counted)], [b_ratio, *ratios]),
+        trend_per_month=_trend([0, *[(at - since) // _ONE_US for at in counted]], [b_ratio, *ratios]),
         baseline_at=since.isoformat(),
     )
     return item
@@ -329,8 +329,8 @@ def kpi_progress(
 
 def _live(
     measurements: Iterable[MeasurementRow], changes: Iterable[ChangeRow], known_seq: int | None
-) -> list[tuple[datetime, Decimal]]:
-    """Known, non-retracted measurements as (effective time, latest known value), latest last.
+) -> tuple[list[datetime], list[Decimal]]:
+    """Known, non-retracted measurements: effective times and latest known values, latest last.
 
     Corrections and retractions have no effective time, so they apply at every D. A retraction is
     final: a correction recorded after it does not bring the measurement back.
@@ -342,11 +342,14 @@ def _live(
             retracted.add(change.mid)
         elif change.kind == "corrected" and change.value is not None:
             corrected[change.mid] = change.value
-    live = [m for m in _known(measurements, known_seq) if m.mid not in retracted]
+    live = _known(measurements, known_seq)
+    if retracted:
+        live = [m for m in live if m.mid not in retracted]
     live.sort(key=_order)
+    times = [m.effective_at for m in live]
     if not corrected:
-        return [(m.effective_at, m.value) for m in live]
-    return [(m.effective_at, corrected.get(m.mid, m.value)) for m in live]
+        return times, [m.value for m in live]
+    return times, [corrected.get(m.mid, m.value) for m in live]
 
 
 def _us(delta: timedelta) -> int:

@@ -80,4 +80,5 @@ def test_composed_maps_convert_like_carrying_each_step(
     timed = sorted((T0 + timedelta(days=day), value) for day, value in values)
     expected = [history.carry(Fraction(v), (at, calc._AFTER_ALL), to) for at, v in timed]
     assert [Fraction(*shown(v, at)) for at, v in timed] == expected
-    assert [Fraction(*r) for r in shown.many(timed)] == expected
+    times, amounts = [at for at, _ in timed], [v for _, v in timed]
+    assert [Fraction(*r) for r in shown.many(times, amounts)] == expected
