@@ -100,24 +100,31 @@ def forget(db: Any, stream: str) -> None:
 class Facts:
     """Everything progress needs about one client, cut at a known-at sequence."""
 
-    def __init__(self, db: Any, stream: str, known_seq: int | None = None) -> None:
+    def __init__(
+        self, db: Any, stream: str, known_seq: int | None = None, effective_until: datetime | None = None
+    ) -> None:
+        """``effective_until``: leave out measurements and baselines effective later (they count
+        for no as-of date up to then), so an as-of read of a long history reads fewer rows."""
         upto = known_seq if known_seq is not None else UNKNOWN
+        until = moment(effective_until) if effective_until is not None else "9999"
         self.defs = history.def_rows(db, stream, known_seq)
         self.baselines: dict[str, list[calc.BaselineRow]] = {}
         self.measurements: dict[str, list[calc.MeasurementRow]] = {}
         self.changes: dict[str, list[calc.ChangeRow]] = {}
         fromiso = datetime.fromisoformat
         for seq, kpi, at, value in db.execute(
-            "SELECT seq, kpi, effective_at, value FROM baselines WHERE stream = ? AND seq <= ? ORDER BY seq",
-            (stream, upto),
+            "SELECT seq, kpi, effective_at, value FROM baselines "
+            "WHERE stream = ? AND seq <= ? AND effective_at <= ? ORDER BY seq",
+            (stream, upto, until),
         ).fetchall():
             self.baselines.setdefault(kpi, []).append(calc.BaselineRow(seq, fromiso(at), Decimal(value)))
         # The hot loop of a long history (thousands of rows): rows built by tuple.__new__.
         row = calc.MeasurementRow._make
         measurements = self.measurements
         for seq, mid, kpi, at, value in db.execute(
-            "SELECT seq, mid, kpi, effective_at, value FROM measurements WHERE stream = ? AND seq <= ? ORDER BY seq",
-            (stream, upto),
+            "SELECT seq, mid, kpi, effective_at, value FROM measurements "
+            "WHERE stream = ? AND seq <= ? AND effective_at <= ? ORDER BY seq",
+            (stream, upto, until),
         ).fetchall():
             rows = measurements.get(kpi)
             if rows is None:
@@ -153,7 +160,7 @@ class Facts:
 def client_progress(
     db: Any, stream: str, as_of: datetime, known_seq: int | None = None
 ) -> list[dict[str, Any]]:
-    facts = Facts(db, stream, known_seq)
+    facts = Facts(db, stream, known_seq, effective_until=as_of)
     return [facts.progress(kpi, as_of) for kpi in facts.kpis()]
 
 
