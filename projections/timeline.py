@@ -103,9 +103,15 @@ def apply(b: Batch, ev: Ev) -> None:
 
 
 def forget(db: Any, stream: str) -> None:
-    """Keep each event's place and times, drop everything it said."""
+    """Keep each event's place and recording time, drop everything it said.
+
+    The effective time and the actor were inside the event too: a rebuild after the key
+    was destroyed cannot read them, so the live view drops them as well (rows as ``apply``
+    writes them for an unreadable event).
+    """
     db.execute(
-        "UPDATE timeline SET summary = ?, data = '{}' WHERE stream = ? AND type <> 'ClientForgotten'",
+        "UPDATE timeline SET summary = ?, data = '{}', effective_at = NULL, actor = '-' "
+        "WHERE stream = ? AND type <> 'ClientForgotten'",
         (ERASED, stream),
     )
 
