@@ -189,6 +189,30 @@ def test_rebuild_after_a_journey_with_every_event_type(cli: Cli, clock: FrozenDa
     assert_rebuild_changes_nothing(cli, as_of, (START + timedelta(days=2)).isoformat())
 
 
+def test_rebuild_of_an_encrypted_ledger_after_a_client_was_forgotten(
+    cli: Cli, clock: FrozenDateTimeFactory
+) -> None:
+    """Live, the views saw the client's events before the key was destroyed; a rebuild never does."""
+    cli.run("init", "--encrypt")
+    for slug in ("zo", "ana"):
+        cli.run("client", "add", slug, "--name", slug.title(), "--coach", "maria")
+        cli.run(
+            "kpi", "define", slug, "sat", "--name", "Satisfaction", "--category", "job-satisfaction",
+            "--unit", "points", "--direction", "increase", "--target", "8", "--due", "2026-12-31",
+        )  # fmt: skip
+        cli.run("kpi", "baseline", slug, "sat", "5", "--at", "2026-01-01")
+        clock.tick(timedelta(days=1))
+        cli.run("measure", "record", slug, "sat", "6", "--at", "2026-01-03", actor="joan")
+        cli.run("feedback", "add", slug, "--rating", "4")
+    cli.run("timeline", "zo")
+    clock.tick(timedelta(days=1))
+    cli.run("forget", "zo", "--yes")
+    erased = {name: cli.run(name, "zo", "--json").stdout for name in ("timeline", "replay")}
+    assert "Satisfaction" not in erased["timeline"]
+    assert_rebuild_changes_nothing(cli, clock().isoformat(), (START + timedelta(hours=12)).isoformat())
+    assert {name: cli.run(name, "zo", "--json").stdout for name in erased} == erased
+
+
 def test_incremental_catch_up_after_a_rebuild_equals_a_second_rebuild(
     cli: Cli, clock: FrozenDateTimeFactory
 ) -> None:
