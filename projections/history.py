@@ -95,6 +95,8 @@ def apply(b: Batch, ev: Ev) -> None:
     if d is None or ev.type not in ("KpiDefined", "KpiAdjusted", "KpiRetired"):
         return
     rows = _rows(b, ev.stream, d.kpi)
+    if not rows and ev.type != "KpiDefined":
+        return  # the client was forgotten (its rows removed) before the views caught up with this event
     effective: str | None
     if ev.type == "KpiDefined":
         kind, effective, reason = "defined", ev.recorded_at, None
