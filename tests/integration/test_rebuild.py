@@ -213,6 +213,22 @@ def test_rebuild_of_an_encrypted_ledger_after_a_client_was_forgotten(
     assert {name: cli.run(name, "zo", "--json").stdout for name in erased} == erased
 
 
+def test_forgetting_a_client_while_the_views_are_behind(cli: Cli, clock: FrozenDateTimeFactory) -> None:
+    """`forget` clears the client's view rows before the views caught up with its last events."""
+    cli.run("client", "add", "ana", "--name", "Ana")
+    cli.run(
+        "kpi", "define", "ana", "sat", "--name", "Satisfaction", "--category", "job-satisfaction",
+        "--unit", "points", "--direction", "increase", "--target", "8", "--due", "2026-12-31",
+    )  # fmt: skip
+    cli.run("progress", "ana")
+    cli.run("kpi", "adjust", "ana", "sat", "--target", "9", "--reason", "Aim higher")
+    cli.run("kpi", "retire", "ana", "sat", "--reason", "New job")
+    cli.run("client", "add", "bo", "--name", "Bo")
+    cli.run("forget", "ana", "--yes")
+    assert [c["client"] for c in cli.json("client", "list")["clients"]] == ["bo"]
+    assert_rebuild_changes_nothing(cli, clock().isoformat(), clock().isoformat())
+
+
 def test_incremental_catch_up_after_a_rebuild_equals_a_second_rebuild(
     cli: Cli, clock: FrozenDateTimeFactory
 ) -> None:
@@ -514,7 +530,7 @@ class Journey:
         if self.draw(st.integers(0, 3)):  # rarely
             return
         slug, c = self.pick()
-        forget(self.cli.store, slug)
+        self.run("forget", slug, "--yes")
         c.forgotten = True
 
     def do_read(self) -> None:
@@ -557,6 +573,8 @@ def test_rebuild_after_random_commands_recorded_live(store: str, tmp_path: Path)
     @given(data=st.data())
     def random_journey(data: st.DataObject) -> None:
         cli = Cli(reset(store, tmp_path))
+        if data.draw(st.booleans(), label="encrypted"):
+            cli.run("init", "--encrypt")
         with freeze_time(START, ignore=KEEP_REAL_TIME) as clock:
             assert isinstance(clock, FrozenDateTimeFactory)
             journey = Journey(cli, clock, data)
