@@ -585,5 +585,32 @@ def test_rebuild_after_random_commands_recorded_live(store: str, tmp_path: Path)
             as_of = data.draw(st.sampled_from([journey.now(), START + timedelta(days=10)]), label="as-of")
             known_at = START + (journey.now() - START) / 2
             assert_rebuild_changes_nothing(cli, as_of.isoformat(), known_at.isoformat())
+            assert_replay_matches_progress(cli, journey, data)
 
     random_journey()
+
+
+def assert_replay_matches_progress(cli: Cli, journey: Journey, data: st.DataObject) -> None:
+    """A few replay steps, each equal to progress known and as of its recording time.
+
+    Only the last step of events recorded at the same instant can match: known-at that
+    instant knows them all.
+    """
+    live = journey.live()
+    if not live:
+        return
+    slug = data.draw(st.sampled_from(live), label="replayed")
+    steps = cli.json("replay", slug)["steps"]
+    last_of_instant = [
+        s
+        for s, after in zip(steps, [*steps[1:], None], strict=True)
+        if after is None or after["recorded_at"] != s["recorded_at"]
+    ]
+    for step in data.draw(
+        st.lists(st.sampled_from(last_of_instant), max_size=4, unique_by=lambda s: s["seq"]),
+        label="steps checked",
+    ):
+        when = step["recorded_at"]
+        assert step["progress"] == cli.json("progress", slug, "--known-at", when, "--as-of", when)["kpis"], (
+            step["seq"]
+        )
