@@ -11,10 +11,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import freezegun
 import pytest
 from click.testing import CliRunner, Result
 
 from coachledger.cli import main
+
+# psycopg's connection pool keeps time in its own threads: a frozen clock must not reach them.
+freezegun.configure(extend_ignore_list=["psycopg", "psycopg_pool"])
 
 
 @dataclass
@@ -34,9 +38,7 @@ class Cli:
             catch_exceptions=False,
         )
         if ok and result.exit_code != 0:
-            raise AssertionError(
-                f"coachledger {' '.join(args)} exited {result.exit_code}:\n{result.output}"
-            )
+            raise AssertionError(f"coachledger {' '.join(args)} exited {result.exit_code}:\n{result.output}")
         return result
 
     def out(self, *args: str) -> str:

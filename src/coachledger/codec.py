@@ -49,8 +49,15 @@ def encode(obj: Any) -> bytes:
     return encoder.encode(obj)
 
 
+def _real_datetime() -> type[datetime]:
+    """The real ``datetime`` class, even while freezegun has swapped in its FakeDatetime."""
+    return next(c for c in datetime.__mro__ if c.__module__ == "datetime" and c.__name__ == "datetime")
+
+
 def _struct_for(cls: type[Any]) -> type[msgspec.Struct]:
-    hints = typing.get_type_hints(cls)
+    # Resolve the annotations against the real datetime: a schema built while a test
+    # freezes the clock must still decode real datetimes afterwards.
+    hints = typing.get_type_hints(cls, localns={"datetime": _real_datetime()})
     fields: list[Any] = []
     for f in dataclasses.fields(cls):
         if f.name in BASE_FIELDS:

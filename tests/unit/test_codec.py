@@ -81,3 +81,24 @@ def test_events_stored_by_version_0_1_0_still_load_after_goals_gained_a_due_date
     for event in events:
         client = event.mutate(client)  # type: ignore[attr-defined]
     assert client is not None and client.goals == {"lead-team": "long"} and "reports" in client.kpis
+
+
+def test_a_schema_built_under_a_frozen_clock_decodes_real_datetimes() -> None:
+    with freeze_time("2026-03-01"):
+        struct = codec._struct_for(Client.MeasurementRecorded)
+    import msgspec
+
+    state = codec.encode(
+        {
+            "timestamp": datetime.now(tz=UTC),
+            "actor": "maria",
+            "measurement_id": "m1",
+            "kpi": "k",
+            "value": "1",
+            "effective_at": datetime.now(tz=UTC),
+            "source": "coach",
+            "note": None,
+        }
+    )
+    decoded = msgspec.json.decode(state, type=struct)
+    assert type(decoded.effective_at) is datetime  # type: ignore[attr-defined]
