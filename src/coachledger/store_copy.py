@@ -112,20 +112,25 @@ def _sqlite_tables(conn: sqlite3.Connection) -> set[str]:
     return {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
+def _read_tables(conn: Any, tables: set[str], seq: str) -> LedgerRows:
+    """The ledger's own tables, as far as ``tables`` says they exist (same SQL on both stores)."""
+    rows = LedgerRows()
+    if "stored_events" in tables:
+        rows.events = _rows(conn.execute(EVENTS_SQL.format(seq=seq)))
+    if "event_index" in tables:
+        rows.index = _rows(conn.execute(INDEX_SQL))
+    if "stored_snapshots" in tables:
+        rows.snapshots = _rows(conn.execute(SNAPSHOTS_SQL))
+    if "ledger_meta" in tables:
+        rows.meta = [r for r in _rows(conn.execute(META_SQL)) if r[0] not in LOCAL_META]
+    return rows
+
+
 def _read_sqlite(path: Path) -> LedgerRows:
     conn = connect(path)
     try:
         conn.execute("BEGIN")
-        tables = _sqlite_tables(conn)
-        rows = LedgerRows()
-        if "stored_events" in tables:
-            rows.events = _rows(conn.execute(EVENTS_SQL.format(seq="rowid")))
-        if "event_index" in tables:
-            rows.index = _rows(conn.execute(INDEX_SQL))
-        if "stored_snapshots" in tables:
-            rows.snapshots = _rows(conn.execute(SNAPSHOTS_SQL))
-        if "ledger_meta" in tables:
-            rows.meta = [r for r in _rows(conn.execute(META_SQL)) if r[0] not in LOCAL_META]
+        rows = _read_tables(conn, _sqlite_tables(conn), "rowid")
         conn.execute("COMMIT")
     except sqlite3.DatabaseError as e:
         raise StoreError(describe_sqlite_error(path, e)) from None
@@ -170,15 +175,7 @@ def _read_pg(store: StoreLocation) -> LedgerRows:
     with contextlib.closing(pg_connect(parse_url(store.url))) as conn:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         tables = _pg_tables(conn)
-        rows = LedgerRows()
-        if "stored_events" in tables:
-            rows.events = _rows(conn.execute(EVENTS_SQL.format(seq="notification_id")))
-        if "event_index" in tables:
-            rows.index = _rows(conn.execute(INDEX_SQL))
-        if "stored_snapshots" in tables:
-            rows.snapshots = _rows(conn.execute(SNAPSHOTS_SQL))
-        if "ledger_meta" in tables:
-            rows.meta = [r for r in _rows(conn.execute(META_SQL)) if r[0] not in LOCAL_META]
+        rows = _read_tables(conn, tables, "notification_id")
         if rows.encrypted and "client_keys" in tables:
             rows.keys = _rows(conn.execute(KEYS_SQL))
         if rows.encrypted and "erased_streams" in tables:
