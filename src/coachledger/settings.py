@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import getpass
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 
@@ -13,8 +12,7 @@ class SettingsError(Exception):
     """A store URL or setting that cannot be used."""
 
 
-@dataclass(frozen=True)
-class StoreLocation:
+class StoreLocation(NamedTuple):
     kind: str  # "sqlite" | "postgres"
     path: Path | None = None  # sqlite
     url: str = ""  # postgres: the libpq URL
@@ -58,14 +56,15 @@ def parse_store(value: str | None) -> StoreLocation:
 
 
 def default_actor() -> str:
+    import getpass  # only when no actor is given
+
     try:
         return getpass.getuser()
     except Exception:  # no user name in this environment
         return "unknown"
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     store: StoreLocation
     actor: str
 
