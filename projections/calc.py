@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from itertools import repeat
 from math import lcm
-from operator import attrgetter, mul
+from operator import attrgetter, floordiv, mul, sub
 from typing import NamedTuple, Protocol, TypeVar
 
 __all__ = [
@@ -190,6 +191,8 @@ class _Shown:
 
 _order: Callable[[DefRow | BaselineRow | MeasurementRow], _Key] = attrgetter("effective_at", "seq")
 _by_seq = attrgetter("seq")
+_effective_at = attrgetter("effective_at")
+_value = attrgetter("value")
 
 
 def _known(rows: Iterable[_R], known_seq: int | None) -> list[_R]:
@@ -321,7 +324,9 @@ def kpi_progress(
         expected_pct=_round(expected, 1),
         status=_status(c is not None, achieved, as_of > due, progress, expected),
         measurements=len(counted),
-        trend_per_month=_trend([0, *[(at - since) // _ONE_US for at in counted]], [b_ratio, *ratios]),
+        trend_per_month=_trend(
+            [0, *map(floordiv, map(sub, counted, repeat(since)), repeat(_ONE_US))], [b_ratio, *ratios]
+        ),
         baseline_at=since.isoformat(),
     )
     return item
@@ -346,9 +351,9 @@ def _live(
     if retracted:
         live = [m for m in live if m.mid not in retracted]
     live.sort(key=_order)
-    times = [m.effective_at for m in live]
+    times = list(map(_effective_at, live))
     if not corrected:
-        return times, [m.value for m in live]
+        return times, list(map(_value, live))
     return times, [corrected.get(m.mid, m.value) for m in live]
 
 
@@ -392,8 +397,9 @@ def _trend(xs: list[int], ys: list[tuple[int, int]]) -> float | None:
     sxx = n * sum(map(mul, xs, xs)) - sx * sx
     if sxx == 0:
         return None
-    common = lcm(*(d for _, d in ys))
-    scaled = [num for num, _ in ys] if common == 1 else [num * (common // d) for num, d in ys]
+    nums, dens = zip(*ys, strict=True)
+    common = lcm(*dens)
+    scaled = nums if common == 1 else list(map(mul, nums, map(floordiv, repeat(common), dens)))
     sxy = n * sum(map(mul, xs, scaled)) - sx * sum(scaled)
     return _round(Fraction(30 * _US_PER_DAY * sxy, sxx * common), 4)
 

@@ -887,15 +887,15 @@ def print_table(rows: list[tuple[str, ...]]) -> None:
 
 
 def machine() -> dict[str, Any]:
-    import eventsourcing
-    import msgspec
+    from importlib.metadata import version
 
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
-        "eventsourcing": getattr(eventsourcing, "__version__", "?"),
-        "msgspec": msgspec.__version__,
+        "eventsourcing": version("eventsourcing"),
+        "msgspec": version("msgspec"),
+        "click": version("click"),
         "sqlite": sqlite3.sqlite_version,
         "commit": subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
