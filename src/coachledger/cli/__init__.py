@@ -6,6 +6,8 @@ single write stay fast. Ledger errors are mapped to one ``Error:`` line here, on
 
 from __future__ import annotations
 
+import atexit
+import gc
 import importlib
 import os
 from typing import Any
@@ -45,6 +47,20 @@ COMMANDS: dict[str, str] = {
     "anchor": "coachledger.cli.trust:anchor",
     "forget": "coachledger.cli.trust:forget",
 }
+
+
+def _no_collection_at_exit() -> None:
+    """The process is ending: skip the interpreter's final garbage collection of the heap.
+
+    A command's own work is a few milliseconds; tearing down the interpreter with a full
+    collection over every module's objects cost ~10 ms more. Committed data is already
+    durable (synchronous FULL); output is still flushed and exit handlers still run.
+    """
+    gc.disable()
+    gc.freeze()
+
+
+atexit.register(_no_collection_at_exit)
 
 
 class LazyGroup(click.Group):
