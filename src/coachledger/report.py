@@ -48,6 +48,21 @@ class ReportError(DomainError):
 # -- the document ------------------------------------------------------------------------
 
 
+PROGRESS_HEADERS = (
+    "KPI",
+    "Baseline",
+    "Current",
+    "Target",
+    "Unit",
+    "Due",
+    "Progress",
+    "Expected",
+    "Status",
+    "n",
+    "Trend/month",
+)
+
+
 def progress_under(facts: progress.Facts, kpi: str, as_of: datetime, frame: datetime) -> dict[str, Any]:
     """Progress as of ``as_of`` under the KPI definition in force at ``frame``.
 
@@ -476,19 +491,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
         out += ["Nothing had been recorded for this client by then.", ""]
     out += ["## Progress", ""]
     out += _md_table(
-        (
-            "KPI",
-            "Baseline",
-            "Current",
-            "Target",
-            "Unit",
-            "Due",
-            "Progress",
-            "Expected",
-            "Status",
-            "n",
-            "Trend/month",
-        ),
+        PROGRESS_HEADERS,
         [
             (
                 f"{i['name']} ({i['kpi']})",
@@ -1026,20 +1029,7 @@ def _progress_html(items: list[dict[str, Any]]) -> str:
         )
         for i in items
     ]
-    headers = (
-        "KPI",
-        "Baseline",
-        "Current",
-        "Target",
-        "Unit",
-        "Due",
-        "Progress",
-        "Expected",
-        "Status",
-        "n",
-        "Trend/month",
-    )
-    return _html_table(headers, rows, numeric=(1, 2, 3, 6, 7, 9, 10), cls="progress", nowrap=(5,))
+    return _html_table(PROGRESS_HEADERS, rows, numeric=(1, 2, 3, 6, 7, 9, 10), cls="progress", nowrap=(5,))
 
 
 def _effect_html(doc: dict[str, Any]) -> str:
