@@ -99,6 +99,15 @@ def _row(row: Sequence[Any] | None) -> tuple[Any, ...] | None:
     return None if row is None else tuple(_value(v) for v in row)
 
 
+# The only types whose values _value changes: bool, bytea, numeric. Rows of other columns
+# are returned as psycopg gives them (a long history's rows are thousands of tuples).
+_CONVERTED_TYPES = frozenset({16, 17, 1700})
+
+
+def _needs_conversion(description: Any) -> bool:
+    return any(column.type_code in _CONVERTED_TYPES for column in description)
+
+
 class PgCursor:
     """The result of one statement, read like sqlite3's cursor."""
 
@@ -111,8 +120,11 @@ class PgCursor:
         return _row(self._cursor.fetchone())
 
     def fetchall(self) -> list[tuple[Any, ...]]:
-        if self._cursor.description is None:
+        description = self._cursor.description
+        if description is None:
             return []
+        if not _needs_conversion(description):
+            return self._cursor.fetchall()
         return [_row(r) for r in self._cursor.fetchall()]  # type: ignore[misc]
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
