@@ -52,7 +52,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 ACTOR = "maria"
 WRITE_ANCHOR = "import click, msgspec, eventsourcing.application, eventsourcing.sqlite"
 READ_ANCHOR = "import click"
