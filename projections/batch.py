@@ -1,23 +1,11 @@
-"""What a view sees of one event, and the batch its rows are written in."""
+"""The batch a chunk of view rows is written in, and the value formats view rows use."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, NamedTuple
-
-
-class Ev(NamedTuple):
-    """One stored event, decoded. ``data`` is None when it cannot be read (an erased client)."""
-
-    seq: int
-    stream: str
-    version: int
-    recorded_at: str
-    type: str
-    actor: str
-    data: Any
+from typing import Any
 
 
 class Batch:
@@ -27,10 +15,17 @@ class Batch:
     and later updates it in the same batch sees both applied in that order.
     """
 
-    def __init__(self, db: Any) -> None:
+    # In ``cache``: the set of streams that have rows, when the views were empty at the
+    # start of this catch-up (a stream missing from it has none: no need to look).
+    FROM_EMPTY = "from-empty"
+
+    def __init__(self, db: Any, cache: dict[Any, Any] | None = None) -> None:
+        """``cache``: what views remember between the batches of one catch-up (rows they
+        would otherwise read back), owned by the caller; only valid while the caller
+        holds the write lock or knows nobody else wrote views in between."""
         self.db = db
         self.rows: dict[str, list[Sequence[Any]]] = {}
-        self.cache: dict[Any, Any] = {}
+        self.cache: dict[Any, Any] = {} if cache is None else cache
 
     def add(self, sql: str, params: Sequence[Any]) -> None:
         self.rows.setdefault(sql, []).append(params)
@@ -95,3 +90,13 @@ def moment(value: datetime | None) -> str | None:
     if value.tzinfo is not UTC:  # decoded event times are UTC already
         value = value.astimezone(UTC)
     return value.isoformat(timespec="microseconds")
+
+
+def utc_text(value: str) -> str:
+    """RFC 3339 text as ``moment`` writes it (``...T12:00:00.000000+00:00``), without a datetime
+    where the text is the encoder's UTC form already."""
+    if len(value) == 27 and value[26] == "Z":  # the encoder's UTC with microseconds
+        return value[:26] + "+00:00"
+    if len(value) == 32 and value.endswith("+00:00"):
+        return value
+    return moment(datetime.fromisoformat(value))  # type: ignore[return-value]

@@ -115,22 +115,15 @@ class _History:
             raise LookupError("no KpiDefined fact for this KPI")
         fields = dict(first.fields)
         amounts = {k: _frac(fields.get(k)) for k in _AMOUNTS}
-        retired = False
         # The first definition is in force at every D, even before its own recording.
-        self.versions = [_Version(_BEFORE_ALL, fields, amounts, retired)]
+        self.versions = [_Version(_BEFORE_ALL, fields, amounts, False)]
         self.steps: list[_Step] = []
         for row in sorted((r for r in rows if r.kind != "defined"), key=_order):
-            if row.kind == "adjusted":
-                step = _step(row, amounts)
-                if step is not None:
-                    self.steps.append(step)
-                fields = {**fields, **row.fields}
-                amounts = {k: _carry_amount(k, row, amounts[k], step) for k in _AMOUNTS}
-            elif row.kind == "retired":
-                retired = True
-            else:
-                continue
-            self.versions.append(_Version(row.effective_at, fields, amounts, retired))
+            version, step = next_version(self.versions[-1], row)
+            if step is not None:
+                self.steps.append(step)
+            if version is not None:
+                self.versions.append(version)
 
     def at(self, when: datetime) -> _Version:
         return self.versions[bisect_right(self.versions, when, key=lambda v: v.at) - 1]
@@ -237,9 +230,30 @@ def _carry_amount(name: str, row: DefRow, old: Fraction | None, step: _Step | No
     return step.forward(old) if step is not None and old is not None else old
 
 
+def next_version(last: _Version, row: DefRow) -> tuple[_Version | None, _Step | None]:
+    """The definition after ``row`` (an adjustment or retirement effective after ``last``), and the
+    conversion it brings, if any."""
+    if row.kind == "adjusted":
+        step = _step(row, last.amounts)
+        fields = {**last.fields, **row.fields}
+        amounts = {k: _carry_amount(k, row, last.amounts[k], step) for k in _AMOUNTS}
+        return _Version(row.effective_at, fields, amounts, last.retired), step
+    if row.kind == "retired":
+        return _Version(row.effective_at, last.fields, last.amounts, True), None
+    return None, None
+
+
+def latest_version(defs: Sequence[DefRow]) -> _Version:
+    """The definition in force after every row (what ``definition_at`` gives for the far future)."""
+    return _History(defs).versions[-1]
+
+
 def definition_at(defs: Sequence[DefRow], at: datetime) -> dict[str, object]:
     """The definition in force at `at`; target and scale bounds in that definition's scale/unit."""
-    version = _History(defs).at(at)
+    return version_definition(_History(defs).at(at))
+
+
+def version_definition(version: _Version) -> dict[str, object]:
     return {
         **version.fields,
         **{k: _dec(v) for k, v in version.amounts.items()},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from coachledger.projections.batch import Batch, Ev
+from coachledger.projections.batch import Batch
 
 NAME = "clients"
 TABLES = {
@@ -15,20 +15,18 @@ TABLES = {
 }
 
 
-def apply(b: Batch, ev: Ev) -> None:
-    d = ev.data
-    if d is None:
-        return
-    if ev.type == "ClientRegistered":
-        b.add(
-            "INSERT INTO clients VALUES (?,?,?,?,?,?)",
-            (ev.stream, d.slug, d.name, d.coach, ev.recorded_at, ev.seq),
-        )
-    elif ev.type == "GoalSet":
-        b.add(
-            "INSERT INTO goals VALUES (?,?,?,?,?,?,?)",
-            (ev.stream, d.goal, d.text, d.horizon, d.due.date().isoformat() if d.due else None, ev.seq, ev.recorded_at),
-        )
+def _registered(b: Batch, seq: int, stream: str, recorded_at: str, d: Any) -> None:
+    b.add("INSERT INTO clients VALUES (?,?,?,?,?,?)", (stream, d.slug, d.name, d.coach, recorded_at, seq))
+
+
+def _goal_set(b: Batch, seq: int, stream: str, recorded_at: str, d: Any) -> None:
+    due = d.due.date().isoformat() if d.due else None
+    b.add(
+        "INSERT INTO goals VALUES (?,?,?,?,?,?,?)", (stream, d.goal, d.text, d.horizon, due, seq, recorded_at)
+    )
+
+
+HANDLERS = {"ClientRegistered": _registered, "GoalSet": _goal_set}
 
 
 def forget(db: Any, stream: str) -> None:

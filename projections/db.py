@@ -13,21 +13,22 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 EVENTS_AFTER_SQL = (
-    "SELECT e.rowid, e.originator_id, e.originator_version, e.topic, e.state, i.recorded_at "
-    "FROM stored_events e JOIN event_index i ON i.seq = e.rowid "
-    "WHERE e.rowid > ? ORDER BY e.rowid LIMIT ?"
+    "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
+    "WHERE rowid > ? ORDER BY rowid LIMIT ?"
 )
 
 
 class ViewDB(Protocol):
     kind: str
-    events_after_sql: str
+    event_key: str  # the stored_events column that event_index.seq refers to
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
     def write_lock(self) -> contextlib.AbstractContextManager[None]: ...
+
+    def events_after(self, start: int, limit: int) -> list[Any]: ...
 
     def close(self) -> None: ...
 
@@ -36,7 +37,7 @@ class SqliteViews:
     """Views in the SQLite store file."""
 
     kind = "sqlite"
-    events_after_sql = EVENTS_AFTER_SQL
+    event_key = "rowid"
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -46,6 +47,10 @@ class SqliteViews:
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self.conn.executemany(sql, rows)
+
+    def events_after(self, start: int, limit: int) -> list[Any]:
+        """Up to ``limit`` events after ``start``: (seq, stream, version, topic, state)."""
+        return self.conn.execute(EVENTS_AFTER_SQL, (start, limit)).fetchall()
 
     @contextlib.contextmanager
     def write_lock(self) -> Iterator[None]:

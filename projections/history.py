@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from coachledger.projections import calc
-from coachledger.projections.batch import Batch, Ev, dec, dumps, moment, number
+from coachledger.projections.batch import Batch, dec, dumps, moment, number
 
 NAME = "history"
 TABLES = {
@@ -90,20 +90,29 @@ def display(definition: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def apply(b: Batch, ev: Ev) -> None:
-    d = ev.data
-    if d is None or ev.type not in ("KpiDefined", "KpiAdjusted", "KpiRetired"):
-        return
-    rows = _rows(b, ev.stream, d.kpi)
-    if not rows and ev.type != "KpiDefined":
+def _defined(b: Batch, seq: int, stream: str, recorded_at: str, d: Any) -> None:
+    _version(b, seq, stream, recorded_at, "KpiDefined", d)
+
+
+def _adjusted(b: Batch, seq: int, stream: str, recorded_at: str, d: Any) -> None:
+    _version(b, seq, stream, recorded_at, "KpiAdjusted", d)
+
+
+def _retired(b: Batch, seq: int, stream: str, recorded_at: str, d: Any) -> None:
+    _version(b, seq, stream, recorded_at, "KpiRetired", d)
+
+
+def _version(b: Batch, seq: int, stream: str, recorded_at: str, event_type: str, d: Any) -> None:
+    rows = _rows(b, stream, d.kpi)
+    if not rows and event_type != "KpiDefined":
         return  # the client was forgotten (its rows removed) before the views caught up with this event
     effective: str | None
-    if ev.type == "KpiDefined":
-        kind, effective, reason = "defined", ev.recorded_at, None
+    if event_type == "KpiDefined":
+        kind, effective, reason = "defined", recorded_at, None
         fields = {k: getattr(d, k) for k in DEFINED}
         rescale, factor = False, None
     else:
-        kind = "adjusted" if ev.type == "KpiAdjusted" else "retired"
+        kind = "adjusted" if event_type == "KpiAdjusted" else "retired"
         effective, reason = moment(d.effective_at), d.reason
         fields = (
             {k: getattr(d, k) for k in ADJUSTABLE if getattr(d, k) is not None} if kind == "adjusted" else {}
@@ -111,14 +120,22 @@ def apply(b: Batch, ev: Ev) -> None:
         rescale = bool(getattr(d, "rescale", False))
         factor = getattr(d, "factor", None)
     assert effective is not None
-    row = calc.DefRow(ev.seq, kind, datetime.fromisoformat(effective), fields, rescale, factor)
-    shown_key = ("defshown", ev.stream, d.kpi)  # the last version's display, kept for the next diff
+    row = calc.DefRow(seq, kind, datetime.fromisoformat(effective), fields, rescale, factor)
+    shown_key = ("defshown", stream, d.kpi)  # the last version's display, kept for the next diff
+    last_key = ("deflast", stream, d.kpi)  # and the last version itself, to extend it
     before = b.cache.get(shown_key)
     if before is None:
         before = display(calc.definition_at(rows, FAR)) if rows else {}
     in_order = all(r.effective_at <= row.effective_at for r in rows if r.kind != "defined")
+    last = b.cache.get(last_key)
     rows.append(row)
-    after = b.cache[shown_key] = display(calc.definition_at(rows, FAR))
+    # In order (the usual case), the new last version is the old one with this row applied,
+    # exactly the step the full history would take last; otherwise the history is rebuilt.
+    latest = calc.next_version(last, row)[0] if in_order and last is not None and kind != "defined" else None
+    if latest is None:
+        latest = calc.latest_version(rows)
+    b.cache[last_key] = latest
+    after = b.cache[shown_key] = display(calc.version_definition(latest))
     if not in_order:  # back-dated before a later adjustment: what it changed at its own date
         before = display(calc.definition_at(rows[:-1], row.effective_at))
         changes = _diff(before, display(calc.definition_at(rows, row.effective_at)))
@@ -127,14 +144,14 @@ def apply(b: Batch, ev: Ev) -> None:
     b.add(
         "INSERT INTO kpi_versions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
-            ev.stream,
+            stream,
             d.kpi,
             len(rows),
-            ev.seq,
+            seq,
             kind,
-            ev.recorded_at,
+            recorded_at,
             effective,
-            ev.actor,
+            d.actor,
             reason,
             dumps(_exact(fields)),
             int(rescale),
@@ -143,6 +160,9 @@ def apply(b: Batch, ev: Ev) -> None:
             dumps(after),
         ),
     )
+
+
+HANDLERS = {"KpiDefined": _defined, "KpiAdjusted": _adjusted, "KpiRetired": _retired}
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
@@ -155,8 +175,12 @@ def _rows(b: Batch, stream: str, kpi: str) -> list[calc.DefRow]:
     rows = b.cache.get(key)
     if rows is None:
         if ("defrows", stream) not in b.cache:
-            for other, found in def_rows(b.db, stream, None).items():
-                b.cache[("defrows", stream, other)] = found
+            seen = b.cache.get(Batch.FROM_EMPTY)
+            if seen is None or stream in seen:
+                for other, found in def_rows(b.db, stream, None).items():
+                    b.cache[("defrows", stream, other)] = found
+            if seen is not None:
+                seen.add(stream)
             b.cache[("defrows", stream)] = True
         rows = b.cache.setdefault(key, [])
     return rows  # type: ignore[no-any-return]

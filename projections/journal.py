@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from coachledger.projections.batch import Batch, Ev, dumps, moment
+from coachledger.projections.batch import Batch, dumps, utc_text
 
 NAME = "journal"
 TABLES = {
@@ -25,43 +25,30 @@ INDEXES = (
 )
 
 
-def apply(b: Batch, ev: Ev) -> None:
-    d = ev.data
-    if d is None:
-        return
-    if ev.type == "FeedbackReceived":
-        b.add(
-            "INSERT INTO feedback VALUES (?,?,?,?,?,?,?,?)",
-            (
-                ev.seq,
-                ev.stream,
-                d.rating,
-                d.comment,
-                d.about,
-                moment(d.effective_at),
-                ev.recorded_at,
-                ev.actor,
-            ),
-        )
-    elif ev.type == "SessionLogged":
-        b.add(
-            "INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?)",
-            (
-                ev.seq,
-                ev.stream,
-                moment(d.effective_at),
-                d.notes,
-                dumps(d.kpis),
-                dumps(d.actions),
-                ev.recorded_at,
-                ev.actor,
-            ),
-        )
-    elif ev.type == "MilestoneCelebrated":
-        b.add(
-            "INSERT INTO milestones VALUES (?,?,?,?,?,?,?)",
-            (ev.seq, ev.stream, d.target, d.kind, d.note, ev.recorded_at, ev.actor),
-        )
+def _feedback(b: Batch, seq: int, stream: str, recorded_at: str, d: Any) -> None:
+    b.add(
+        "INSERT INTO feedback VALUES (?,?,?,?,?,?,?,?)",
+        (seq, stream, d.rating, d.comment, d.about, utc_text(d.effective_at), recorded_at, d.actor),
+    )
+
+
+def _session(b: Batch, seq: int, stream: str, recorded_at: str, d: Any) -> None:
+    b.add(
+        "INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?)",
+        (seq, stream, utc_text(d.effective_at), d.notes, dumps(d.kpis), dumps(d.actions), recorded_at, d.actor),
+    )
+
+
+def _milestone(b: Batch, seq: int, stream: str, recorded_at: str, d: Any) -> None:
+    b.add(
+        "INSERT INTO milestones VALUES (?,?,?,?,?,?,?)",
+        (seq, stream, d.target, d.kind, d.note, recorded_at, d.actor),
+    )
+
+
+# The handlers take events decoded by ``codec.decode_text``: times and decimals as text.
+TEXT = True
+HANDLERS = {"FeedbackReceived": _feedback, "SessionLogged": _session, "MilestoneCelebrated": _milestone}
 
 
 def forget(db: Any, stream: str) -> None:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from coachledger.projections import calc, history
-from coachledger.projections.batch import Batch, Ev, dec, moment
+from coachledger.projections.batch import Batch, moment, utc_text
 
 NAME = "progress"
 TABLES = {
@@ -35,61 +35,53 @@ INDEXES = (
 UNKNOWN = 1 << 62
 
 
-def apply(b: Batch, ev: Ev) -> None:
-    d = ev.data
-    if d is None:
-        return
-    t = ev.type
-    if t == "MeasurementRecorded":
-        b.add(
-            "INSERT INTO measurements VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (
-                ev.seq,
-                ev.stream,
-                d.measurement_id,
-                d.kpi,
-                moment(d.effective_at),
-                dec(d.value),
-                d.source,
-                d.note,
-                ev.recorded_at,
-                ev.actor,
-            ),
-        )
-    elif t == "BaselineEstablished":
-        b.add(
-            "INSERT INTO baselines VALUES (?,?,?,?,?,?,?,?,?)",
-            (
-                ev.seq,
-                ev.stream,
-                d.kpi,
-                moment(d.effective_at),
-                dec(d.value),
-                d.source,
-                d.reason,
-                ev.recorded_at,
-                ev.actor,
-            ),
-        )
-    elif t == "MeasurementCorrected":
-        b.add(
-            "INSERT INTO measurement_changes VALUES (?,?,?,?,?,?,?,?)",
-            (
-                ev.seq,
-                ev.stream,
-                d.measurement_id,
-                "corrected",
-                dec(d.value),
-                d.reason,
-                ev.recorded_at,
-                ev.actor,
-            ),
-        )
-    elif t == "MeasurementRetracted":
-        b.add(
-            "INSERT INTO measurement_changes VALUES (?,?,?,?,?,?,?,?)",
-            (ev.seq, ev.stream, d.measurement_id, "retracted", None, d.reason, ev.recorded_at, ev.actor),
-        )
+def _measured(b: Batch, seq: int, stream: str, recorded_at: str, d: Any) -> None:
+    b.add(
+        "INSERT INTO measurements VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (
+            seq,
+            stream,
+            d.measurement_id,
+            d.kpi,
+            utc_text(d.effective_at),
+            d.value,
+            d.source,
+            d.note,
+            recorded_at,
+            d.actor,
+        ),
+    )
+
+
+def _baseline(b: Batch, seq: int, stream: str, recorded_at: str, d: Any) -> None:
+    b.add(
+        "INSERT INTO baselines VALUES (?,?,?,?,?,?,?,?,?)",
+        (seq, stream, d.kpi, utc_text(d.effective_at), d.value, d.source, d.reason, recorded_at, d.actor),
+    )
+
+
+def _corrected(b: Batch, seq: int, stream: str, recorded_at: str, d: Any) -> None:
+    b.add(
+        "INSERT INTO measurement_changes VALUES (?,?,?,?,?,?,?,?)",
+        (seq, stream, d.measurement_id, "corrected", d.value, d.reason, recorded_at, d.actor),
+    )
+
+
+def _retracted(b: Batch, seq: int, stream: str, recorded_at: str, d: Any) -> None:
+    b.add(
+        "INSERT INTO measurement_changes VALUES (?,?,?,?,?,?,?,?)",
+        (seq, stream, d.measurement_id, "retracted", None, d.reason, recorded_at, d.actor),
+    )
+
+
+# The handlers take events decoded by ``codec.decode_text``: times and decimals as text.
+TEXT = True
+HANDLERS = {
+    "MeasurementRecorded": _measured,
+    "BaselineEstablished": _baseline,
+    "MeasurementCorrected": _corrected,
+    "MeasurementRetracted": _retracted,
+}
 
 
 def forget(db: Any, stream: str) -> None:

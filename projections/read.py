@@ -109,14 +109,16 @@ class ReadSide:
     ) -> dict[str, Any]:
         c = self.client(slug, forgotten_ok=True)
         known = self.known_seq(c["stream"], known_at)
-        events = timeline.events(self.db, c["stream"], since=iso(since), until=iso(until), known_seq=known)
+        events = timeline.events(
+            self.db, c["stream"], since=iso(since), until=iso(until), known_seq=known, decrypt=self.decrypt
+        )
         return {"client": slug, "known_at": iso(known_at), "events": events}
 
     def replay(self, slug: str, known_at: datetime | None) -> dict[str, Any]:
         """After each event: progress as of its recording time, known at that event."""
         c = self.client(slug, forgotten_ok=True)
         known = self.known_seq(c["stream"], known_at)
-        events = timeline.events(self.db, c["stream"], known_seq=known)
+        events = timeline.events(self.db, c["stream"], known_seq=known, decrypt=self.decrypt)
         facts = progress.Facts(self.db, c["stream"], known)
         steps = []
         for ev in events:

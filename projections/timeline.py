@@ -1,21 +1,28 @@
-"""The audit timeline: every event, both times, the actor, a readable line and the data."""
+"""The audit timeline: every event, both times, the actor, a readable line and the data.
+
+The timeline is not copied into a view table: the event store already holds every event
+of a client in order, indexed by stream and recording time (``event_index``), so the
+timeline of one client is read from there and rendered on the way out. A copy cost a
+rebuild about as much as all the other views together, and on an encrypted ledger it
+kept every event of every client in clear beside the ciphertext.
+
+An event that cannot be read any more (its client's key was destroyed by ``forget``), and
+every event of a client forgotten on an unencrypted ledger, shows as a placeholder that
+keeps its place, sequence and recording time.
+"""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from typing import Any
 
-from coachledger.projections.batch import Batch, Ev, dumps, moment, number, plain
+from coachledger.projections.batch import moment, number, plain
 
 NAME = "timeline"
-TABLES = {
-    "timeline": "CREATE TABLE IF NOT EXISTS timeline (seq INTEGER PRIMARY KEY, stream TEXT NOT NULL, "
-    "version INTEGER NOT NULL, recorded_at TEXT NOT NULL, effective_at TEXT, actor TEXT NOT NULL, "
-    "type TEXT NOT NULL, summary TEXT NOT NULL, data TEXT NOT NULL)",
-}
-INDEXES = ("CREATE INDEX IF NOT EXISTS timeline_by_stream ON timeline (stream, seq)",)
 HIDDEN = frozenset({"timestamp", "actor", "class_version", "originator_topic"})
 ERASED = "(erased: the client's data was forgotten on request)"
+FORGOTTEN_TOPIC = "coachledger:ClientForgotten"
+Decryptor = Callable[[str, str, bytes], bytes | None]
 
 
 def _n(value: Any) -> str:
@@ -76,71 +83,72 @@ def summary(kind: str, d: Any) -> str:
     return kind
 
 
-def apply(b: Batch, ev: Ev) -> None:
-    d = ev.data
-    if d is None:
-        b.add(
-            "INSERT INTO timeline VALUES (?,?,?,?,?,?,?,?,?)",
-            (ev.seq, ev.stream, ev.version, ev.recorded_at, None, ev.actor, ev.type, ERASED, "{}"),
-        )
-        return
-    effective = getattr(d, "effective_at", None)
-    data = {k: plain(getattr(d, k)) for k in d.__struct_fields__ if k not in HIDDEN}
-    b.add(
-        "INSERT INTO timeline VALUES (?,?,?,?,?,?,?,?,?)",
-        (
-            ev.seq,
-            ev.stream,
-            ev.version,
-            ev.recorded_at,
-            moment(effective) if effective else None,
-            ev.actor,
-            ev.type,
-            summary(ev.type, d),
-            dumps(data),
-        ),
-    )
-
-
-def forget(db: Any, stream: str) -> None:
-    """Keep each event's place and recording time, drop everything it said.
-
-    The effective time and the actor were inside the event too: a rebuild after the key
-    was destroyed cannot read them, so the live view drops them as well (rows as ``apply``
-    writes them for an unreadable event).
-    """
-    db.execute(
-        "UPDATE timeline SET summary = ?, data = '{}', effective_at = NULL, actor = '-' "
-        "WHERE stream = ? AND type <> 'ClientForgotten'",
-        (ERASED, stream),
-    )
-
-
 def was_forgotten(db: Any, stream: str) -> bool:
     row = db.execute(
-        "SELECT 1 FROM timeline WHERE stream = ? AND type = 'ClientForgotten' LIMIT 1", (stream,)
+        f"SELECT 1 FROM event_index i JOIN stored_events e ON e.{db.event_key} = i.seq "
+        "WHERE i.originator_id = ? AND e.topic = ? LIMIT 1",
+        (stream, FORGOTTEN_TOPIC),
     ).fetchone()
     return row is not None
 
 
 def events(
-    db: Any, stream: str, *, since: str | None = None, until: str | None = None, known_seq: int | None = None
+    db: Any,
+    stream: str,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    known_seq: int | None = None,
+    decrypt: Decryptor | None = None,
 ) -> list[dict[str, Any]]:
+    """The events of one client in recording order, within a recording-time window."""
+    from coachledger.codec import decode_payload, event_name
+
     rows = db.execute(
-        "SELECT seq, version, recorded_at, effective_at, actor, type, summary, data FROM timeline "
-        "WHERE stream = ? AND seq <= ? AND recorded_at >= ? AND recorded_at < ? ORDER BY seq",
+        "SELECT i.seq, i.originator_version, i.recorded_at, e.topic, e.state "
+        f"FROM event_index i JOIN stored_events e ON e.{db.event_key} = i.seq "
+        "WHERE i.originator_id = ? AND i.seq <= ? AND i.recorded_at >= ? AND i.recorded_at < ? "
+        "ORDER BY i.seq",
         (stream, known_seq if known_seq is not None else 1 << 62, since or "", until or "9999"),
     ).fetchall()
-    return [
-        {
-            "seq": seq,
-            "version": version,
-            "recorded_at": rec,
-            "effective_at": eff,
-            "actor": actor,
-            "type": kind,
-            "summary": text,
-            "data": json.loads(data),
-        }
-        for seq, version, rec, eff, actor, kind, text, data in rows
-    ]
+    erased = was_forgotten(db, stream)
+    out = []
+    for seq, version, recorded_at, topic, state in rows:
+        kind = event_name(topic)
+        data = None
+        if not erased or topic == FORGOTTEN_TOPIC:
+            clear = bytes(state) if decrypt is None else decrypt(stream, topic, bytes(state))
+            data = decode_payload(topic, clear) if clear is not None else None
+        if data is None:
+            out.append(_row(seq, version, recorded_at, None, "-", kind, ERASED, {}))
+            continue
+        effective = getattr(data, "effective_at", None)
+        fields = {k: plain(getattr(data, k)) for k in sorted(data.__struct_fields__) if k not in HIDDEN}
+        out.append(
+            _row(
+                seq,
+                version,
+                recorded_at,
+                moment(effective) if effective else None,
+                data.actor,
+                kind,
+                summary(kind, data),
+                fields,
+            )
+        )
+    return out
+
+
+def _row(
+    seq: int, version: int, rec: str, eff: str | None, actor: str, kind: str, text: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "version": version,
+        "recorded_at": rec,
+        "effective_at": eff,
+        "actor": actor,
+        "type": kind,
+        "summary": text,
+        "data": data,
+    }

@@ -15,7 +15,7 @@ explicit write transactions. This adapter gives PostgreSQL the same behaviour:
   transaction-level advisory lock, so catch-up runs in one process at a time.
 
 Write portable SQL: ``INSERT ... ON CONFLICT``, ``coalesce``, no ``INSERT OR REPLACE``,
-``IFNULL``, ``group_concat`` or ``rowid`` (use ``events_after_sql``).
+``IFNULL``, ``group_concat`` or ``rowid`` (use ``events_after`` and ``event_key``).
 """
 
 from __future__ import annotations
@@ -34,9 +34,8 @@ from coachledger.pg_store import VIEWS_LOCK_KEY, connect, ensure_schema, parse_u
 from coachledger.settings import StoreLocation
 
 EVENTS_AFTER_SQL = (
-    "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, i.recorded_at "
-    "FROM stored_events e JOIN event_index i ON i.seq = e.notification_id "
-    "WHERE e.notification_id > ? ORDER BY e.notification_id LIMIT ?"
+    "SELECT notification_id, originator_id, originator_version, topic, state FROM stored_events "
+    "WHERE notification_id > ? ORDER BY notification_id LIMIT ?"
 )
 
 _TOKENS = re.compile(
@@ -143,7 +142,7 @@ class PgViews:
     """The views of a ledger on PostgreSQL (the counterpart of the SQLite views connection)."""
 
     kind = "postgres"
-    events_after_sql = EVENTS_AFTER_SQL
+    event_key = "notification_id"
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
@@ -158,6 +157,10 @@ class PgViews:
             cursor.execute(translate(sql, placeholders=False))
         self._last = PgCursor(cursor)
         return self._last
+
+    def events_after(self, start: int, limit: int) -> list[tuple[Any, ...]]:
+        """Up to ``limit`` events after ``start``: (seq, stream, version, topic, state)."""
+        return self.execute(EVENTS_AFTER_SQL, (start, limit)).fetchall()
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]] | Sequence[Mapping[str, Any]]) -> None:
         if rows:

@@ -29,6 +29,9 @@ def _open(env: Env) -> tuple[Any, Any]:
 def status(env: Env, as_json: bool) -> None:
     """Each read model: its position and how many events it is behind.
 
+    The timeline is not listed: it reads the events themselves (through the store's
+    event index), so it has no position of its own and is never behind.
+
     \b
     Example:
       coachledger projections status
