@@ -9,26 +9,11 @@ from typing import Any
 
 
 class Batch:
-    """Rows for many events, written with one executemany per statement at the end.
+    """The view rows of many events: one list per statement, each written with one executemany."""
 
-    Statements keep the order in which they first appear, so a view that inserts a row
-    and later updates it in the same batch sees both applied in that order.
-    """
-
-    # In ``cache``: the set of streams that have rows, when the views were empty at the
-    # start of this catch-up (a stream missing from it has none: no need to look).
-    FROM_EMPTY = "from-empty"
-
-    def __init__(self, db: Any, cache: dict[Any, Any] | None = None) -> None:
-        """``cache``: what views remember between the batches of one catch-up (rows they
-        would otherwise read back), owned by the caller; only valid while the caller
-        holds the write lock or knows nobody else wrote views in between."""
+    def __init__(self, db: Any) -> None:
         self.db = db
         self.rows: dict[str, list[Sequence[Any]]] = {}
-        self.cache: dict[Any, Any] = {} if cache is None else cache
-
-    def add(self, sql: str, params: Sequence[Any]) -> None:
-        self.rows.setdefault(sql, []).append(params)
 
     def flush(self) -> None:
         for sql, rows in self.rows.items():

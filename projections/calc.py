@@ -243,11 +243,6 @@ def next_version(last: _Version, row: DefRow) -> tuple[_Version | None, _Step | 
     return None, None
 
 
-def latest_version(defs: Sequence[DefRow]) -> _Version:
-    """The definition in force after every row (what ``definition_at`` gives for the far future)."""
-    return _History(defs).versions[-1]
-
-
 def definition_at(defs: Sequence[DefRow], at: datetime) -> dict[str, object]:
     """The definition in force at `at`; target and scale bounds in that definition's scale/unit."""
     return version_definition(_History(defs).at(at))

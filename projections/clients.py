@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from coachledger.projections.batch import Batch
+from coachledger.projections.batch import utc_text
 
 NAME = "clients"
 TABLES = {
@@ -15,18 +15,22 @@ TABLES = {
 }
 
 
-def _registered(b: Batch, seq: int, stream: str, recorded_at: str, d: Any) -> None:
-    b.add("INSERT INTO clients VALUES (?,?,?,?,?,?)", (stream, d.slug, d.name, d.coach, recorded_at, seq))
+def _registered(seq: int, stream: str, d: Any) -> tuple[Any, ...]:
+    return (stream, d.slug, d.name, d.coach, utc_text(d.timestamp), seq)
 
 
-def _goal_set(b: Batch, seq: int, stream: str, recorded_at: str, d: Any) -> None:
-    due = d.due.date().isoformat() if d.due else None
-    b.add(
-        "INSERT INTO goals VALUES (?,?,?,?,?,?,?)", (stream, d.goal, d.text, d.horizon, due, seq, recorded_at)
-    )
+def _goal_set(seq: int, stream: str, d: Any) -> tuple[Any, ...]:
+    due = d.due[:10] if d.due else None  # the stored text's date (due dates are UTC)
+    return (stream, d.goal, d.text, d.horizon, due, seq, utc_text(d.timestamp))
 
 
-HANDLERS = {"ClientRegistered": _registered, "GoalSet": _goal_set}
+# One row per event: (statement, row builder) by event type. The builders take events
+# decoded by ``codec.decode_text``: times and decimals as the stored text.
+TEXT = True
+ROWS = {
+    "ClientRegistered": ("INSERT INTO clients VALUES (?,?,?,?,?,?)", _registered),
+    "GoalSet": ("INSERT INTO goals VALUES (?,?,?,?,?,?,?)", _goal_set),
+}
 
 
 def forget(db: Any, stream: str) -> None:

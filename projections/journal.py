@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from coachledger.projections.batch import Batch, dumps, utc_text
+from coachledger.projections.batch import dumps, utc_text
 
 NAME = "journal"
 TABLES = {
@@ -25,30 +25,28 @@ INDEXES = (
 )
 
 
-def _feedback(b: Batch, seq: int, stream: str, recorded_at: str, d: Any) -> None:
-    b.add(
-        "INSERT INTO feedback VALUES (?,?,?,?,?,?,?,?)",
-        (seq, stream, d.rating, d.comment, d.about, utc_text(d.effective_at), recorded_at, d.actor),
-    )
+def _feedback(seq: int, stream: str, d: Any) -> tuple[Any, ...]:
+    at = utc_text(d.effective_at)
+    return (seq, stream, d.rating, d.comment, d.about, at, utc_text(d.timestamp), d.actor)
 
 
-def _session(b: Batch, seq: int, stream: str, recorded_at: str, d: Any) -> None:
-    b.add(
-        "INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?)",
-        (seq, stream, utc_text(d.effective_at), d.notes, dumps(d.kpis), dumps(d.actions), recorded_at, d.actor),
-    )
+def _session(seq: int, stream: str, d: Any) -> tuple[Any, ...]:
+    at = utc_text(d.effective_at)
+    return (seq, stream, at, d.notes, dumps(d.kpis), dumps(d.actions), utc_text(d.timestamp), d.actor)
 
 
-def _milestone(b: Batch, seq: int, stream: str, recorded_at: str, d: Any) -> None:
-    b.add(
-        "INSERT INTO milestones VALUES (?,?,?,?,?,?,?)",
-        (seq, stream, d.target, d.kind, d.note, recorded_at, d.actor),
-    )
+def _milestone(seq: int, stream: str, d: Any) -> tuple[Any, ...]:
+    return (seq, stream, d.target, d.kind, d.note, utc_text(d.timestamp), d.actor)
 
 
-# The handlers take events decoded by ``codec.decode_text``: times and decimals as text.
+# One row per event: (statement, row builder) by event type. The builders take events
+# decoded by ``codec.decode_text``: times and decimals as the stored text.
 TEXT = True
-HANDLERS = {"FeedbackReceived": _feedback, "SessionLogged": _session, "MilestoneCelebrated": _milestone}
+ROWS = {
+    "FeedbackReceived": ("INSERT INTO feedback VALUES (?,?,?,?,?,?,?,?)", _feedback),
+    "SessionLogged": ("INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?)", _session),
+    "MilestoneCelebrated": ("INSERT INTO milestones VALUES (?,?,?,?,?,?,?)", _milestone),
+}
 
 
 def forget(db: Any, stream: str) -> None:

@@ -13,10 +13,10 @@ import contextlib
 import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from coachledger.projections import clients, history, journal, progress
-from coachledger.projections.batch import Batch, moment, utc_text
+from coachledger.projections.batch import Batch
 
 VIEWS = (clients, history, progress, journal)
 # Tables of earlier versions' views, dropped with the views (the timeline now reads the events).
@@ -24,7 +24,6 @@ RETIRED_TABLES = ("timeline",)
 FORGOTTEN_TOPIC = "coachledger:ClientForgotten"
 CHUNK = 5000  # events decoded and applied at a time
 COMMIT_EVERY = 100_000  # events per write transaction
-MEMO_LIMIT = 50_000  # entries views may remember between chunks before they are dropped
 CACHE_KIB = 16384  # SQLite page cache while catching up: the views' indexes stay in memory
 TRACKING = "CREATE TABLE IF NOT EXISTS view_tracking (view TEXT PRIMARY KEY, position INTEGER NOT NULL)"
 SCHEMA_TABLE = "CREATE TABLE IF NOT EXISTS view_schema (digest TEXT NOT NULL)"
@@ -47,7 +46,6 @@ def _index_ddl() -> list[str]:
 VIEW_LOGIC_VERSION = "3"
 SCHEMA_DIGEST = f"crc32-{zlib.crc32(chr(10).join([VIEW_LOGIC_VERSION, *_ddl()]).encode()):08x}"
 Decryptor = Callable[[str, str, bytes], bytes | None]
-Handler = Callable[[Batch, int, str, str, Any], None]  # (batch, seq, stream, recorded_at, decoded event)
 
 
 def head(db: Any) -> int:
@@ -122,23 +120,15 @@ def catch_up(db: Any, decrypt: Decryptor | None = None, on_chunk: Callable[[int]
     if db.kind == "sqlite":
         db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     done = 0
-    memo: dict[Any, Any] = {}  # what views remember between chunks (see Batch.cache)
-    left_at = -1
     while True:
         applied = 0
         with db.write_lock():
             start = min(positions(db).values(), default=0)
-            if start != left_at:  # first round, or another process caught up in between
-                memo.clear()
-                if start == 0:  # empty views: every row a view may look for is written by this catch-up
-                    memo[Batch.FROM_EMPTY] = set()
             while applied < COMMIT_EVERY:
                 rows = db.events_after(start, CHUNK)
                 if not rows:
                     break
-                _apply(db, rows, decrypt, memo)
-                if len(memo) > MEMO_LIMIT:
-                    _forget_memo(memo)
+                _apply(db, rows, decrypt)
                 start = rows[-1][0]
                 applied += len(rows)
                 if len(rows) < CHUNK:
@@ -148,7 +138,6 @@ def catch_up(db: Any, decrypt: Decryptor | None = None, on_chunk: Callable[[int]
                     "UPDATE view_tracking SET position = ? WHERE view = ?",
                     [(start, view.NAME) for view in VIEWS],
                 )
-        left_at = start
         done += applied
         if applied and on_chunk is not None:
             on_chunk(applied)  # after the commit: what it reports is applied for good
@@ -156,49 +145,56 @@ def catch_up(db: Any, decrypt: Decryptor | None = None, on_chunk: Callable[[int]
             return done
 
 
-_DISPATCH: dict[str, tuple[bool, tuple[Handler, ...]]] = {}
+class Route(NamedTuple):
+    """What becomes of one event topic: how it is decoded, and the view row it makes."""
+
+    decode: Callable[[bytes], Any]
+    sql: str  # the statement ...
+    build: Callable[[int, str, Any], tuple[Any, ...]]  # ... and the row builder: (seq, stream, event)
 
 
-def dispatch() -> dict[str, tuple[bool, tuple[Handler, ...]]]:
-    """Each event topic with how views want it decoded (as text?) and the handlers that take it."""
-    if not _DISPATCH:
+_ROUTES: dict[str, Route] = {}
+
+
+def routes() -> dict[str, Route]:
+    """Each event topic some view takes, with its route.
+
+    Every view row comes from one event alone (no view looks at other rows while it is
+    written), so catch-up needs no state between events and a rebuild only appends.
+    """
+    if not _ROUTES:
+        import functools
+
+        from coachledger.codec import decode_payload, text_decoder
         from coachledger.domain import EVENT_NAMES
 
         topics = {name: topic for topic, name in EVENT_NAMES.items()}
         for view in VIEWS:
             text = getattr(view, "TEXT", False)
-            for name, handler in view.HANDLERS.items():
+            for name, (sql, build) in view.ROWS.items():
                 topic = topics[name]
-                as_text, handlers = _DISPATCH.get(topic, (text, ()))
-                if as_text != text:
-                    raise RuntimeError(f"views want {name} decoded in two ways")
-                _DISPATCH[topic] = (text, (*handlers, handler))
-    return _DISPATCH
+                if topic in _ROUTES:
+                    raise RuntimeError(f"two views take {name}")
+                decode = text_decoder(topic) if text else functools.partial(decode_payload, topic)
+                _ROUTES[topic] = Route(decode, sql, build)
+    return _ROUTES
 
 
-def _forget_memo(memo: dict[Any, Any]) -> None:
-    """Drop what views remembered (keeping which streams have rows), so memory stays flat."""
-    seen = memo.get(Batch.FROM_EMPTY)
-    memo.clear()
-    if seen is not None:
-        memo[Batch.FROM_EMPTY] = seen
-
-
-def _apply(db: Any, rows: Any, decrypt: Decryptor | None, memo: dict[Any, Any] | None = None) -> None:
+def _apply(db: Any, rows: Any, decrypt: Decryptor | None) -> None:
     """Apply one chunk of stored events to every view, in one batch of writes.
 
-    The hot loop of a rebuild: one dictionary lookup picks the handlers of an event's
-    topic; only events some view takes are decoded, into text where the views store
-    text (no datetime or Decimal objects built only to be formatted again). The
-    recording time is the event's own timestamp, which is what ``event_index`` holds.
+    The hot loop of a rebuild: one dictionary lookup picks the route of an event's topic;
+    only events some view takes are decoded, into text where the views store text (no
+    datetime or Decimal objects built only to be formatted again), and most become one
+    row appended to their statement's list. A view's recording time is the event's own
+    timestamp, which is what ``event_index`` holds.
     """
-    from coachledger.codec import decode_payload, decode_text
-
-    batch = Batch(db, memo)
-    table = dispatch()
+    batch = Batch(db)
+    table = routes()
+    sinks = batch.rows
     for seq, stream, _version, topic, state in rows:
-        found = table.get(topic)
-        if found is None:
+        route = table.get(topic)
+        if route is None:
             if topic == FORGOTTEN_TOPIC:
                 _forget(db, batch, stream)
             continue
@@ -206,21 +202,15 @@ def _apply(db: Any, rows: Any, decrypt: Decryptor | None, memo: dict[Any, Any] |
             state = decrypt(stream, topic, state)
             if state is None:  # the client's key was destroyed: nothing of it can be shown
                 continue
-        as_text, handlers = found
-        if as_text:
-            data = decode_text(topic, state)
-            recorded_at = utc_text(data.timestamp)
-        else:
-            data = decode_payload(topic, state)
-            recorded_at = moment(data.timestamp) or ""
-        for handler in handlers:
-            handler(batch, seq, stream, recorded_at, data)
+        sink = sinks.get(route.sql)
+        if sink is None:
+            sink = sinks[route.sql] = []
+        sink.append(route.build(seq, stream, route.decode(state)))
     batch.flush()
 
 
 def _forget(db: Any, batch: Batch, stream: str) -> None:
     batch.flush()
-    batch.cache.clear()  # and with it FROM_EMPTY: the views look rows up again
     for statement in _index_ddl():  # a rebuild defers them; forget looks rows up by stream
         db.execute(statement)
     for view in VIEWS:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -188,7 +189,9 @@ def _text_schema(topic: str) -> _TextSchema:
                 (decimals if Decimal in (f.type, *typing.get_args(f.type)) else dates).append(f.name)
             fields.append((f.name, text) if f.required else (f.name, text, f.default))
         struct = msgspec.defstruct(f"{schema.struct.__name__}Text", fields, kw_only=True)
-        found = _TEXT[topic] = _TextSchema(struct, msgspec.json.Decoder(struct), tuple(dates), tuple(decimals))
+        found = _TEXT[topic] = _TextSchema(
+            struct, msgspec.json.Decoder(struct), tuple(dates), tuple(decimals)
+        )
     return found
 
 
@@ -197,18 +200,32 @@ def decode_text(topic: str, state: bytes) -> Any:
 
     For views, which store text: no ``datetime`` or ``Decimal`` is built. Decimals are the
     exact ``str(Decimal)`` the encoder wrote; a time is RFC 3339 text, which
-    ``projections.batch.utc_text`` turns into the fixed-width UTC form views store. Older versions of an event (and
-    anything the text schema does not take) go through ``decode_payload`` and come out
-    in the same text form.
+    ``projections.batch.utc_text`` turns into the fixed-width UTC form views store.
+    Older versions of an event (and anything the text schema does not take) go through
+    ``decode_payload`` and come out in the same text form.
     """
+    return text_decoder(topic)(state)
+
+
+def text_decoder(topic: str) -> Callable[[bytes], Any]:
+    """``decode_text`` for one topic, as a function (the read side's hot loop calls it)."""
     text = _text_schema(topic)
-    try:
-        payload = text.decoder.decode(state)
-        if payload.class_version == SCHEMAS[topic].class_version:  # type: ignore[attr-defined]
-            return payload
-    except msgspec.ValidationError:
-        pass
-    full = decode_payload(topic, state)
+    decode = text.decoder.decode
+    current = SCHEMAS[topic].class_version
+
+    def decoded(state: bytes) -> Any:
+        try:
+            payload = decode(state)
+            if payload.class_version == current:
+                return payload
+        except msgspec.ValidationError:
+            pass
+        return _text_from_payload(text, decode_payload(topic, state))
+
+    return decoded
+
+
+def _text_from_payload(text: _TextSchema, full: Any) -> Any:
     values = {f: getattr(full, f) for f in full.__struct_fields__}
     for name in text.dates:
         if values[name] is not None:
