@@ -1,25 +1,10 @@
-"""The batch a chunk of view rows is written in, and the value formats view rows use."""
+"""The value formats view rows use: numbers, times, JSON."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-
-
-class Batch:
-    """The view rows of many events: one list per statement, each written with one executemany."""
-
-    def __init__(self, db: Any) -> None:
-        self.db = db
-        self.rows: dict[str, list[Sequence[Any]]] = {}
-
-    def flush(self) -> None:
-        for sql, rows in self.rows.items():
-            self.db.executemany(sql, rows)
-        self.rows.clear()
-
 
 _NATIVE = frozenset({str, int, bool, float, type(None)})
 

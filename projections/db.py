@@ -39,8 +39,9 @@ class SqliteViews:
     kind = "sqlite"
     event_key = "rowid"
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: str | None = None) -> None:
         self.conn = conn
+        self.path = path  # the store file, for a helper process's own connection
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)
@@ -82,4 +83,4 @@ def open_views(settings: Any) -> Any:
         return connect_views(store)
     from coachledger.storefile import connect
 
-    return SqliteViews(connect(store.path))
+    return SqliteViews(connect(store.path), str(store.path))

@@ -194,10 +194,11 @@ def _known_progress(facts: progress.Facts, kpi: str, moment: datetime, seq: int)
 
 def _decryptor(settings: Any) -> Any:
     try:
-        from coachledger.keys import open_decryptor
+        from coachledger.keys import CLEAR, open_decryptor
     except ImportError:
         return None
-    return open_decryptor(settings)
+    decrypt = open_decryptor(settings)
+    return None if decrypt is CLEAR else decrypt  # None: the events are stored in clear
 
 
 def overall(items: list[dict[str, Any]]) -> str:

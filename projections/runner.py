@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from coachledger.projections import clients, history, journal, progress
-from coachledger.projections.batch import Batch
 
 VIEWS = (clients, history, progress, journal)
 # Tables of earlier versions' views, dropped with the views (the timeline now reads the events).
@@ -24,7 +23,8 @@ RETIRED_TABLES = ("timeline",)
 FORGOTTEN_TOPIC = "coachledger:ClientForgotten"
 CHUNK = 5000  # events decoded and applied at a time
 COMMIT_EVERY = 100_000  # events per write transaction
-CACHE_KIB = 16384  # SQLite page cache while catching up: the views' indexes stay in memory
+HELPER_PEAK_KIB = [0]  # the largest peak memory of a decoding helper in this process (for reports)
+CACHE_KIB = 4096  # SQLite page cache while catching up (more made a rebuild no faster, only bigger)
 TRACKING = "CREATE TABLE IF NOT EXISTS view_tracking (view TEXT PRIMARY KEY, position INTEGER NOT NULL)"
 SCHEMA_TABLE = "CREATE TABLE IF NOT EXISTS view_schema (digest TEXT NOT NULL)"
 
@@ -120,6 +120,9 @@ def catch_up(db: Any, decrypt: Decryptor | None = None, on_chunk: Callable[[int]
     if db.kind == "sqlite":
         db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     done = 0
+    path = getattr(db, "path", None)
+    if decrypt is None and path is not None:
+        done = _catch_up_with_helper(db, path, on_chunk)
     while True:
         applied = 0
         with db.write_lock():
@@ -134,10 +137,7 @@ def catch_up(db: Any, decrypt: Decryptor | None = None, on_chunk: Callable[[int]
                 if len(rows) < CHUNK:
                     break
             if applied:
-                db.executemany(
-                    "UPDATE view_tracking SET position = ? WHERE view = ?",
-                    [(start, view.NAME) for view in VIEWS],
-                )
+                _track(db, start)
         done += applied
         if applied and on_chunk is not None:
             on_chunk(applied)  # after the commit: what it reports is applied for good
@@ -180,23 +180,74 @@ def routes() -> dict[str, Route]:
     return _ROUTES
 
 
-def _apply(db: Any, rows: Any, decrypt: Decryptor | None) -> None:
-    """Apply one chunk of stored events to every view, in one batch of writes.
+def _catch_up_with_helper(db: Any, path: str, on_chunk: Callable[[int], None] | None) -> int:
+    """A big catch-up with a helper process decoding the events (see ``pipeline``).
+
+    Same transactions and positions as the loop in ``catch_up``, which goes on from
+    wherever this stops (at the head it saw, or where another process caught up).
+    """
+    from coachledger.projections import pipeline
+
+    start = min(positions(db).values(), default=0)
+    end = head(db)
+    if end - start < pipeline.PARALLEL_MIN:
+        return 0
+    done = 0
+    helper = pipeline.Helper(path, start, end, CHUNK)
+    with helper as messages:
+        position = start
+        while position < end:
+            applied = 0
+            with db.write_lock():
+                if min(positions(db).values(), default=0) != position:
+                    break  # another process caught the views up meanwhile
+                for last, count, chunk in messages:
+                    for message in chunk:
+                        write(db, message)
+                    position = last
+                    applied += count
+                    if applied >= COMMIT_EVERY:
+                        break
+                if applied:
+                    _track(db, position)
+            done += applied
+            if applied and on_chunk is not None:
+                on_chunk(applied)
+            if not applied:
+                break
+    HELPER_PEAK_KIB[0] = max(HELPER_PEAK_KIB[0], helper.peak_rss_kib)
+    return done
+
+
+def _track(db: Any, position: int) -> None:
+    db.executemany(
+        "UPDATE view_tracking SET position = ? WHERE view = ?", [(position, v.NAME) for v in VIEWS]
+    )
+
+
+Message = Sequence[Any]  # ("rows", {statement: rows}) or ("forget", stream)
+
+
+def build(rows: Any, decrypt: Decryptor | None = None) -> Iterator[Message]:
+    """The view writes of a chunk of stored events, in order: rows, and forgotten clients.
 
     The hot loop of a rebuild: one dictionary lookup picks the route of an event's topic;
     only events some view takes are decoded, into text where the views store text (no
-    datetime or Decimal objects built only to be formatted again), and most become one
-    row appended to their statement's list. A view's recording time is the event's own
-    timestamp, which is what ``event_index`` holds.
+    datetime or Decimal objects built only to be formatted again), and each becomes one
+    row appended to its statement's list. A view's recording time is the event's own
+    timestamp, which is what ``event_index`` holds. Rows of the events before a
+    ClientForgotten are given before it, so that forgetting removes them.
     """
-    batch = Batch(db)
     table = routes()
-    sinks = batch.rows
+    sinks: dict[str, list[tuple[Any, ...]]] = {}
     for seq, stream, _version, topic, state in rows:
         route = table.get(topic)
         if route is None:
             if topic == FORGOTTEN_TOPIC:
-                _forget(db, batch, stream)
+                if sinks:
+                    yield ("rows", sinks)
+                    sinks = {}
+                yield ("forget", stream)
             continue
         if decrypt is not None:
             state = decrypt(stream, topic, state)
@@ -206,15 +257,28 @@ def _apply(db: Any, rows: Any, decrypt: Decryptor | None) -> None:
         if sink is None:
             sink = sinks[route.sql] = []
         sink.append(route.build(seq, stream, route.decode(state)))
-    batch.flush()
+    if sinks:
+        yield ("rows", sinks)
 
 
-def _forget(db: Any, batch: Batch, stream: str) -> None:
-    batch.flush()
-    for statement in _index_ddl():  # a rebuild defers them; forget looks rows up by stream
-        db.execute(statement)
-    for view in VIEWS:
-        view.forget(db, stream)
+def write(db: Any, message: Message) -> None:
+    kind, value = message
+    if kind == "rows":
+        for sql, rows in value.items():
+            db.executemany(sql, rows)
+    elif kind == "forget":
+        for statement in _index_ddl():  # a rebuild defers them; forget looks rows up by stream
+            db.execute(statement)
+        for view in VIEWS:
+            view.forget(db, value)
+    else:
+        raise ValueError(f"unknown view write {kind!r}")
+
+
+def _apply(db: Any, rows: Any, decrypt: Decryptor | None) -> None:
+    """Apply one chunk of stored events to every view."""
+    for message in build(rows, decrypt):
+        write(db, message)
 
 
 def rebuild(db: Any, decrypt: Decryptor | None = None, on_chunk: Callable[[int], None] | None = None) -> int:

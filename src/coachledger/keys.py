@@ -501,6 +501,9 @@ def _clear(stream: str, topic: str, state: bytes) -> bytes | None:
     return state
 
 
+CLEAR: Decryptor = _clear  # what ``open_decryptor`` gives for an unencrypted store
+
+
 def open_decryptor(settings: Settings) -> Decryptor:
     """A function ``(stream_hex, topic, stored_state) -> plaintext bytes | None`` for the read side.
 

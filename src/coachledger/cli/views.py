@@ -66,7 +66,10 @@ def rebuild(env: Env, as_json: bool) -> None:
     else:
         count = runner.rebuild(db, decrypt)
     if as_json:
-        emit_json({"events": count, "views": runner.status(db)})
+        doc: dict[str, object] = {"events": count, "views": runner.status(db)}
+        if runner.HELPER_PEAK_KIB[0]:  # a second process decoded the events: its peak memory too
+            doc["helper_max_rss_mib"] = round(runner.HELPER_PEAK_KIB[0] / 1024, 1)
+        emit_json(doc)
     else:
         click.echo(f"Rebuilt {len(runner.VIEWS)} views from {count} events.")
 

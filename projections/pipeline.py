@@ -1,0 +1,158 @@
+"""A big catch-up on two cores: a helper process decodes events while this one writes.
+
+Reading a million stored events, decoding them and building their view rows is Python
+work that takes about as long as SQLite takes to write the rows, and SQLite writes on
+one thread. So for a catch-up of at least ``PARALLEL_MIN`` events (a rebuild, a restore)
+on an unencrypted SQLite store, a helper (``python -m coachledger.projections.pipeline``)
+reads the events through its own read-only connection, builds the rows with the very
+same code as a one-process catch-up (``runner.build``) and sends them through a pipe
+(MessagePack frames: msgspec encodes a chunk's rows eight times faster than pickle). This process writes them in the same transactions, with the same tracked
+positions, as a one-process catch-up would: the views come out identical, and a failure
+of either process rolls back the transaction in progress.
+
+The helper never writes and holds no lock: it reads events that were committed before
+this process took the write lock, up to the head it was given. It is not used for an
+encrypted store (its keys stay in this process) or for PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from types import TracebackType
+from typing import IO, Any
+
+from coachledger.storefile import StoreError
+
+PARALLEL_MIN = 50_000  # events to catch up from which a helper process decodes them
+
+EVENTS_SQL = (
+    "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
+    "WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?"
+)
+
+
+HELPER_MODULE = "coachledger.projections.pipeline"
+
+
+class HelperFailed(StoreError):
+    """The decoding helper stopped or reported an error."""
+
+
+class Helper:
+    """The helper process for events (start, end], as a context giving its chunks.
+
+    Each chunk is (last seq, events in it, ``runner.build``'s messages for it).
+    """
+
+    def __init__(self, path: str, start: int, end: int, chunk: int) -> None:
+        self.args = {"path": path, "start": start, "end": end, "chunk": chunk}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.errors: IO[bytes] | None = None
+        self.peak_rss_kib = 0
+
+    def __enter__(self) -> Iterator[tuple[int, int, list[Any]]]:
+        self.errors = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", HELPER_MODULE],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.errors,
+        )
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(self.args).encode() + b"\n")
+        self.process.stdin.close()
+        return self._messages()
+
+    def _messages(self) -> Iterator[tuple[int, int, list[Any]]]:
+        import msgspec
+
+        assert self.process is not None and self.process.stdout is not None
+        out = self.process.stdout
+        decode = msgspec.msgpack.Decoder().decode
+        while True:
+            head = out.read(4)
+            size = int.from_bytes(head, "little") if len(head) == 4 else -1
+            frame = out.read(size) if size >= 0 else b""
+            if size < 0 or len(frame) != size:
+                raise HelperFailed(f"the decoding helper stopped: {self._stderr()}")
+            kind, *value = decode(frame)
+            if kind == "error":
+                raise HelperFailed(value[0])
+            if kind == "end":
+                return
+            yield value[0], value[1], value[2]
+
+    def _stderr(self) -> str:
+        assert self.process is not None and self.errors is not None
+        self.process.wait()
+        self.errors.seek(0)
+        text = self.errors.read().decode(errors="replace").strip()
+        return text.splitlines()[-1] if text else f"exit status {self.process.returncode}"
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.process is not None:
+            if self.process.poll() is None and kind is not None:
+                self.process.kill()
+            if self.process.stdout is not None:
+                self.process.stdout.close()
+            self.process.wait()
+            self.peak_rss_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        if self.errors is not None:
+            self.errors.close()
+
+
+def _serve(args: dict[str, Any], out: IO[bytes]) -> None:
+    import msgspec
+
+    from coachledger.projections import runner
+
+    encode = msgspec.msgpack.Encoder().encode
+
+    def send(frame: list[Any]) -> None:
+        data = encode(frame)
+        out.write(len(data).to_bytes(4, "little"))
+        out.write(data)
+
+    conn = sqlite3.connect(args["path"], isolation_level=None, timeout=60)
+    conn.execute("PRAGMA query_only=ON")
+    start, end, chunk = args["start"], args["end"], args["chunk"]
+    while start < end:
+        rows = conn.execute(EVENTS_SQL, (start, end, chunk)).fetchall()
+        if not rows:
+            break
+        start = rows[-1][0]
+        send(["chunk", start, len(rows), list(runner.build(rows))])
+    send(["end", start])
+    out.flush()
+    conn.close()
+
+
+def main() -> None:
+    out = sys.stdout.buffer
+    try:
+        _serve(json.loads(sys.stdin.readline()), out)
+    except BrokenPipeError:  # the writer stopped first (it failed, or was interrupted)
+        os._exit(1)
+    except BaseException as e:  # reported to the writer, which names it in its error
+        try:
+            import msgspec
+
+            data = msgspec.msgpack.encode(["error", f"decoding helper: {type(e).__name__}: {e}"])
+            out.write(len(data).to_bytes(4, "little") + data)
+            out.flush()
+        except BrokenPipeError:
+            pass
+        os._exit(1)
+
+
+if __name__ == "__main__":
+    main()
