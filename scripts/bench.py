@@ -11,7 +11,7 @@ the result says something about coachledger rather than about the machine:
   d. rebuild  ``projections rebuild`` of N events        vs  a raw sqlite3 read of the same rows
   e. as-of / known-at on a client with 10,000 events: the ReadSide call in-process (engine time)
      and the whole command, beside the unsnapshotted load of that client
-  f. peak memory (max RSS) of a rebuild of 1,000,000 events, and of a quarter of that (flat?)
+  f. peak memory (max RSS, command plus helper) of a rebuild of 1,000,000 events and of a quarter of that
   g. the same on PostgreSQL when a server answers (a, b, d, e, f; the floors there import
      eventsourcing.postgres and psycopg, and the raw read goes through psycopg)
 
@@ -749,11 +749,18 @@ def bench_rebuild_memory(ctx: Context) -> None:
         env = bench_env(ledger.url)
         run([*cli(), "projections", "rebuild", "--json"], env)  # warm the file cache, create the views
         seconds, rss, out = time_v([*cli(), "projections", "rebuild", "--json"], env)
-        rebuilt = json.loads(out)["events"]
+        doc = json.loads(out)
+        rebuilt = doc["events"]
+        # A big rebuild decodes in a helper process beside the command. GNU time gives the
+        # larger of the two peaks; the figure is that plus the helper's own peak, an upper
+        # bound of what both held at once.
+        helper = float(doc.get("helper_max_rss_mib", 0.0))
         point: dict[str, Any] = {
             "events": rebuilt,
             "rebuild_s": round(seconds, 3),
-            "rebuild_max_rss_mib": round(rss, 1),
+            "rebuild_max_rss_mib": round(rss + helper, 1),
+            "command_max_rss_mib": round(rss, 1),
+            "helper_max_rss_mib": helper,
         }
         raw_s, raw_rss, raw_out = time_v([PY, "-c", PG_RAW_READ if ctx.pg else RAW_READ, ledger.url], env)
         assert int(raw_out) == rebuilt, (raw_out, rebuilt)
@@ -773,7 +780,7 @@ def bench_rebuild_memory(ctx: Context) -> None:
         "ratio": largest["ratio"],
     }
     ctx.results[ctx.prefix + "memory"] = {
-        "what": "max RSS of projections rebuild (GNU time -v), by store size",
+        "what": "max RSS of projections rebuild (GNU time -v) plus its decoding helper's peak, by store size",
         "points": points,
         "peak_mib": largest["rebuild_max_rss_mib"],
         "growth_mib": round(largest["rebuild_max_rss_mib"] - points[0]["rebuild_max_rss_mib"], 1),
