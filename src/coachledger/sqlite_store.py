@@ -8,8 +8,14 @@ in the same transaction.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import queue
 import sqlite3
-from collections.abc import Sequence
+import sys
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from eventsourcing.persistence import (
@@ -27,7 +33,15 @@ from eventsourcing.sqlite import (
 )
 
 from coachledger.sealing import GENESIS, seal
-from coachledger.storefile import INDEX_BY_TIME, INDEX_TABLE, PRAGMAS, immediate
+from coachledger.storefile import (
+    BUSY_TIMEOUT_MS,
+    INDEX_BY_TIME,
+    INDEX_TABLE,
+    PRAGMAS,
+    StoreError,
+    describe_sqlite_error,
+    immediate,
+)
 
 
 class LedgerConnectionPool(SQLiteConnectionPool):
@@ -64,6 +78,19 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 raise PersistenceError(e) from e
 
 
+EVENTS_INSERT = "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, state) VALUES "
+INDEX_INSERT = "INSERT INTO event_index (seq, originator_id, originator_version, recorded_at, seal) VALUES "
+SealRow = tuple[str, int, str, bytes, str]
+"""An event to append: (stream id as 32 hex, version, topic, stored state, recorded_at text)."""
+
+
+def chain_head(conn: sqlite3.Connection) -> tuple[int, bytes]:
+    """The seq the next event gets, and the seal it chains from (the caller holds the write lock)."""
+    first = conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM stored_events").fetchone()[0]
+    row = conn.execute("SELECT seal FROM event_index ORDER BY seq DESC LIMIT 1").fetchone()
+    return first, (row[0] if row else GENESIS)
+
+
 def insert_sealed(conn: sqlite3.Connection, stored_events: Sequence[StoredEvent]) -> list[int]:
     """Append events with their seals and index rows; the caller owns the transaction.
 
@@ -71,9 +98,7 @@ def insert_sealed(conn: sqlite3.Connection, stored_events: Sequence[StoredEvent]
     ``executemany`` calls (several times faster than a statement per row on a bulk import),
     with the rowids SQLite would have chosen itself.
     """
-    first = conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM stored_events").fetchone()[0]
-    row = conn.execute("SELECT seal FROM event_index ORDER BY seq DESC LIMIT 1").fetchone()
-    previous = row[0] if row else GENESIS
+    first, previous = chain_head(conn)
     events: list[tuple[Any, ...]] = []
     index: list[tuple[Any, ...]] = []
     for seq, s in enumerate(stored_events, start=first):
@@ -82,12 +107,150 @@ def insert_sealed(conn: sqlite3.Connection, stored_events: Sequence[StoredEvent]
         previous = seal(previous, stream, s.originator_version, s.topic, recorded_at, s.state)
         events.append((seq, stream, s.originator_version, s.topic, s.state))
         index.append((seq, stream, s.originator_version, recorded_at, previous))
-    conn.executemany(
-        "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, state) VALUES (?,?,?,?,?)",
-        events,
-    )
-    conn.executemany("INSERT INTO event_index VALUES (?,?,?,?,?)", index)
+    conn.executemany(EVENTS_INSERT + "(?,?,?,?,?)", events)
+    conn.executemany(INDEX_INSERT + "(?,?,?,?,?)", index)
     return list(range(first, first + len(events)))
+
+
+def seal_rows(rows: Iterable[SealRow], first: int, previous: bytes) -> tuple[list[Any], list[Any], bytes]:
+    """The parameters of ``rows`` for the two tables, flat (five a row), sealed in order from ``previous``.
+
+    The same seals as ``sealing.seal``, with OpenSSL's SHA-256 (a bulk append amortises
+    loading it) and the bytes joined once per event. Returns the last seal too.
+    """
+    from hashlib import sha256
+
+    events: list[Any] = []
+    index: list[Any] = []
+    add_event = events.extend
+    add_index = index.extend
+    seq = first
+    for stream, version, topic, state, recorded_at in rows:
+        previous = sha256(
+            b"".join((previous, f"{stream}\x00{version}\x00{topic}\x00{recorded_at}\x00".encode(), state))
+        ).digest()
+        add_event((seq, stream, version, topic, state))
+        add_index((seq, stream, version, recorded_at, previous))
+        seq += 1
+    return events, index, previous
+
+
+class SealedAppender:
+    """Appends sealed events in one transaction, the inserts running in a thread of their own.
+
+    ``add`` seals a batch at once, in order (the chain is sequential), and queues its
+    rows; the thread inserts them with one multi-row ``INSERT`` a few thousand events at
+    a time, during which SQLite does not hold Python's interpreter lock: the caller
+    prepares the next batch meanwhile. The caller owns the transaction, and must not use
+    the connection (opened with ``check_same_thread=False``) until ``finish`` or ``stop``.
+
+    With ``index_after``, the recording-time index (dropped by the caller for a bulk
+    append) is built again by the thread once that many events are in, or at the end.
+    """
+
+    ROWS_PER_STATEMENT = 5_000
+    SWITCH_INTERVAL_S = 0.001  # how long the thread may wait for the interpreter lock after a statement
+
+    def __init__(self, conn: sqlite3.Connection, *, index_after: int | None = None) -> None:
+        self.conn = conn
+        self.index_after = index_after
+        self.inserted = 0
+        self.next_seq, self.previous = chain_head(conn)
+        self.error: BaseException | None = None
+        self.stopped = False
+        self.queue: queue.SimpleQueue[tuple[list[Any], list[Any]] | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._run, name="coachledger-append", daemon=True)
+        # The thread needs the interpreter lock back after each statement; by default the
+        # sealing would keep it for up to 5 ms each time, and the inserts would fall behind.
+        self.switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self.switch_interval, self.SWITCH_INTERVAL_S))
+        self.thread.start()
+
+    def add(self, rows: Sequence[SealRow]) -> None:
+        if self.error is not None:
+            self.stop()
+            raise self.error
+        events, index, self.previous = seal_rows(rows, self.next_seq, self.previous)
+        self.next_seq += len(rows)
+        self.queue.put((events, index))
+
+    def finish(self) -> None:
+        """Wait until every queued event is inserted; raise what the inserts raised."""
+        self._join()
+        if self.error is not None:
+            raise self.error
+
+    def stop(self) -> None:
+        """Insert nothing more and wait for the thread (before the caller rolls back)."""
+        self.stopped = True
+        self._join()
+
+    def _join(self) -> None:
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+            sys.setswitchinterval(self.switch_interval)
+
+    def _run(self) -> None:
+        while (item := self.queue.get()) is not None:
+            if self.stopped or self.error is not None:
+                continue
+            try:
+                events, index = item
+                self._insert(EVENTS_INSERT, events)
+                self._insert(INDEX_INSERT, index)
+                self.inserted += len(events) // 5
+                if self.index_after is not None and self.inserted >= self.index_after:
+                    self._build_index()
+            except BaseException as e:  # handed to the caller by finish()
+                self.error = e
+        if self.index_after is not None and not self.stopped and self.error is None:
+            try:
+                self._build_index()
+            except BaseException as e:
+                self.error = e
+
+    def _build_index(self) -> None:
+        self.conn.execute(INDEX_BY_TIME)
+        self.index_after = None
+
+    def _insert(self, head: str, flat: list[Any]) -> None:
+        step = self.ROWS_PER_STATEMENT * 5
+        for start in range(0, len(flat), step):
+            part = flat[start : start + step]
+            self.conn.execute(_values_sql(head, len(part) // 5), part)
+
+
+@functools.lru_cache(maxsize=8)
+def _values_sql(head: str, rows: int) -> str:
+    return head + ",".join(("(?,?,?,?,?)",) * rows)
+
+
+@contextlib.contextmanager
+def sealed_appender(conn: sqlite3.Connection, *, index_after: int | None = None) -> Iterator[SealedAppender]:
+    """A ``SealedAppender`` that is finished on leaving, or stopped when the block raises."""
+    appender = SealedAppender(conn, index_after=index_after)
+    try:
+        yield appender
+    except BaseException:
+        appender.stop()
+        raise
+    appender.finish()
+
+
+def connect_threadable(path: Path) -> sqlite3.Connection:
+    """``storefile.connect``, for a connection a ``SealedAppender`` may hand to its thread."""
+    if not path.exists():
+        raise StoreError(f"no ledger at {path} (record something first, or run 'coachledger init')")
+    try:
+        conn = sqlite3.connect(
+            path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+        )
+        for pragma in PRAGMAS:
+            conn.execute(pragma)
+    except sqlite3.DatabaseError as e:
+        raise StoreError(describe_sqlite_error(path, e)) from None
+    return conn
 
 
 # Every table and index the write side creates (the library's two tables and the ledger's index).

@@ -23,6 +23,7 @@ import gc
 import io
 import itertools
 import os
+import re
 import sqlite3
 import tempfile
 import typing
@@ -52,6 +53,7 @@ from coachledger.settings import Settings
 
 if TYPE_CHECKING:
     from coachledger.application import Ledger
+    from coachledger.sqlite_store import SealRow
 
 FORMAT = "coachledger-export"
 VERSION = 1
@@ -59,6 +61,7 @@ MAX_ERRORS = 50
 CHUNK = 5_000  # events per progress step when writing
 BULK_MIN = 5_000  # from this many new events on, the time index is rebuilt after the append
 BULK_CACHE_KIB = 65_536  # page cache for a bulk append (the default 2 MiB thrashes on big stores)
+INDEX_EARLY = 0.9  # of a bulk append's events in before its time index is rebuilt (the rest go in indexed)
 
 Progress = Callable[[str, int], contextlib.AbstractContextManager[Callable[[int], None]]]
 """Opens a progress display: (label, total) -> a context giving ``advance(n)``."""
@@ -118,18 +121,28 @@ class LineType:
     topic: str
     name: str
     line: type[msgspec.Struct]  # the whole line, tagged by topic
+    fast: type[msgspec.Struct]  # the same line with the stream id's form left to check by hand
+    registered: bool  # the first event of every stream
     data_fields: tuple[str, ...]  # the payload fields kept in ``data``
     state_order: tuple[str, ...]  # every stored field, in the write side's order
     class_version: int
     decimals: tuple[str, ...]  # Decimal fields, which must be finite
     prefix: bytes | None  # the envelope between timestamp and actor, when data follows in order
     suffix: bytes  # the class version closing the stored object, when above 1
+    refs: Callable[[Any, _Stream], tuple[str, str] | None]  # checks (and remembers) what the data refers to
+
+    @property
+    def close(self) -> bytes:
+        """What follows the data fields in the stored object."""
+        return self.suffix or b"}"
 
 
 def _line_type(cls: type[Any]) -> LineType:
     topic = cls.TOPIC
     schema = SCHEMAS[topic]
-    hints = typing.get_type_hints(cls)
+    # The codec's Struct has every field's resolved type: evaluating the class's annotations
+    # again would cost most of this module's import time.
+    hints = {f.name: f.type for f in msgspec.structs.fields(schema.struct)}
     order = tuple(
         f.name for f in dataclasses.fields(cls) if f.name not in ("originator_id", "originator_version")
     )
@@ -142,24 +155,27 @@ def _line_type(cls: type[Any]) -> LineType:
     data = msgspec.defstruct(
         f"{schema.cls.__name__}Data", specs, kw_only=True, forbid_unknown_fields=True, frozen=True, gc=False
     )
-    line = msgspec.defstruct(
-        f"{schema.cls.__name__}Line",
-        [
-            ("seq", Positive),
-            ("stream", StreamId),
-            ("version", Positive),
-            ("type", str),
-            ("recorded_at", TzDateTime),
-            ("actor", str),
-            ("data", data),
-            ("client", Union[str, None], None),  # noqa: UP007
-        ],
-        kw_only=True,
-        forbid_unknown_fields=True,
-        frozen=True,
-        tag_field="topic",
-        tag=topic,
-        gc=False,  # no cycles: cheaper to hold a few hundred thousand lines
+    line, fast = (
+        msgspec.defstruct(
+            f"{schema.cls.__name__}{suffix}",
+            [
+                ("seq", Positive),
+                ("stream", stream_type),
+                ("version", Positive),
+                ("type", str),
+                ("recorded_at", TzDateTime),
+                ("actor", str),
+                ("data", data),
+                ("client", Union[str, None], None),  # noqa: UP007
+            ],
+            kw_only=True,
+            forbid_unknown_fields=True,
+            frozen=True,
+            tag_field="topic",
+            tag=topic,
+            gc=False,  # no cycles: cheaper to hold a few hundred thousand lines
+        )
+        for suffix, stream_type in (("Line", StreamId), ("FastLine", str))
     )
     decimals = tuple(
         name for name, *_ in specs if hints[name] is Decimal or Decimal in typing.get_args(hints[name])
@@ -176,6 +192,9 @@ def _line_type(cls: type[Any]) -> LineType:
         suffix=b',"class_version":%d}' % schema.class_version if schema.class_version > 1 else b"",
         name=topic.split(":", 1)[1],
         line=line,
+        fast=fast,
+        registered=topic == REGISTERED,
+        refs=_REFS[topic],
         data_fields=data_fields,
         state_order=order,
         class_version=schema.class_version,
@@ -183,11 +202,147 @@ def _line_type(cls: type[Any]) -> LineType:
     )
 
 
+# -- references: what an event may point at in its own stream ---------------------------
+
+
+@dataclass
+class _Stream:
+    """What the ledger knows of one stream, enough to check that new events fit it."""
+
+    slug: str | None = None
+    version: int = 0  # the version of the stream's previous line in the file
+    stored: int = 0  # the last version already in the store
+    goals: set[str] = field(default_factory=set)
+    kpis: set[str] = field(default_factory=set)
+    measurements: set[str] = field(default_factory=set)
+    existing: dict[int, tuple[str, bytes]] = field(default_factory=dict)
+
+
+_EARLIER = "by an earlier line or in the store"
+
+
+def _who(s: _Stream) -> str:
+    return f" of client '{s.slug}'" if s.slug else " of this stream"
+
+
+def _unknown_kpi(name: str, kpi: str, s: _Stream) -> tuple[str, str]:
+    return name, f"unknown KPI '{kpi}'{_who(s)} (not defined {_EARLIER})"
+
+
+def _unknown_goal(goal: str, s: _Stream) -> tuple[str, str]:
+    return "data.goal", f"unknown goal '{goal}'{_who(s)} (not set {_EARLIER})"
+
+
+# One function a topic: a problem when the event points at something its stream never
+# recorded (or repeats an id); otherwise what it records is remembered for later lines.
+
+
+def _refs_registered(d: Any, s: _Stream) -> tuple[str, str] | None:
+    s.slug = d.slug
+    return None
+
+
+def _refs_goal_set(d: Any, s: _Stream) -> tuple[str, str] | None:
+    if d.goal in s.goals:
+        return "data.goal", f"goal '{d.goal}'{_who(s)} is already set"
+    s.goals.add(d.goal)
+    return None
+
+
+def _refs_kpi_defined(d: Any, s: _Stream) -> tuple[str, str] | None:
+    if d.kpi in s.kpis:
+        return "data.kpi", f"KPI '{d.kpi}'{_who(s)} is already defined"
+    if d.goal is not None and d.goal not in s.goals:
+        return _unknown_goal(d.goal, s)
+    s.kpis.add(d.kpi)
+    return None
+
+
+def _refs_kpi(d: Any, s: _Stream) -> tuple[str, str] | None:
+    return None if d.kpi in s.kpis else _unknown_kpi("data.kpi", d.kpi, s)
+
+
+def _refs_kpi_adjusted(d: Any, s: _Stream) -> tuple[str, str] | None:
+    if d.kpi not in s.kpis:
+        return _unknown_kpi("data.kpi", d.kpi, s)
+    if d.goal is not None and d.goal not in s.goals:
+        return _unknown_goal(d.goal, s)
+    return None
+
+
+def _refs_measurement_recorded(d: Any, s: _Stream) -> tuple[str, str] | None:
+    if d.measurement_id in s.measurements:
+        return "data.measurement_id", f"measurement '{d.measurement_id}'{_who(s)} is already recorded"
+    if d.kpi not in s.kpis:
+        return _unknown_kpi("data.kpi", d.kpi, s)
+    s.measurements.add(d.measurement_id)
+    return None
+
+
+def _refs_measurement(d: Any, s: _Stream) -> tuple[str, str] | None:
+    if d.measurement_id in s.measurements:
+        return None
+    return (
+        "data.measurement_id",
+        f"unknown measurement '{d.measurement_id}'{_who(s)} (not recorded {_EARLIER})",
+    )
+
+
+def _refs_feedback(d: Any, s: _Stream) -> tuple[str, str] | None:
+    if d.about.startswith("kpi:") and d.about[4:] not in s.kpis:
+        return _unknown_kpi("data.about", d.about[4:], s)
+    return None
+
+
+def _refs_session(d: Any, s: _Stream) -> tuple[str, str] | None:
+    for k in d.kpis:
+        if k not in s.kpis:
+            return _unknown_kpi("data.kpis", k, s)
+    return None
+
+
+def _refs_milestone(d: Any, s: _Stream) -> tuple[str, str] | None:
+    if d.target in (s.kpis if d.kind == "kpi" else s.goals):
+        return None
+    return "data.target", f"unknown {d.kind} '{d.target}'{_who(s)} (not recorded {_EARLIER})"
+
+
+def _refs_none(d: Any, s: _Stream) -> tuple[str, str] | None:
+    return None
+
+
+_REFS: dict[str, Callable[[Any, _Stream], tuple[str, str] | None]] = {
+    Client.Registered.TOPIC: _refs_registered,
+    Client.GoalSet.TOPIC: _refs_goal_set,
+    Client.KpiDefined.TOPIC: _refs_kpi_defined,
+    Client.BaselineEstablished.TOPIC: _refs_kpi,
+    Client.MeasurementRecorded.TOPIC: _refs_measurement_recorded,
+    Client.MeasurementCorrected.TOPIC: _refs_measurement,
+    Client.MeasurementRetracted.TOPIC: _refs_measurement,
+    Client.KpiAdjusted.TOPIC: _refs_kpi_adjusted,
+    Client.KpiRetired.TOPIC: _refs_kpi,
+    Client.FeedbackReceived.TOPIC: _refs_feedback,
+    Client.SessionLogged.TOPIC: _refs_session,
+    Client.MilestoneCelebrated.TOPIC: _refs_milestone,
+    Client.Forgotten.TOPIC: _refs_none,
+}  # a new event class must say here what it refers to (a KeyError at import otherwise)
+
+
 LINE_TYPES: dict[str, LineType] = {cls.TOPIC: _line_type(cls) for cls in EVENT_CLASSES}
-_BY_CLASS: dict[type[msgspec.Struct], LineType] = {lt.line: lt for lt in LINE_TYPES.values()}
+_BY_CLASS: dict[type[msgspec.Struct], LineType] = {
+    **{lt.line: lt for lt in LINE_TYPES.values()},
+    **{lt.fast: lt for lt in LINE_TYPES.values()},
+}
 _line_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
     Union[tuple(lt.line for lt in LINE_TYPES.values())]  # noqa: UP007
 )
+# Every line is decoded with this one first: a regex match per line costs a tenth of the
+# decoding, and a stream id needs checking only once. A line it refuses, or whose stream id
+# is not well formed, is decoded again with the one above, for msgspec's own words.
+_fast_line_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
+    Union[tuple(lt.fast for lt in LINE_TYPES.values())]  # noqa: UP007
+)
+_STREAM_ID = re.compile(typing.get_args(StreamId)[1].pattern)  # searched, as msgspec does
 _header_decoder = msgspec.json.Decoder(Header)
 _any_decoder = msgspec.json.Decoder()
 _line_encoder = encoder  # the codec's: it also takes datetime subclasses (freezegun's, in tests)
@@ -214,6 +369,10 @@ class Backend:
         """(stream, topic, state) of every stream's first event."""
         raise NotImplementedError
 
+    def is_empty(self) -> bool:
+        """Whether the store holds no event at all."""
+        raise NotImplementedError
+
     def append(self, events: Sequence[LedgerStoredEvent]) -> None:
         raise NotImplementedError
 
@@ -221,6 +380,47 @@ class Backend:
     def bulk(self, new_events: int) -> Iterator[None]:
         """Around appending ``new_events`` in this transaction (a chance to defer index upkeep)."""
         yield
+
+    @contextlib.contextmanager
+    def appending(self, new_events: int) -> Iterator[Appender]:
+        """An appender for about ``new_events`` events in this transaction (finished on leaving)."""
+        with self.bulk(new_events):
+            appender = _EventAppender(self)
+            yield appender
+            appender.finish()
+
+
+class Appender(typing.Protocol):
+    """Appends rows ``(stream, version, topic, state, recorded_at)`` in order, sealed and indexed."""
+
+    def add(self, rows: Sequence[SealRow]) -> None: ...
+
+    def finish(self) -> None:
+        """Returns when everything added is in the store (within the transaction)."""
+
+
+class _EventAppender:
+    """Appends through ``Backend.append``, as stored events."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    def add(self, rows: Sequence[SealRow]) -> None:
+        self.backend.append(
+            [
+                LedgerStoredEvent(
+                    originator_id=stream,  # type: ignore[arg-type] # stored as hex text
+                    originator_version=version,
+                    topic=topic,
+                    state=state,
+                    recorded_at=recorded_at,
+                )
+                for stream, version, topic, state, recorded_at in rows
+            ]
+        )
+
+    def finish(self) -> None:
+        pass
 
 
 class SqliteBackend(Backend):
@@ -262,6 +462,11 @@ class SqliteBackend(Backend):
             "SELECT originator_id, topic, state FROM stored_events WHERE originator_version = 1"
         ).fetchall()
 
+    def is_empty(self) -> bool:
+        if not self.has_tables:
+            return True
+        return self.conn.execute("SELECT 1 FROM stored_events LIMIT 1").fetchone() is None
+
     def append(self, events: Sequence[LedgerStoredEvent]) -> None:
         from coachledger.sqlite_store import insert_sealed
 
@@ -278,14 +483,35 @@ class SqliteBackend(Backend):
         """
         from coachledger.storefile import INDEX_BY_TIME
 
+        deferred = self._defer_index(new_events)
+        yield
+        if deferred:
+            self.conn.execute(INDEX_BY_TIME)
+
+    def _defer_index(self, new_events: int) -> bool:
+        """Drop the recording-time index for an append of ``new_events`` when worth it (see bulk)."""
+        from coachledger.storefile import INDEX_BY_TIME
+
         last = self.conn.execute("SELECT max(rowid) FROM stored_events").fetchone()[0] or 0
         if new_events < BULK_MIN or new_events * 10 < last:
-            yield
-            return
+            return False
         self.conn.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
         self.conn.execute(f"DROP INDEX IF EXISTS {INDEX_BY_TIME.split(' ON ')[0].split()[-1]}")
-        yield
-        self.conn.execute(INDEX_BY_TIME)
+        return True
+
+    @contextlib.contextmanager
+    def appending(self, new_events: int) -> Iterator[Appender]:
+        """Sealing here while a thread inserts what was sealed before (see ``SealedAppender``).
+
+        For a bulk append the appender's thread rebuilds the recording-time index (see bulk)
+        when most events are in, while the last ones are still being checked and sealed.
+        """
+        from coachledger.sqlite_store import sealed_appender
+
+        deferred = self._defer_index(new_events)
+        index_after = int(new_events * INDEX_EARLY) if deferred else None
+        with sealed_appender(self.conn, index_after=index_after) as appender:
+            yield appender
 
 
 class PostgresBackend(Backend):
@@ -335,6 +561,10 @@ class PostgresBackend(Backend):
         )
         return [(r["originator_id"], r["topic"], bytes(r["state"])) for r in self.curs.fetchall()]
 
+    def is_empty(self) -> bool:
+        self.curs.execute("SELECT 1 AS one FROM stored_events LIMIT 1")
+        return self.curs.fetchone() is None
+
     def append(self, events: Sequence[LedgerStoredEvent]) -> None:
         from coachledger.pg_store import insert_sealed
 
@@ -376,7 +606,12 @@ class StoreSession:
         elif not store.path.exists():
             self.empty = True
             return
-        self.conn = sqlite_connect(store.path)
+        if create:  # the import's appender inserts from a thread of its own
+            from coachledger.sqlite_store import connect_threadable
+
+            self.conn = connect_threadable(store.path)
+        else:
+            self.conn = sqlite_connect(store.path)
 
     @contextlib.contextmanager
     def transaction(self, *, write: bool) -> Iterator[Backend]:
@@ -443,6 +678,9 @@ class _EmptyBackend(Backend):
 
     def first_events(self) -> list[tuple[str, str, bytes]]:
         return []
+
+    def is_empty(self) -> bool:
+        return True
 
 
 # -- export -----------------------------------------------------------------------------
@@ -562,28 +800,8 @@ def _write_file(lines: Iterable[bytes], out: Path) -> int:
 
 # -- import -----------------------------------------------------------------------------
 
-
-@dataclass(slots=True)
-class _Line:
-    number: int
-    stream: str
-    version: int
-    lt: LineType
-    data: Any
-    stored: LedgerStoredEvent
-
-
-@dataclass
-class _Stream:
-    """What the ledger knows of one stream, enough to check that new events fit it."""
-
-    slug: str | None = None
-    version: int = 0  # the version of the stream's previous line in the file
-    stored: int = 0  # the last version already in the store
-    goals: set[str] = field(default_factory=set)
-    kpis: set[str] = field(default_factory=set)
-    measurements: set[str] = field(default_factory=set)
-    existing: dict[int, tuple[str, bytes]] = field(default_factory=dict)
+Parsed = tuple[int, Any, LineType]
+"""A line that reads well: (its number in the file, the decoded line, its type)."""
 
 
 @dataclass
@@ -614,78 +832,115 @@ def no_progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
     yield lambda n: None
 
 
-def parse_lines(lines: Sequence[bytes], progress: Progress = no_progress) -> list[_Line]:
-    """Read and type-check every line; raise ImportRefused naming each bad one."""
-    with progress("Checking", len(lines)) as advance:
-        return _parse_lines(lines, advance)
+class _Parser:
+    """Reads and type-checks the event lines, in order, a batch at a time (no store needed).
 
+    Each line is decoded once, by msgspec (types, constraints, unknown fields); what msgspec
+    cannot say (recording order, the type name, ids that must match) is checked here with
+    a few comparisons, and a line that fails them is checked again field by field to name
+    every problem. ``problems`` collects (line, field, what) for every line that fails.
+    """
 
-def _parse_lines(lines: Sequence[bytes], advance: Callable[[int], None]) -> list[_Line]:
-    problems: list[tuple[int, str | None, str]] = []
-    header: tuple[int, Header] | None = None
-    parsed: list[_Line] = []
-    last_seq = 0
-    count = 0
-    for number, raw in enumerate(lines, start=1):
-        if number % 1000 == 0:
-            advance(1000)
-        if not raw.strip():
-            continue
-        if header is None:
-            header = number, _read_header(number, raw)
-            continue
-        count += 1
+    def __init__(self) -> None:
+        self.problems: list[tuple[int, str | None, str]] = []
+        self.lines = 0  # event lines (not blank) fed so far
+        self.last_seq = 0
+        self.stream_ids: set[str] = set()  # stream ids already found well formed
+        self.slugs: dict[str, str] = {}  # client slug -> its stream id, once checked
+
+    def feed(self, lines: Sequence[bytes], first: int) -> list[Parsed]:
+        """The good lines among ``lines`` (numbered from ``first``)."""
+        out: list[Parsed] = []
+        append = out.append
+        decode = _fast_line_decoder.decode
+        by_class = _BY_CLASS
+        stream_ids = self.stream_ids
+        slugs = self.slugs
+        last_seq = self.last_seq
+        blank = 0
+        for number, raw in enumerate(lines, first):
+            try:
+                line = decode(raw)
+            except msgspec.DecodeError:
+                if not raw.strip():
+                    blank += 1
+                    continue
+                line = self._strict(number, raw)
+                if line is None:
+                    continue
+            stream = line.stream
+            if stream not in stream_ids:
+                if _STREAM_ID.search(stream) is None:
+                    line = self._strict(number, raw)
+                    if line is None:
+                        continue
+                else:
+                    stream_ids.add(stream)
+            lt = by_class[type(line)]
+            seq = line.seq
+            client = line.client
+            if (
+                seq > last_seq
+                and line.type == lt.name
+                and (line.version == 1) is lt.registered
+                and (client is None or slugs.get(client) == stream)
+                and (not lt.registered or slugs.get(line.data.slug) == stream)
+                and (not lt.decimals or _finite(line.data, lt.decimals))
+            ):
+                last_seq = seq
+                append((number, line, lt))
+                continue
+            bad = _check_line(line, lt, last_seq)
+            if bad:
+                self.problems.extend((number, f, what) for f, what in bad)
+                continue
+            if client is not None:
+                slugs[client] = stream
+            if lt.registered:
+                slugs[line.data.slug] = stream
+            last_seq = seq
+            append((number, line, lt))
+        self.last_seq = last_seq
+        self.lines += len(lines) - blank
+        return out
+
+    def _strict(self, number: int, raw: bytes) -> Any:
+        """The line decoded with the full schema, or None and its problem noted."""
         try:
-            line = _line_decoder.decode(raw)
+            return _line_decoder.decode(raw)
         except msgspec.ValidationError as e:
-            problems.append((number, *_describe(e)))
-            continue
+            self.problems.append((number, *_describe(e)))
         except msgspec.DecodeError as e:
-            problems.append((number, None, f"not a JSON object ({_lower(str(e))})"))
-            continue
-        lt = _BY_CLASS[type(line)]
-        bad = _check_line(line, lt, last_seq)
-        if bad:
-            problems.extend((number, f, what) for f, what in bad)
-            continue
-        last_seq = line.seq
-        parsed.append(_Line(number, line.stream, line.version, lt, line.data, _stored(line, lt)))
-    advance(len(lines) % 1000)
-    if header is None:
-        raise ImportRefused([(1, None, "the file is empty, not a coachledger export")])
-    if header[1].events != count and not problems:
-        problems.append(
-            (header[0], "events", f"the header announces {header[1].events} events but the file has {count}")
-        )
-    if problems:
-        raise ImportRefused(problems)
-    return parsed
+            self.problems.append((number, None, f"not a JSON object ({_lower(str(e))})"))
+        return None
+
+    def refuse(self, header: tuple[int, Header]) -> None:
+        """Raise ImportRefused for every line that failed, or for a count unlike the header's."""
+        if self.problems:
+            raise ImportRefused(self.problems)
+        number, head = header
+        if head.events != self.lines:
+            raise ImportRefused(
+                [
+                    (
+                        number,
+                        "events",
+                        f"the header announces {head.events} events but the file has {self.lines}",
+                    )
+                ]
+            )
 
 
-def _read_header(number: int, raw: bytes) -> Header:
-    try:
-        loose = _any_decoder.decode(raw)
-    except msgspec.DecodeError as e:
-        raise ImportRefused([(number, None, f"not a JSON object ({_lower(str(e))})")]) from None
-    if not isinstance(loose, dict) or loose.get("format") != FORMAT:
-        raise ImportRefused([(number, "format", f'not a coachledger export (expected "{FORMAT}")')])
-    if loose.get("version") != VERSION:
-        raise ImportRefused(
-            [
-                (
-                    number,
-                    "version",
-                    f"export version {loose.get('version')!r} is not readable here (only {VERSION})",
-                )
-            ]
-        )
-    try:
-        return _header_decoder.decode(raw)
-    except msgspec.ValidationError as e:
-        raise ImportRefused([(number, *_describe(e))]) from None
+def _finite(data: Any, names: tuple[str, ...]) -> bool:
+    for name in names:
+        value = getattr(data, name)
+        if value is not None and not value.is_finite():
+            return False
+    return True
 
 
 def _check_line(line: Any, lt: LineType, last_seq: int) -> list[tuple[str, str]]:
+    """Every problem of one decoded line that msgspec cannot see, as (field, what)."""
     bad: list[tuple[str, str]] = []
     if line.seq <= last_seq:
         bad.append(("seq", f"{line.seq} is not after the previous line's {last_seq} (recording order)"))
@@ -708,55 +963,6 @@ def _check_line(line: Any, lt: LineType, last_seq: int) -> list[tuple[str, str]]
 @functools.lru_cache(maxsize=4096)
 def _stream_of(slug: str) -> str:
     return client_id(slug).hex
-
-
-def _stored(line: Any, lt: LineType) -> LedgerStoredEvent:
-    """The event as the write side stores it: same fields, same order, same encoder."""
-    recorded = line.recorded_at.astimezone(UTC)
-    stamp = encoder.encode(recorded)  # b'"2026-02-03T10:12:40.512305Z"'; no fraction when zero
-    if lt.prefix is not None:
-        # The data Struct encodes its fields in the write side's order: splice the envelope
-        # in front instead of building a dict per event (the same bytes, a third faster).
-        data = encoder.encode(line.data)
-        state = b"".join(
-            (
-                b'{"timestamp":',
-                stamp,
-                lt.prefix,
-                encoder.encode(line.actor),
-                b"," if len(data) > 2 else b"",
-                data[1:],
-            )
-        )
-        if lt.suffix:
-            state = state[:-1] + lt.suffix
-    else:
-        state = encoder.encode(_state_dict(line, lt, recorded))
-    text = stamp[1:-2].decode()  # as the mapper writes it: isoformat(timespec="microseconds")
-    return LedgerStoredEvent(
-        originator_id=line.stream,  # type: ignore[arg-type] # stored as hex text
-        originator_version=line.version,
-        topic=lt.topic,
-        state=state,
-        recorded_at=text + "+00:00" if len(text) > 20 else text + ".000000+00:00",
-    )
-
-
-def _state_dict(line: Any, lt: LineType, recorded: datetime) -> dict[str, Any]:
-    """The event's stored fields as a dict, in the write side's order (``vars(event)``)."""
-    state: dict[str, Any] = {}
-    for name in lt.state_order:
-        if name == "timestamp":
-            state[name] = recorded
-        elif name == "actor":
-            state[name] = line.actor
-        elif name == "originator_topic":
-            state[name] = AGGREGATE_TOPIC
-        else:
-            state[name] = getattr(line.data, name)
-    if lt.class_version > 1:
-        state["class_version"] = lt.class_version
-    return state
 
 
 def _describe(e: msgspec.ValidationError) -> tuple[str | None, str]:
@@ -783,63 +989,78 @@ def _lower(text: str) -> str:
     return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
-def check_against_store(
-    parsed: Sequence[_Line], backend: Backend, cipher_for: CipherFor | None = None
-) -> list[_Line]:
-    """The lines the store does not hold yet; raise ImportRefused for any that do not fit.
+class _Checker:
+    """Checks parsed lines, in order, against their streams: in the file and in the store.
 
     A stream's lines must follow each other without a gap, and its first line must
     continue what the store holds (or repeat it); a line at a version the store already
     has must be that very event; references (KPIs, goals, measurements) must point at
-    things recorded earlier in the stream, and ids must not repeat.
+    things recorded earlier in the stream, and ids must not repeat. ``feed`` returns the
+    lines the store does not hold yet; ``problems`` collects what does not fit.
     """
-    streams: dict[str, _Stream] = {}
-    problems: list[tuple[int, str | None, str]] = []
-    new: list[_Line] = []
-    for line in parsed:
-        s = streams.get(line.stream)
-        if s is None:
-            s = streams[line.stream] = _load_stream(backend, line.stream, cipher_for)
-            if line.version > s.stored + 1:
-                what = (
-                    f"the store holds versions 1 to {s.stored}"
-                    if s.stored
-                    else "the store has no such stream"
-                )
-                problems.append(
-                    (line.number, "version", f"expected at most {s.stored + 1} ({what}), got {line.version}")
-                )
-        elif line.version != s.version + 1:
-            problems.append(
-                (
-                    line.number,
-                    "version",
-                    f"expected {s.version + 1} (the previous line of this stream has {s.version}), "
-                    f"got {line.version}",
-                )
-            )
-        s.version = line.version
-        if line.version <= s.stored:
-            if not _same(line, s.existing[line.version], cipher_for):
+
+    def __init__(self, load: Callable[[str], _Stream], cipher_for: CipherFor | None) -> None:
+        self.load = load
+        self.cipher_for = cipher_for
+        self.streams: dict[str, _Stream] = {}
+        self.problems: list[tuple[int, str | None, str]] = []
+        self.lines = 0
+
+    def feed(self, parsed: Sequence[Parsed]) -> list[Parsed]:
+        streams = self.streams
+        problems = self.problems
+        new: list[Parsed] = []
+        append = new.append
+        for item in parsed:
+            number, line, lt = item
+            stream = line.stream
+            version = line.version
+            s = streams.get(stream)
+            if s is None:
+                s = streams[stream] = self.load(stream)
+                if version > s.stored + 1:
+                    what = (
+                        f"the store holds versions 1 to {s.stored}"
+                        if s.stored
+                        else "the store has no such stream"
+                    )
+                    problems.append(
+                        (number, "version", f"expected at most {s.stored + 1} ({what}), got {version}")
+                    )
+            elif version != s.version + 1:
                 problems.append(
                     (
-                        line.number,
+                        number,
                         "version",
-                        f"the store already holds a different event at version {line.version}{_who(s)}",
+                        f"expected {s.version + 1} (the previous line of this stream has {s.version}), "
+                        f"got {version}",
                     )
                 )
-            continue
-        bad = _check_references(line, s)
-        if bad:
-            problems.append((line.number, *bad))
-        new.append(line)
-    if problems:
-        raise ImportRefused(problems)
-    return new
+            s.version = version
+            if version <= s.stored:
+                if not _same(item, s.existing[version], self.cipher_for):
+                    problems.append(
+                        (
+                            number,
+                            "version",
+                            f"the store already holds a different event at version {version}{_who(s)}",
+                        )
+                    )
+                continue
+            bad = lt.refs(line.data, s)
+            if bad is not None:
+                problems.append((number, *bad))
+            append(item)
+        self.lines += len(parsed)
+        return new
+
+    def refuse(self) -> None:
+        if self.problems:
+            raise ImportRefused(self.problems)
 
 
-def _who(s: _Stream) -> str:
-    return f" of client '{s.slug}'" if s.slug else " of this stream"
+def _new_stream(stream: str) -> _Stream:
+    return _Stream()
 
 
 def _load_stream(backend: Backend, stream: str, cipher_for: CipherFor | None) -> _Stream:
@@ -860,17 +1081,19 @@ def _clear(stream: str, topic: str, state: bytes, cipher_for: CipherFor | None) 
     return state
 
 
-def _same(line: _Line, existing: tuple[str, bytes], cipher_for: CipherFor | None) -> bool:
+def _same(item: Parsed, existing: tuple[str, bytes], cipher_for: CipherFor | None) -> bool:
     topic, state = existing
-    if topic != line.lt.topic:
+    if topic != item[2].topic:
         return False
-    state = _clear(line.stream, topic, state, cipher_for)
-    if state == line.stored.state:
+    state = _clear(item[1].stream, topic, state, cipher_for)
+    mine = _rows((item,), None)[0][3]
+    if state == mine:
         return True
-    return bool(decode_payload(topic, state) == decode_payload(topic, line.stored.state))
+    return bool(decode_payload(topic, state) == decode_payload(topic, mine))
 
 
 def _remember(s: _Stream, topic: str, data: Any) -> None:
+    """What a stored event records, for the lines that follow it."""
     if topic == REGISTERED:
         s.slug = data.slug
     elif topic == Client.GoalSet.TOPIC:
@@ -881,36 +1104,67 @@ def _remember(s: _Stream, topic: str, data: Any) -> None:
         s.measurements.add(data.measurement_id)
 
 
-def _check_references(line: _Line, s: _Stream) -> tuple[str, str] | None:
-    """A problem when the event points at something this stream never recorded (or repeats an id)."""
-    topic, d = line.lt.topic, line.data
-    who = _who(s)
-    earlier = "by an earlier line or in the store"
-    if topic == Client.GoalSet.TOPIC and d.goal in s.goals:
-        return "data.goal", f"goal '{d.goal}'{who} is already set"
-    if topic == Client.KpiDefined.TOPIC and d.kpi in s.kpis:
-        return "data.kpi", f"KPI '{d.kpi}'{who} is already defined"
-    if topic == Client.MeasurementRecorded.TOPIC and d.measurement_id in s.measurements:
-        return "data.measurement_id", f"measurement '{d.measurement_id}'{who} is already recorded"
-    kpi = getattr(d, "kpi", None)
-    if kpi is not None and topic != Client.KpiDefined.TOPIC and kpi not in s.kpis:
-        return "data.kpi", f"unknown KPI '{kpi}'{who} (not defined {earlier})"
-    goal = getattr(d, "goal", None)
-    if goal is not None and topic != Client.GoalSet.TOPIC and goal not in s.goals:
-        return "data.goal", f"unknown goal '{goal}'{who} (not set {earlier})"
-    mid = getattr(d, "measurement_id", None)
-    if mid is not None and topic != Client.MeasurementRecorded.TOPIC and mid not in s.measurements:
-        return "data.measurement_id", f"unknown measurement '{mid}'{who} (not recorded {earlier})"
-    if topic == Client.SessionLogged.TOPIC:
-        for k in d.kpis:
-            if k not in s.kpis:
-                return "data.kpis", f"unknown KPI '{k}'{who} (not defined {earlier})"
-    if topic == Client.FeedbackReceived.TOPIC and d.about.startswith("kpi:") and d.about[4:] not in s.kpis:
-        return "data.about", f"unknown KPI '{d.about[4:]}'{who} (not defined {earlier})"
-    if topic == Client.MilestoneCelebrated.TOPIC and d.target not in (s.kpis if d.kind == "kpi" else s.goals):
-        return "data.target", f"unknown {d.kind} '{d.target}'{who} (not recorded {earlier})"
-    _remember(s, topic, d)
-    return None
+def _rows(parsed: Iterable[Parsed], cipher_for: CipherFor | None) -> list[SealRow]:
+    """The events as the write side stores them: same fields, same order, same encoder.
+
+    (stream, version, topic, state, recorded_at) each, ready to be sealed and appended.
+    """
+    out: list[SealRow] = []
+    append = out.append
+    encode = encoder.encode
+    for _, line, lt in parsed:
+        recorded = line.recorded_at.astimezone(UTC)
+        stamp = encode(recorded)  # b'"2026-02-03T10:12:40.512305Z"'; no fraction when zero
+        prefix = lt.prefix
+        if prefix is not None:
+            # The data Struct encodes its fields in the write side's order: splice the envelope
+            # in front instead of building a dict per event (the same bytes, a third faster).
+            data = encode(line.data)
+            state = b"".join(
+                (
+                    b'{"timestamp":',
+                    stamp,
+                    prefix,
+                    encode(line.actor),
+                    b"," if len(data) > 2 else b"",
+                    data[1:-1],
+                    lt.close,
+                )
+            )
+        else:
+            state = encode(_state_dict(line, lt, recorded))
+        if cipher_for is not None:
+            cipher = cipher_for(UUID(line.stream), lt.topic)
+            if cipher is not None:
+                state = cipher.encrypt(state)
+        text = stamp[1:-2].decode()  # as the mapper writes it: isoformat(timespec="microseconds")
+        append(
+            (
+                line.stream,
+                line.version,
+                lt.topic,
+                state,
+                text + "+00:00" if len(text) > 20 else text + ".000000+00:00",
+            )
+        )
+    return out
+
+
+def _state_dict(line: Any, lt: LineType, recorded: datetime) -> dict[str, Any]:
+    """The event's stored fields as a dict, in the write side's order (``vars(event)``)."""
+    state: dict[str, Any] = {}
+    for name in lt.state_order:
+        if name == "timestamp":
+            state[name] = recorded
+        elif name == "actor":
+            state[name] = line.actor
+        elif name == "originator_topic":
+            state[name] = AGGREGATE_TOPIC
+        else:
+            state[name] = getattr(line.data, name)
+    if lt.class_version > 1:
+        state["class_version"] = lt.class_version
+    return state
 
 
 def read_lines(source: Path | IO[bytes]) -> list[bytes]:
@@ -922,6 +1176,62 @@ def read_lines(source: Path | IO[bytes]) -> list[bytes]:
     else:
         data = source.read()
     return data.splitlines()
+
+
+def _find_header(lines: Sequence[bytes]) -> tuple[int, Header]:
+    """(line number, header) of the first line that is not blank; the event lines follow it."""
+    for number, raw in enumerate(lines, start=1):
+        if raw.strip():
+            return number, _read_header(number, raw)
+    raise ImportRefused([(1, None, "the file is empty, not a coachledger export")])
+
+
+def _read_header(number: int, raw: bytes) -> Header:
+    try:
+        loose = _any_decoder.decode(raw)
+    except msgspec.DecodeError as e:
+        raise ImportRefused([(number, None, f"not a JSON object ({_lower(str(e))})")]) from None
+    if not isinstance(loose, dict) or loose.get("format") != FORMAT:
+        raise ImportRefused([(number, "format", f'not a coachledger export (expected "{FORMAT}")')])
+    if loose.get("version") != VERSION:
+        raise ImportRefused(
+            [
+                (
+                    number,
+                    "version",
+                    f"export version {loose.get('version')!r} is not readable here (only {VERSION})",
+                )
+            ]
+        )
+    try:
+        return _header_decoder.decode(raw)
+    except msgspec.ValidationError as e:
+        raise ImportRefused([(number, *_describe(e))]) from None
+
+
+def parse_lines(lines: Sequence[bytes], progress: Progress = no_progress) -> list[Parsed]:
+    """Read and type-check every line; raise ImportRefused naming each bad one."""
+    header = _find_header(lines)
+    parser = _Parser()
+    parsed: list[Parsed] = []
+    with progress("Checking", len(lines)) as advance:
+        advance(header[0])
+        for start in range(header[0], len(lines), CHUNK):
+            batch = lines[start : start + CHUNK]
+            parsed += parser.feed(batch, start + 1)
+            advance(len(batch))
+    parser.refuse(header)
+    return parsed
+
+
+def check_against_store(
+    parsed: Sequence[Parsed], backend: Backend, cipher_for: CipherFor | None = None
+) -> list[Parsed]:
+    """The lines the store does not hold yet; raise ImportRefused for any that do not fit."""
+    checker = _Checker(lambda stream: _load_stream(backend, stream, cipher_for), cipher_for)
+    new = checker.feed(parsed)
+    checker.refuse()
+    return new
 
 
 def import_from(
@@ -938,13 +1248,64 @@ def import_from(
     from coachledger.bootstrap import cipher_for as ciphers
 
     with gc_paused():
-        parsed = parse_lines(source if isinstance(source, Sequence) else read_lines(source), progress)
+        lines = source if isinstance(source, Sequence) else read_lines(source)
+        if not dry_run:
+            header = _find_header(lines)
+            if _holds_no_events(settings):
+                result = _import_into_empty(settings, lines, header, progress)
+                if result is not None:
+                    return result
+        parsed = parse_lines(lines, progress)
         return _import(settings, parsed, dry_run, progress, ciphers(settings))
+
+
+def _holds_no_events(settings: Settings) -> bool:
+    with open_store(settings) as store, store.transaction(write=False) as backend:
+        return backend.is_empty()
+
+
+def _import_into_empty(
+    settings: Settings, lines: Sequence[bytes], header: tuple[int, Header], progress: Progress
+) -> ImportResult | None:
+    """Check and append in one pass, into a store that holds no events; None if it has some now.
+
+    Nothing in the store can disagree with the file, so each batch of lines is appended
+    as soon as it is checked, in the import's one transaction, while the next batch is
+    checked. A refusal rolls the transaction back: nothing is written, as when the
+    whole file is checked first (the problems named are the same).
+    """
+    from coachledger.bootstrap import cipher_for as ciphers
+
+    with open_store(settings, create=True) as store, store.transaction(write=True) as backend:
+        if not backend.is_empty():
+            return None  # another process wrote first: check against what it wrote
+        cipher_for = ciphers(settings)
+        parser = _Parser()
+        checker = _Checker(_new_stream, cipher_for)
+        written = 0
+        with backend.appending(len(lines) - header[0]) as appender:
+            with progress("Checking", len(lines)) as advance:
+                advance(header[0])
+                for start in range(header[0], len(lines), CHUNK):
+                    batch = lines[start : start + CHUNK]
+                    parsed = parser.feed(batch, start + 1)
+                    if not parser.problems:
+                        new = checker.feed(parsed)
+                        if not checker.problems:
+                            appender.add(_rows(new, cipher_for))
+                            written += len(new)
+                    advance(len(batch))
+            parser.refuse(header)
+            checker.refuse()
+            with progress("Writing", written) as advance:
+                appender.finish()
+                advance(written)
+    return ImportResult(events=parser.lines, written=written, skipped=0, clients=len(checker.streams))
 
 
 def _import(
     settings: Settings,
-    parsed: list[_Line],
+    parsed: list[Parsed],
     dry_run: bool,
     progress: Progress,
     cipher_for: CipherFor | None,
@@ -952,17 +1313,17 @@ def _import(
     with open_store(settings, create=not dry_run) as store, store.transaction(write=not dry_run) as backend:
         new = check_against_store(parsed, backend, cipher_for)
         if not dry_run and new:
-            events = [_sealable(line, cipher_for) for line in new]
-            with progress("Writing", len(events)) as advance, backend.bulk(len(events)):
-                for start in range(0, len(events), CHUNK):
-                    chunk = events[start : start + CHUNK]
-                    backend.append(chunk)
+            with progress("Writing", len(new)) as advance, backend.appending(len(new)) as appender:
+                for start in range(0, len(new), CHUNK):
+                    chunk = new[start : start + CHUNK]
+                    appender.add(_rows(chunk, cipher_for))
                     advance(len(chunk))
+                appender.finish()
     return ImportResult(
         events=len(parsed),
         written=len(new),
         skipped=len(parsed) - len(new),
-        clients=len({line.stream for line in new}),
+        clients=len({line.stream for _, line, _ in new}),
     )
 
 
@@ -1003,10 +1364,6 @@ def _encrypted(event: LedgerStoredEvent, cipher_for: CipherFor) -> LedgerStoredE
     if cipher is None:
         return event
     return dataclasses.replace(event, state=cipher.encrypt(event.state))
-
-
-def _sealable(line: _Line, cipher_for: CipherFor | None) -> LedgerStoredEvent:
-    return line.stored if cipher_for is None else _encrypted(line.stored, cipher_for)
 
 
 # -- CSV measurements -------------------------------------------------------------------
