@@ -52,13 +52,22 @@ class Helper:
     """
 
     def __init__(self, path: str, start: int, end: int, chunk: int) -> None:
+        self.start, self.end = start, end
         self.args = {"path": path, "start": start, "end": end, "chunk": chunk}
         self.process: subprocess.Popen[bytes] | None = None
         self.errors: IO[bytes] | None = None
         self.peak_rss_kib = 0
+        self._finished = False
 
     def __enter__(self) -> Iterator[tuple[int, int, list[Any]]]:
-        self.errors = tempfile.TemporaryFile()
+        self.start_process()
+        return self._messages()
+
+    def start_process(self) -> None:
+        """Start the helper now (entering the context starts it if this was not called)."""
+        if self.process is not None:
+            return
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed by __exit__)
         self.process = subprocess.Popen(
             [sys.executable, "-m", HELPER_MODULE],
             stdin=subprocess.PIPE,
@@ -68,7 +77,6 @@ class Helper:
         assert self.process.stdin is not None
         self.process.stdin.write(json.dumps(self.args).encode() + b"\n")
         self.process.stdin.close()
-        return self._messages()
 
     def _messages(self) -> Iterator[tuple[int, int, list[Any]]]:
         import msgspec
@@ -86,6 +94,7 @@ class Helper:
             if kind == "error":
                 raise HelperFailed(value[0])
             if kind == "end":
+                self._finished = True
                 return
             yield value[0], value[1], value[2]
 
@@ -100,7 +109,7 @@ class Helper:
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self.process is not None:
-            if self.process.poll() is None and kind is not None:
+            if self.process.poll() is None and (kind is not None or not self._finished):
                 self.process.kill()
             if self.process.stdout is not None:
                 self.process.stdout.close()

@@ -109,10 +109,18 @@ def current(db: Any, decrypt: Decryptor | None = None) -> None:
         catch_up(db, decrypt)
 
 
-def catch_up(db: Any, decrypt: Decryptor | None = None, on_chunk: Callable[[int], None] | None = None) -> int:
+def catch_up(
+    db: Any,
+    decrypt: Decryptor | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+    helper: Any = None,
+) -> int:
     """Apply every event after the views' position; returns how many were applied.
 
     ``on_chunk(n)`` hears after each commit how many more events were applied for good.
+    ``helper``: a decoding helper already started for the events after the views' position
+    (a rebuild starts one before it drops the views); otherwise one is started when the
+    views are far enough behind.
     Events are decoded and applied ``CHUNK`` at a time (memory stays flat), but committed
     ``COMMIT_EVERY`` at a time: each durable commit of a small transaction re-writes the
     views' index pages and checkpoints the WAL, which made a rebuild I/O-bound.
@@ -120,9 +128,10 @@ def catch_up(db: Any, decrypt: Decryptor | None = None, on_chunk: Callable[[int]
     if db.kind == "sqlite":
         db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     done = 0
-    path = getattr(db, "path", None)
-    if decrypt is None and path is not None:
-        done = _catch_up_with_helper(db, path, on_chunk)
+    if helper is None:
+        helper = _helper_for(db, decrypt)
+    if helper is not None:
+        done = _catch_up_with_helper(db, helper, on_chunk)
     while True:
         applied = 0
         with db.write_lock():
@@ -180,20 +189,28 @@ def routes() -> dict[str, Route]:
     return _ROUTES
 
 
-def _catch_up_with_helper(db: Any, path: str, on_chunk: Callable[[int], None] | None) -> int:
+def _helper_for(db: Any, decrypt: Decryptor | None, start: int | None = None) -> Any:
+    """A decoding helper for the events after ``start`` (the views' position), if it is worth one."""
+    path = getattr(db, "path", None)
+    if decrypt is not None or path is None:
+        return None
+    from coachledger.projections import pipeline
+
+    start = min(positions(db).values(), default=0) if start is None else start
+    end = head(db)
+    if end - start < pipeline.PARALLEL_MIN:
+        return None
+    return pipeline.Helper(path, start, end, CHUNK)
+
+
+def _catch_up_with_helper(db: Any, helper: Any, on_chunk: Callable[[int], None] | None) -> int:
     """A big catch-up with a helper process decoding the events (see ``pipeline``).
 
     Same transactions and positions as the loop in ``catch_up``, which goes on from
     wherever this stops (at the head it saw, or where another process caught up).
     """
-    from coachledger.projections import pipeline
-
-    start = min(positions(db).values(), default=0)
-    end = head(db)
-    if end - start < pipeline.PARALLEL_MIN:
-        return 0
+    start, end = helper.start, helper.end
     done = 0
-    helper = pipeline.Helper(path, start, end, CHUNK)
     with helper as messages:
         position = start
         while position < end:
@@ -288,14 +305,22 @@ def rebuild(db: Any, decrypt: Decryptor | None = None, on_chunk: Callable[[int],
     sorted keys is many times faster than inserting a million keys at random places (a
     rebuild interrupted before then gets them from ``ensure`` on the next read).
     """
-    with db.write_lock():
-        db.execute(TRACKING)
-        db.execute(SCHEMA_TABLE)
-        with _plain_drop(db):
-            _drop(db)
-        db.execute("DELETE FROM view_schema")
-    ensure(db, indexes=False)
-    count = catch_up(db, decrypt, on_chunk)
+    helper = _helper_for(db, decrypt, start=0)
+    if helper is not None:
+        helper.start_process()  # its start-up overlaps the drop
+    try:
+        with db.write_lock():
+            db.execute(TRACKING)
+            db.execute(SCHEMA_TABLE)
+            with _plain_drop(db):
+                _drop(db)
+            db.execute("DELETE FROM view_schema")
+        ensure(db, indexes=False)
+    except BaseException:
+        if helper is not None:
+            helper.__exit__(None, None, None)
+        raise
+    count = catch_up(db, decrypt, on_chunk, helper)
     with db.write_lock():
         for statement in _index_ddl():
             db.execute(statement)
