@@ -17,7 +17,7 @@ ATTENTION = ("off-track", "at-risk", "overdue")
 def findings(rs: ReadSide, slug: str, moment: datetime | None = None) -> list[dict[str, Any]]:
     c = rs.client(slug)
     moment = moment or now()
-    facts = progress.Facts(rs.db, c["stream"])
+    facts = progress.Facts(rs.db, c["key"])
     out: list[dict[str, Any]] = []
 
     def add(kpi: str | None, rule: str, message: str) -> None:
@@ -82,18 +82,18 @@ def agenda(
     As of ``moment`` (effective time) and from what had been recorded by ``known_at``.
     """
     c = rs.client(slug)
-    stream = c["stream"]
+    key = c["key"]
     moment = moment or now()
-    known = rs.known_seq(stream, known_at)
-    facts = progress.Facts(rs.db, stream, known)
+    known = rs.known_seq(c["stream"], known_at)
+    facts = progress.Facts(rs.db, key, known)
     items = [facts.progress(kpi, moment) for kpi in facts.kpis()]
-    sessions = journal.sessions(rs.db, stream, known, until=iso(moment))
+    sessions = journal.sessions(rs.db, key, known, until=iso(moment))
     last_session = sessions[-1]["effective_at"] if sessions else None
     since = last_session or iso(moment - timedelta(days=30))
-    celebrated = {m["target"] for m in journal.milestones(rs.db, stream, known)}
+    celebrated = {m["target"] for m in journal.milestones(rs.db, key, known)}
     adjustments = []
     for kpi in facts.kpis():
-        for v in history.versions(rs.db, stream, kpi):
+        for v in history.versions(rs.db, key, kpi):
             if known is not None and v["seq"] > known:
                 continue
             if v["version"] > 1 and v["recorded_at"] > (since or ""):
@@ -125,10 +125,10 @@ def agenda(
             _brief(i) for i in items if i["status"] == "achieved" and i["kpi"] not in celebrated
         ],
         "recent_feedback": [
-            f for f in journal.feedback(rs.db, stream, known, iso(moment)) if f["recorded_at"] > (since or "")
+            f for f in journal.feedback(rs.db, key, known, iso(moment)) if f["recorded_at"] > (since or "")
         ],
         "adjustments_since_last_session": adjustments,
-        "goals": clients.goals(rs.db, stream, known),
+        "goals": clients.goals(rs.db, key, known),
     }
 
 

@@ -10,18 +10,19 @@ NAME = "clients"
 TABLES = {
     "clients": "CREATE TABLE IF NOT EXISTS clients (stream TEXT PRIMARY KEY, client TEXT NOT NULL, "
     "name TEXT NOT NULL, coach TEXT, registered_at TEXT NOT NULL, seq INTEGER NOT NULL)",
-    "goals": "CREATE TABLE IF NOT EXISTS goals (stream TEXT NOT NULL, goal TEXT NOT NULL, text TEXT NOT NULL, "
-    "horizon TEXT NOT NULL, due TEXT, seq INTEGER NOT NULL, recorded_at TEXT NOT NULL, PRIMARY KEY (stream, goal))",
+    "goals": "CREATE TABLE IF NOT EXISTS goals (client_key INTEGER NOT NULL, goal TEXT NOT NULL, "
+    "text TEXT NOT NULL, horizon TEXT NOT NULL, due TEXT, seq INTEGER NOT NULL, recorded_at TEXT NOT NULL, "
+    "PRIMARY KEY (client_key, goal))",
 }
 
 
-def _registered(seq: int, stream: str, d: Any) -> tuple[Any, ...]:
+def _registered(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     return (stream, d.slug, d.name, d.coach, utc_text(d.timestamp), seq)
 
 
-def _goal_set(seq: int, stream: str, d: Any) -> tuple[Any, ...]:
+def _goal_set(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     due = d.due[:10] if d.due else None  # the stored text's date (due dates are UTC)
-    return (stream, d.goal, d.text, d.horizon, due, seq, utc_text(d.timestamp))
+    return (key, d.goal, d.text, d.horizon, due, seq, utc_text(d.timestamp))
 
 
 # One row per event: (statement, row builder) by event type. The builders take events
@@ -33,34 +34,41 @@ ROWS = {
 }
 
 
-def forget(db: Any, stream: str) -> None:
-    for table in TABLES:
-        db.execute(f"DELETE FROM {table} WHERE stream = ?", (stream,))
+def forget(db: Any, stream: str, key: int | None) -> None:
+    db.execute("DELETE FROM clients WHERE stream = ?", (stream,))
+    db.execute("DELETE FROM goals WHERE client_key = ?", (key,))
+
+
+def key_of(db: Any, stream: str) -> int | None:
+    """A client's key in the views: the sequence number of its registration (None: not registered,
+    or forgotten). Views other than this one keep it instead of the 32-character stream id."""
+    row = db.execute("SELECT seq FROM clients WHERE stream = ?", (stream,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+_CLIENT = ("stream", "client", "name", "coach", "registered_at", "key")
 
 
 def all_clients(db: Any, coach: str | None = None) -> list[dict[str, Any]]:
-    sql = "SELECT stream, client, name, coach, registered_at FROM clients"
+    sql = "SELECT stream, client, name, coach, registered_at, seq FROM clients"
     params: tuple[Any, ...] = ()
     if coach is not None:
         sql += " WHERE coach = ?"
         params = (coach,)
     rows = db.execute(sql + " ORDER BY client", params).fetchall()
-    keys = ("stream", "client", "name", "coach", "registered_at")
-    return [dict(zip(keys, row, strict=True)) for row in rows]
+    return [dict(zip(_CLIENT, row, strict=True)) for row in rows]
 
 
 def one_client(db: Any, stream: str) -> dict[str, Any] | None:
     row = db.execute(
         "SELECT stream, client, name, coach, registered_at, seq FROM clients WHERE stream = ?", (stream,)
     ).fetchone()
-    if row is None:
-        return None
-    return dict(zip(("stream", "client", "name", "coach", "registered_at", "seq"), row, strict=True))
+    return None if row is None else dict(zip(_CLIENT, row, strict=True))
 
 
-def goals(db: Any, stream: str, known_seq: int | None = None) -> list[dict[str, Any]]:
+def goals(db: Any, key: int, known_seq: int | None = None) -> list[dict[str, Any]]:
     rows = db.execute(
-        "SELECT goal, text, horizon, due, seq, recorded_at FROM goals WHERE stream = ? AND seq <= ? ORDER BY seq",
-        (stream, known_seq if known_seq is not None else 1 << 62),
+        "SELECT goal, text, horizon, due, seq, recorded_at FROM goals WHERE client_key = ? AND seq <= ? ORDER BY seq",
+        (key, known_seq if known_seq is not None else 1 << 62),
     ).fetchall()
     return [dict(zip(("goal", "text", "horizon", "due", "seq", "recorded_at"), r, strict=True)) for r in rows]

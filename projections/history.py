@@ -19,11 +19,11 @@ from coachledger.projections.batch import dec, dumps, moment, number
 
 NAME = "history"
 TABLES = {
-    "kpi_versions": "CREATE TABLE IF NOT EXISTS kpi_versions (seq INTEGER PRIMARY KEY, stream TEXT NOT NULL, "
+    "kpi_versions": "CREATE TABLE IF NOT EXISTS kpi_versions (seq INTEGER PRIMARY KEY, client_key INTEGER NOT NULL, "
     "kpi TEXT NOT NULL, kind TEXT NOT NULL, recorded_at TEXT NOT NULL, effective_at TEXT NOT NULL, "
     "actor TEXT NOT NULL, reason TEXT, fields TEXT NOT NULL, rescale INTEGER NOT NULL, factor TEXT)",
 }
-INDEXES = ("CREATE INDEX IF NOT EXISTS kpi_versions_by_seq ON kpi_versions (stream, seq)",)
+INDEXES = ("CREATE INDEX IF NOT EXISTS kpi_versions_by_seq ON kpi_versions (client_key, seq)",)
 FAR = datetime.max.replace(tzinfo=UTC)
 DEFINED = (
     "name",
@@ -91,12 +91,12 @@ def display(definition: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _defined(seq: int, stream: str, d: Any) -> tuple[Any, ...]:
+def _defined(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     recorded_at = moment(d.timestamp)
     fields = {k: getattr(d, k) for k in DEFINED}
     return (
         seq,
-        stream,
+        key,
         d.kpi,
         "defined",
         recorded_at,
@@ -109,11 +109,11 @@ def _defined(seq: int, stream: str, d: Any) -> tuple[Any, ...]:
     )
 
 
-def _adjusted(seq: int, stream: str, d: Any) -> tuple[Any, ...]:
+def _adjusted(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     fields = {k: v for k in ADJUSTABLE if (v := getattr(d, k)) is not None}
     return (
         seq,
-        stream,
+        key,
         d.kpi,
         "adjusted",
         moment(d.timestamp),
@@ -126,9 +126,9 @@ def _adjusted(seq: int, stream: str, d: Any) -> tuple[Any, ...]:
     )
 
 
-def _retired(seq: int, stream: str, d: Any) -> tuple[Any, ...]:
+def _retired(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     at = moment(d.effective_at)
-    return (seq, stream, d.kpi, "retired", moment(d.timestamp), at, d.actor, d.reason, "{}", 0, None)
+    return (seq, key, d.kpi, "retired", moment(d.timestamp), at, d.actor, d.reason, "{}", 0, None)
 
 
 _INSERT = "INSERT INTO kpi_versions VALUES (?,?,?,?,?,?,?,?,?,?,?)"
@@ -143,13 +143,13 @@ def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]
     return {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
 
 
-def def_rows(db: Any, stream: str, known_seq: int | None) -> dict[str, list[calc.DefRow]]:
+def def_rows(db: Any, key: int, known_seq: int | None) -> dict[str, list[calc.DefRow]]:
     """Every KPI's definition rows (in recording order), as the progress calculation wants them."""
     result: dict[str, list[calc.DefRow]] = {}
     for kpi, seq, kind, effective, fields, rescale, factor in db.execute(
         "SELECT kpi, seq, kind, effective_at, fields, rescale, factor FROM kpi_versions "
-        "WHERE stream = ? AND seq <= ? ORDER BY seq",
-        (stream, known_seq if known_seq is not None else 1 << 62),
+        "WHERE client_key = ? AND seq <= ? ORDER BY seq",
+        (key, known_seq if known_seq is not None else 1 << 62),
     ).fetchall():
         result.setdefault(kpi, []).append(_def_row(seq, kind, effective, fields, rescale, factor))
     return result
@@ -170,19 +170,19 @@ def _def_row(
     )
 
 
-def forget(db: Any, stream: str) -> None:
-    db.execute("DELETE FROM kpi_versions WHERE stream = ?", (stream,))
+def forget(db: Any, stream: str, key: int | None) -> None:
+    db.execute("DELETE FROM kpi_versions WHERE client_key = ?", (key,))
 
 
-def versions(db: Any, stream: str, kpi: str) -> list[dict[str, Any]]:
+def versions(db: Any, key: int, kpi: str) -> list[dict[str, Any]]:
     """Every version of one KPI's definition: what each event changed and the definition after it.
 
     A change back-dated before a later adjustment shows what it changed at its own date.
     """
     rows = db.execute(
         "SELECT seq, kind, recorded_at, effective_at, actor, reason, fields, rescale, factor "
-        "FROM kpi_versions WHERE stream = ? AND kpi = ? ORDER BY seq",
-        (stream, kpi),
+        "FROM kpi_versions WHERE client_key = ? AND kpi = ? ORDER BY seq",
+        (key, kpi),
     ).fetchall()
     out: list[dict[str, Any]] = []
     defs: list[calc.DefRow] = []

@@ -9,34 +9,34 @@ from coachledger.projections.batch import dumps, utc_text
 
 NAME = "journal"
 TABLES = {
-    "feedback": "CREATE TABLE IF NOT EXISTS feedback (seq INTEGER PRIMARY KEY, stream TEXT NOT NULL, "
+    "feedback": "CREATE TABLE IF NOT EXISTS feedback (seq INTEGER PRIMARY KEY, client_key INTEGER NOT NULL, "
     "rating INTEGER NOT NULL, comment TEXT, about TEXT NOT NULL, effective_at TEXT NOT NULL, "
     "recorded_at TEXT NOT NULL, actor TEXT NOT NULL)",
-    "sessions": "CREATE TABLE IF NOT EXISTS sessions (seq INTEGER PRIMARY KEY, stream TEXT NOT NULL, "
+    "sessions": "CREATE TABLE IF NOT EXISTS sessions (seq INTEGER PRIMARY KEY, client_key INTEGER NOT NULL, "
     "effective_at TEXT NOT NULL, notes TEXT NOT NULL, kpis TEXT NOT NULL, actions TEXT NOT NULL, "
     "recorded_at TEXT NOT NULL, actor TEXT NOT NULL)",
-    "milestones": "CREATE TABLE IF NOT EXISTS milestones (seq INTEGER PRIMARY KEY, stream TEXT NOT NULL, "
+    "milestones": "CREATE TABLE IF NOT EXISTS milestones (seq INTEGER PRIMARY KEY, client_key INTEGER NOT NULL, "
     "target TEXT NOT NULL, kind TEXT NOT NULL, note TEXT, recorded_at TEXT NOT NULL, actor TEXT NOT NULL)",
 }
 INDEXES = (
-    "CREATE INDEX IF NOT EXISTS feedback_by_stream ON feedback (stream, seq)",
-    "CREATE INDEX IF NOT EXISTS sessions_by_stream ON sessions (stream, seq)",
-    "CREATE INDEX IF NOT EXISTS milestones_by_stream ON milestones (stream, seq)",
+    "CREATE INDEX IF NOT EXISTS feedback_by_stream ON feedback (client_key, seq)",
+    "CREATE INDEX IF NOT EXISTS sessions_by_stream ON sessions (client_key, seq)",
+    "CREATE INDEX IF NOT EXISTS milestones_by_stream ON milestones (client_key, seq)",
 )
 
 
-def _feedback(seq: int, stream: str, d: Any) -> tuple[Any, ...]:
+def _feedback(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     at = utc_text(d.effective_at)
-    return (seq, stream, d.rating, d.comment, d.about, at, utc_text(d.timestamp), d.actor)
+    return (seq, key, d.rating, d.comment, d.about, at, utc_text(d.timestamp), d.actor)
 
 
-def _session(seq: int, stream: str, d: Any) -> tuple[Any, ...]:
+def _session(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     at = utc_text(d.effective_at)
-    return (seq, stream, at, d.notes, dumps(d.kpis), dumps(d.actions), utc_text(d.timestamp), d.actor)
+    return (seq, key, at, d.notes, dumps(d.kpis), dumps(d.actions), utc_text(d.timestamp), d.actor)
 
 
-def _milestone(seq: int, stream: str, d: Any) -> tuple[Any, ...]:
-    return (seq, stream, d.target, d.kind, d.note, utc_text(d.timestamp), d.actor)
+def _milestone(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
+    return (seq, key, d.target, d.kind, d.note, utc_text(d.timestamp), d.actor)
 
 
 # One row per event: (statement, row builder) by event type. The builders take events
@@ -49,9 +49,9 @@ ROWS = {
 }
 
 
-def forget(db: Any, stream: str) -> None:
+def forget(db: Any, stream: str, key: int | None) -> None:
     for table in TABLES:
-        db.execute(f"DELETE FROM {table} WHERE stream = ?", (stream,))
+        db.execute(f"DELETE FROM {table} WHERE client_key = ?", (key,))
 
 
 def _upto(known_seq: int | None) -> int:
@@ -59,24 +59,24 @@ def _upto(known_seq: int | None) -> int:
 
 
 def feedback(
-    db: Any, stream: str, known_seq: int | None = None, until: str | None = None
+    db: Any, key: int, known_seq: int | None = None, until: str | None = None
 ) -> list[dict[str, Any]]:
     rows = db.execute(
         "SELECT seq, rating, comment, about, effective_at, recorded_at, actor FROM feedback "
-        "WHERE stream = ? AND seq <= ? AND effective_at <= ? ORDER BY effective_at, seq",
-        (stream, _upto(known_seq), until or "9999"),
+        "WHERE client_key = ? AND seq <= ? AND effective_at <= ? ORDER BY effective_at, seq",
+        (key, _upto(known_seq), until or "9999"),
     ).fetchall()
     keys = ("seq", "rating", "comment", "about", "effective_at", "recorded_at", "actor")
     return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
 def sessions(
-    db: Any, stream: str, known_seq: int | None = None, until: str | None = None
+    db: Any, key: int, known_seq: int | None = None, until: str | None = None
 ) -> list[dict[str, Any]]:
     rows = db.execute(
         "SELECT seq, effective_at, notes, kpis, actions, recorded_at, actor FROM sessions "
-        "WHERE stream = ? AND seq <= ? AND effective_at <= ? ORDER BY effective_at, seq",
-        (stream, _upto(known_seq), until or "9999"),
+        "WHERE client_key = ? AND seq <= ? AND effective_at <= ? ORDER BY effective_at, seq",
+        (key, _upto(known_seq), until or "9999"),
     ).fetchall()
     out = []
     for seq, at, notes, kpis, actions, recorded_at, actor in rows:
@@ -94,10 +94,10 @@ def sessions(
     return out
 
 
-def milestones(db: Any, stream: str, known_seq: int | None = None) -> list[dict[str, Any]]:
+def milestones(db: Any, key: int, known_seq: int | None = None) -> list[dict[str, Any]]:
     rows = db.execute(
-        "SELECT seq, target, kind, note, recorded_at, actor FROM milestones WHERE stream = ? AND seq <= ? ORDER BY seq",
-        (stream, _upto(known_seq)),
+        "SELECT seq, target, kind, note, recorded_at, actor FROM milestones WHERE client_key = ? AND seq <= ? ORDER BY seq",
+        (key, _upto(known_seq)),
     ).fetchall()
     return [
         dict(zip(("seq", "target", "kind", "note", "recorded_at", "actor"), r, strict=True)) for r in rows

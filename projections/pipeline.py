@@ -133,13 +133,14 @@ def _serve(args: dict[str, Any], out: IO[bytes]) -> None:
 
     conn = sqlite3.connect(args["path"], isolation_level=None, timeout=60)
     conn.execute("PRAGMA query_only=ON")
+    keys = runner.ClientKeys(conn)  # clients registered before ``start`` are in the committed view
     start, end, chunk = args["start"], args["end"], args["chunk"]
     while start < end:
         rows = conn.execute(EVENTS_SQL, (start, end, chunk)).fetchall()
         if not rows:
             break
         start = rows[-1][0]
-        send(["chunk", start, len(rows), list(runner.build(rows))])
+        send(["chunk", start, len(rows), list(runner.build(rows, keys))])
     send(["end", start])
     out.flush()
     conn.close()

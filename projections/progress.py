@@ -16,30 +16,30 @@ from coachledger.projections.batch import moment, utc_text
 
 NAME = "progress"
 TABLES = {
-    "baselines": "CREATE TABLE IF NOT EXISTS baselines (seq INTEGER PRIMARY KEY, stream TEXT NOT NULL, "
+    "baselines": "CREATE TABLE IF NOT EXISTS baselines (seq INTEGER PRIMARY KEY, client_key INTEGER NOT NULL, "
     "kpi TEXT NOT NULL, effective_at TEXT NOT NULL, value TEXT NOT NULL, source TEXT, reason TEXT, "
     "recorded_at TEXT NOT NULL, actor TEXT NOT NULL)",
     # Three quarters of all events are measurements: the table keeps only what reads need
     # (the recording time is in event_index) and one index, so that a rebuild writes less.
-    "measurements": "CREATE TABLE IF NOT EXISTS measurements (seq INTEGER PRIMARY KEY, stream TEXT NOT NULL, "
+    "measurements": "CREATE TABLE IF NOT EXISTS measurements (seq INTEGER PRIMARY KEY, client_key INTEGER NOT NULL, "
     "mid TEXT NOT NULL, kpi TEXT NOT NULL, effective_at TEXT NOT NULL, value TEXT NOT NULL, source TEXT, "
     "note TEXT, actor TEXT NOT NULL)",
     "measurement_changes": "CREATE TABLE IF NOT EXISTS measurement_changes (seq INTEGER PRIMARY KEY, "
-    "stream TEXT NOT NULL, mid TEXT NOT NULL, kind TEXT NOT NULL, value TEXT, reason TEXT, "
+    "client_key INTEGER NOT NULL, mid TEXT NOT NULL, kind TEXT NOT NULL, value TEXT, reason TEXT, "
     "recorded_at TEXT NOT NULL, actor TEXT NOT NULL)",
 }
 INDEXES = (
-    "CREATE INDEX IF NOT EXISTS baselines_by_stream ON baselines (stream, seq)",
-    "CREATE INDEX IF NOT EXISTS measurements_by_seq ON measurements (stream, seq)",
-    "CREATE INDEX IF NOT EXISTS measurement_changes_by_stream ON measurement_changes (stream, seq)",
+    "CREATE INDEX IF NOT EXISTS baselines_by_stream ON baselines (client_key, seq)",
+    "CREATE INDEX IF NOT EXISTS measurements_by_seq ON measurements (client_key, seq)",
+    "CREATE INDEX IF NOT EXISTS measurement_changes_by_stream ON measurement_changes (client_key, seq)",
 )
 UNKNOWN = 1 << 62
 
 
-def _measured(seq: int, stream: str, d: Any) -> tuple[Any, ...]:
+def _measured(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     return (
         seq,
-        stream,
+        key,
         d.measurement_id,
         d.kpi,
         utc_text(d.effective_at),
@@ -50,17 +50,17 @@ def _measured(seq: int, stream: str, d: Any) -> tuple[Any, ...]:
     )
 
 
-def _baseline(seq: int, stream: str, d: Any) -> tuple[Any, ...]:
+def _baseline(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     at = utc_text(d.effective_at)
-    return (seq, stream, d.kpi, at, d.value, d.source, d.reason, utc_text(d.timestamp), d.actor)
+    return (seq, key, d.kpi, at, d.value, d.source, d.reason, utc_text(d.timestamp), d.actor)
 
 
-def _corrected(seq: int, stream: str, d: Any) -> tuple[Any, ...]:
-    return (seq, stream, d.measurement_id, "corrected", d.value, d.reason, utc_text(d.timestamp), d.actor)
+def _corrected(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
+    return (seq, key, d.measurement_id, "corrected", d.value, d.reason, utc_text(d.timestamp), d.actor)
 
 
-def _retracted(seq: int, stream: str, d: Any) -> tuple[Any, ...]:
-    return (seq, stream, d.measurement_id, "retracted", None, d.reason, utc_text(d.timestamp), d.actor)
+def _retracted(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
+    return (seq, key, d.measurement_id, "retracted", None, d.reason, utc_text(d.timestamp), d.actor)
 
 
 # One row per event: (statement, row builder) by event type. The builders take events
@@ -75,30 +75,30 @@ ROWS = {
 }
 
 
-def forget(db: Any, stream: str) -> None:
+def forget(db: Any, stream: str, key: int | None) -> None:
     for table in TABLES:
-        db.execute(f"DELETE FROM {table} WHERE stream = ?", (stream,))
+        db.execute(f"DELETE FROM {table} WHERE client_key = ?", (key,))
 
 
 class Facts:
     """Everything progress needs about one client, cut at a known-at sequence."""
 
     def __init__(
-        self, db: Any, stream: str, known_seq: int | None = None, effective_until: datetime | None = None
+        self, db: Any, key: int, known_seq: int | None = None, effective_until: datetime | None = None
     ) -> None:
         """``effective_until``: leave out measurements and baselines effective later (they count
         for no as-of date up to then), so an as-of read of a long history reads fewer rows."""
         upto = known_seq if known_seq is not None else UNKNOWN
         until = moment(effective_until) if effective_until is not None else "9999"
-        self.defs = history.def_rows(db, stream, known_seq)
+        self.defs = history.def_rows(db, key, known_seq)
         self.baselines: dict[str, list[calc.BaselineRow]] = {}
         self.measurements: dict[str, list[calc.MeasurementRow]] = {}
         self.changes: dict[str, list[calc.ChangeRow]] = {}
         fromiso = datetime.fromisoformat
         for seq, kpi, at, value in db.execute(
             "SELECT seq, kpi, effective_at, value FROM baselines "
-            "WHERE stream = ? AND seq <= ? AND effective_at <= ? ORDER BY seq",
-            (stream, upto, until),
+            "WHERE client_key = ? AND seq <= ? AND effective_at <= ? ORDER BY seq",
+            (key, upto, until),
         ).fetchall():
             self.baselines.setdefault(kpi, []).append(calc.BaselineRow(seq, fromiso(at), Decimal(value)))
         # The hot loop of a long history (thousands of rows): rows built by tuple.__new__.
@@ -106,8 +106,8 @@ class Facts:
         measurements = self.measurements
         for seq, mid, kpi, at, value in db.execute(
             "SELECT seq, mid, kpi, effective_at, value FROM measurements "
-            "WHERE stream = ? AND seq <= ? AND effective_at <= ? ORDER BY seq",
-            (stream, upto, until),
+            "WHERE client_key = ? AND seq <= ? AND effective_at <= ? ORDER BY seq",
+            (key, upto, until),
         ).fetchall():
             rows = measurements.get(kpi)
             if rows is None:
@@ -116,8 +116,8 @@ class Facts:
         # A change counts only for a measurement read above (known, effective in time).
         kpi_of = {m.mid: kpi for kpi, rows in measurements.items() for m in rows}
         for seq, mid, kind, value in db.execute(
-            "SELECT seq, mid, kind, value FROM measurement_changes WHERE stream = ? AND seq <= ? ORDER BY seq",
-            (stream, upto),
+            "SELECT seq, mid, kind, value FROM measurement_changes WHERE client_key = ? AND seq <= ? ORDER BY seq",
+            (key, upto),
         ).fetchall():
             kpi = kpi_of.get(mid)
             if kpi is not None:
@@ -142,28 +142,26 @@ class Facts:
         return calc.definition_at(self.defs[kpi], at)
 
 
-def client_progress(
-    db: Any, stream: str, as_of: datetime, known_seq: int | None = None
-) -> list[dict[str, Any]]:
-    facts = Facts(db, stream, known_seq, effective_until=as_of)
+def client_progress(db: Any, key: int, as_of: datetime, known_seq: int | None = None) -> list[dict[str, Any]]:
+    facts = Facts(db, key, known_seq, effective_until=as_of)
     return [facts.progress(kpi, as_of) for kpi in facts.kpis()]
 
 
-def measurement_rows(db: Any, stream: str, kpi: str, known_seq: int | None = None) -> list[dict[str, Any]]:
+def measurement_rows(db: Any, key: int, kpi: str, known_seq: int | None = None) -> list[dict[str, Any]]:
     """The measurements of one KPI with their corrections and retractions (for reports and charts)."""
     upto = known_seq if known_seq is not None else UNKNOWN
     rows = db.execute(
         "SELECT m.seq, m.mid, m.effective_at, m.value, m.source, m.note, i.recorded_at, m.actor "
         "FROM measurements m JOIN event_index i ON i.seq = m.seq "
-        "WHERE m.stream = ? AND m.kpi = ? AND m.seq <= ? ORDER BY m.effective_at, m.seq",
-        (stream, kpi, upto),
+        "WHERE m.client_key = ? AND m.kpi = ? AND m.seq <= ? ORDER BY m.effective_at, m.seq",
+        (key, kpi, upto),
     ).fetchall()
     keys = ("seq", "mid", "effective_at", "value", "source", "note", "recorded_at", "actor")
     out = [dict(zip(keys, r, strict=True)) for r in rows]
     changes: dict[str, list[tuple[str, str | None]]] = {}
     for mid, kind, value in db.execute(
-        "SELECT mid, kind, value FROM measurement_changes WHERE stream = ? AND seq <= ? ORDER BY seq",
-        (stream, upto),
+        "SELECT mid, kind, value FROM measurement_changes WHERE client_key = ? AND seq <= ? ORDER BY seq",
+        (key, upto),
     ).fetchall():
         changes.setdefault(mid, []).append((kind, value))
     for m in out:

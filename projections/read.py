@@ -43,7 +43,14 @@ class ReadSide:
             return found
         if timeline.was_forgotten(self.db, stream):
             if forgotten_ok:
-                return {"stream": stream, "client": slug, "name": None, "coach": None, "forgotten": True}
+                return {
+                    "stream": stream,
+                    "key": None,
+                    "client": slug,
+                    "name": None,
+                    "coach": None,
+                    "forgotten": True,
+                }
             raise ClientWasForgotten(
                 f"client '{slug}' was forgotten on request: only the timeline's erased placeholders remain"
             )
@@ -56,7 +63,7 @@ class ReadSide:
         moment = now()
         out = []
         for c in clients.all_clients(self.db, coach):
-            items = progress.client_progress(self.db, c["stream"], moment)
+            items = progress.client_progress(self.db, c["key"], moment)
             active = [i for i in items if not i["retired"]]
             out.append(
                 {
@@ -75,12 +82,12 @@ class ReadSide:
         c = self.client(slug)
         moment = as_of or now()
         known = self.known_seq(c["stream"], known_at)
-        items = progress.client_progress(self.db, c["stream"], moment, known) if known != 0 else []
+        items = progress.client_progress(self.db, c["key"], moment, known) if known != 0 else []
         return {"client": slug, "as_of": iso(moment), "known_at": iso(known_at), "kpis": items}
 
     def kpi_list(self, slug: str) -> dict[str, Any]:
         c = self.client(slug)
-        facts = progress.Facts(self.db, c["stream"])
+        facts = progress.Facts(self.db, c["key"])
         moment = now()
         kpis = []
         for kpi in facts.kpis():
@@ -99,7 +106,7 @@ class ReadSide:
 
     def history(self, slug: str, kpi: str) -> dict[str, Any]:
         c = self.client(slug)
-        versions = history.versions(self.db, c["stream"], kpi)
+        versions = history.versions(self.db, c["key"], kpi)
         if not versions:
             raise DomainError(f"unknown KPI '{kpi}' for client '{slug}'")
         return {"client": slug, "kpi": kpi, "versions": versions}
@@ -119,7 +126,7 @@ class ReadSide:
         c = self.client(slug, forgotten_ok=True)
         known = self.known_seq(c["stream"], known_at)
         events = timeline.events(self.db, c["stream"], known_seq=known, decrypt=self.decrypt)
-        facts = progress.Facts(self.db, c["stream"], known)
+        facts = progress.Facts(self.db, c["key"], known)
         steps = []
         for ev in events:
             moment = datetime.fromisoformat(ev["recorded_at"])
@@ -160,16 +167,16 @@ class ReadSide:
             known = self.known_seq(c["stream"], known_at)
             if known == 0:
                 continue
-            items = progress.client_progress(self.db, c["stream"], moment, known)
-            fb = journal.feedback(self.db, c["stream"], known, iso(moment))
-            goal_count = len(clients.goals(self.db, c["stream"], known))
-            goals_met = sum(1 for m in journal.milestones(self.db, c["stream"], known) if m["kind"] == "goal")
+            items = progress.client_progress(self.db, c["key"], moment, known)
+            fb = journal.feedback(self.db, c["key"], known, iso(moment))
+            goal_count = len(clients.goals(self.db, c["key"], known))
+            goals_met = sum(1 for m in journal.milestones(self.db, c["key"], known) if m["kind"] == "goal")
             rows.append((c, items, fb, goal_count, goals_met))
         return {"coach": coach, "as_of": iso(moment), "known_at": iso(known_at), **portfolio_of(rows)}
 
     def journal(self, slug: str) -> dict[str, Any]:
         c = self.client(slug)
-        s = c["stream"]
+        s = c["key"]
         return {
             "goals": clients.goals(self.db, s),
             "feedback": journal.feedback(self.db, s),

@@ -21,6 +21,7 @@ VIEWS = (clients, history, progress, journal)
 # Tables of earlier versions' views, dropped with the views (the timeline now reads the events).
 RETIRED_TABLES = ("timeline",)
 FORGOTTEN_TOPIC = "coachledger:ClientForgotten"
+REGISTERED_TOPIC = "coachledger:ClientRegistered"
 CHUNK = 5000  # events decoded and applied at a time
 COMMIT_EVERY = 100_000  # events per write transaction
 HELPER_PEAK_KIB = [0]  # the largest peak memory of a decoding helper in this process (for reports)
@@ -128,6 +129,7 @@ def catch_up(
     if db.kind == "sqlite":
         db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     done = 0
+    keys = ClientKeys(db)
     if helper is None:
         helper = _helper_for(db, decrypt)
     if helper is not None:
@@ -140,7 +142,7 @@ def catch_up(
                 rows = db.events_after(start, CHUNK)
                 if not rows:
                     break
-                _apply(db, rows, decrypt)
+                _apply(db, rows, decrypt, keys)
                 start = rows[-1][0]
                 applied += len(rows)
                 if len(rows) < CHUNK:
@@ -159,7 +161,9 @@ class Route(NamedTuple):
 
     decode: Callable[[bytes], Any]
     sql: str  # the statement ...
-    build: Callable[[int, str, Any], tuple[Any, ...]]  # ... and the row builder: (seq, stream, event)
+    build: Callable[
+        [int, str, int, Any], tuple[Any, ...]
+    ]  # ... and its row: (seq, stream, client key, event)
 
 
 _ROUTES: dict[str, Route] = {}
@@ -178,6 +182,7 @@ def routes() -> dict[str, Route]:
         from coachledger.domain import EVENT_NAMES
 
         topics = {name: topic for topic, name in EVENT_NAMES.items()}
+        assert topics["ClientRegistered"] == REGISTERED_TOPIC and topics["ClientForgotten"] == FORGOTTEN_TOPIC
         for view in VIEWS:
             text = getattr(view, "TEXT", False)
             for name, (sql, build) in view.ROWS.items():
@@ -242,10 +247,31 @@ def _track(db: Any, position: int) -> None:
     )
 
 
-Message = Sequence[Any]  # ("rows", {statement: rows}) or ("forget", stream)
+Message = Sequence[Any]  # ("rows", {statement: rows}) or ("forget", stream, client key)
 
 
-def build(rows: Any, decrypt: Decryptor | None = None) -> Iterator[Message]:
+class ClientKeys:
+    """Each client's key in the views (the seq of its registration), for one catch-up.
+
+    Views keep this small integer instead of the 32-character stream id: a rebuild writes
+    a third less. A key is known from the registration event when the catch-up sees it,
+    and otherwise read from the clients view (None: never registered there, or forgotten).
+    """
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.known: dict[str, int] = {}
+
+    def __call__(self, stream: str) -> int | None:
+        key = self.known.get(stream)
+        if key is None:
+            key = clients.key_of(self.db, stream)
+            if key is not None:
+                self.known[stream] = key
+        return key
+
+
+def build(rows: Any, keys: ClientKeys, decrypt: Decryptor | None = None) -> Iterator[Message]:
     """The view writes of a chunk of stored events, in order: rows, and forgotten clients.
 
     The hot loop of a rebuild: one dictionary lookup picks the route of an event's topic;
@@ -264,37 +290,42 @@ def build(rows: Any, decrypt: Decryptor | None = None) -> Iterator[Message]:
                 if sinks:
                     yield ("rows", sinks)
                     sinks = {}
-                yield ("forget", stream)
+                yield ("forget", stream, keys(stream))
             continue
         if decrypt is not None:
             state = decrypt(stream, topic, state)
             if state is None:  # the client's key was destroyed: nothing of it can be shown
                 continue
+        if topic == REGISTERED_TOPIC:
+            keys.known[stream] = seq
+        key = keys.known.get(stream) or keys(stream)
+        if key is None:  # forgotten before the views caught up: none of its rows are kept
+            continue
         sink = sinks.get(route.sql)
         if sink is None:
             sink = sinks[route.sql] = []
-        sink.append(route.build(seq, stream, route.decode(state)))
+        sink.append(route.build(seq, stream, key, route.decode(state)))
     if sinks:
         yield ("rows", sinks)
 
 
 def write(db: Any, message: Message) -> None:
-    kind, value = message
+    kind = message[0]
     if kind == "rows":
-        for sql, rows in value.items():
+        for sql, rows in message[1].items():
             db.executemany(sql, rows)
     elif kind == "forget":
-        for statement in _index_ddl():  # a rebuild defers them; forget looks rows up by stream
+        for statement in _index_ddl():  # a rebuild defers them; forget looks rows up by client
             db.execute(statement)
         for view in VIEWS:
-            view.forget(db, value)
+            view.forget(db, message[1], message[2])
     else:
         raise ValueError(f"unknown view write {kind!r}")
 
 
-def _apply(db: Any, rows: Any, decrypt: Decryptor | None) -> None:
+def _apply(db: Any, rows: Any, decrypt: Decryptor | None, keys: ClientKeys) -> None:
     """Apply one chunk of stored events to every view."""
-    for message in build(rows, decrypt):
+    for message in build(rows, keys, decrypt):
         write(db, message)
 
 
@@ -358,8 +389,9 @@ def forget_client(db: Any, stream: str) -> None:
     """Remove a client's rows from every view."""
     ensure(db)
     with db.write_lock():
+        key = clients.key_of(db, stream)
         for view in VIEWS:
-            view.forget(db, stream)
+            view.forget(db, stream, key)
 
 
 def known_seq_at(db: Any, stream: str, known_at: datetime) -> int:

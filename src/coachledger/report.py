@@ -112,18 +112,18 @@ def build_report(
 ) -> dict[str, Any]:
     """The whole report of one client as plain, JSON-ready data."""
     c = rs.client(slug)
-    stream = c["stream"]
+    key = c["key"]
     moment = as_of or now()
     frame = definition_as_of or moment
-    known = rs.known_seq(stream, known_at)
-    facts = progress.Facts(rs.db, stream, known)
+    known = rs.known_seq(c["stream"], known_at)
+    facts = progress.Facts(rs.db, key, known)
     ids = facts.kpis()
     items = [progress_under(facts, k, moment, frame) for k in ids]
     until = iso(moment)
     assert until is not None
-    reasons = _change_reasons(rs.db, stream, known)
+    reasons = _change_reasons(rs.db, key, known)
     kpis = [
-        _kpi_section(rs.db, stream, facts, kpi, item, moment, frame, known, reasons)
+        _kpi_section(rs.db, key, facts, kpi, item, moment, frame, known, reasons)
         for kpi, item in zip(ids, items, strict=True)
     ]
     effect = None
@@ -144,14 +144,14 @@ def build_report(
         "definitions": _definitions_note(moment, definition_as_of),
         "nothing_known": known == 0,
         "status": overall([i for i in items if not i["retired"]]),
-        "goals": clients.goals(rs.db, stream, known),
+        "goals": clients.goals(rs.db, key, known),
         "progress": items,
         "definition_effect": effect,
         "kpis": kpis,
         "balance": balance_of(items),
-        "feedback": journal.feedback(rs.db, stream, known, until),
-        "sessions": journal.sessions(rs.db, stream, known, until),
-        "milestones": [m for m in journal.milestones(rs.db, stream, known) if m["recorded_at"] <= until],
+        "feedback": journal.feedback(rs.db, key, known, until),
+        "sessions": journal.sessions(rs.db, key, known, until),
+        "milestones": [m for m in journal.milestones(rs.db, key, known) if m["recorded_at"] <= until],
         "receipt": receipt(rs.db, known_at),
     }
 
@@ -195,10 +195,10 @@ def _effect(
     }
 
 
-def _change_reasons(db: Any, stream: str, known: int | None) -> dict[str, dict[str, str | None]]:
+def _change_reasons(db: Any, key: int, known: int | None) -> dict[str, dict[str, str | None]]:
     rows = db.execute(
-        "SELECT mid, kind, reason FROM measurement_changes WHERE stream = ? AND seq <= ? ORDER BY seq",
-        (stream, _ALL if known is None else known),
+        "SELECT mid, kind, reason FROM measurement_changes WHERE client_key = ? AND seq <= ? ORDER BY seq",
+        (key, _ALL if known is None else known),
     ).fetchall()
     out: dict[str, dict[str, str | None]] = {}
     for mid, kind, reason in rows:
@@ -208,7 +208,7 @@ def _change_reasons(db: Any, stream: str, known: int | None) -> dict[str, dict[s
 
 def _kpi_section(
     db: Any,
-    stream: str,
+    key: int,
     facts: progress.Facts,
     kpi: str,
     item: dict[str, Any],
@@ -237,7 +237,7 @@ def _kpi_section(
         for b in sorted(base_rows, key=lambda b: (b.effective_at, b.seq))
     ]
     measurements = []
-    for m in progress.measurement_rows(db, stream, kpi, known):
+    for m in progress.measurement_rows(db, key, kpi, known):
         at = datetime.fromisoformat(m["effective_at"])
         if at > moment:
             continue
@@ -262,7 +262,7 @@ def _kpi_section(
                 "counted": not m["retracted"] and since is not None and since <= at,
             }
         )
-    versions = [v for v in history.versions(db, stream, kpi) if known is None or v["seq"] <= known]
+    versions = [v for v in history.versions(db, key, kpi) if known is None or v["seq"] <= known]
     maps = {row.seq: _conversion(row) for row in defs}
     for v in versions:
         v["conversion"] = maps.get(v["seq"])
