@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from coachledger.projections import calc
-from coachledger.projections.batch import dec, dumps, moment, number
+from coachledger.projections.batch import dumps, number, utc_text
 
 NAME = "history"
 TABLES = {
@@ -55,19 +55,6 @@ ADJUSTABLE = (
 DECIMALS = ("target", "scale_min", "scale_max")
 
 
-def _exact(fields: dict[str, Any]) -> dict[str, Any]:
-    """Fields as stored in the row: decimals as strings, dates as ISO text."""
-    out: dict[str, Any] = {}
-    for key, value in fields.items():
-        if isinstance(value, Decimal):
-            out[key] = dec(value)
-        elif isinstance(value, datetime):
-            out[key] = moment(value)
-        else:
-            out[key] = value
-    return out
-
-
 def _parse(fields: dict[str, Any]) -> dict[str, Any]:
     out = dict(fields)
     for key in DECIMALS:
@@ -92,45 +79,43 @@ def display(definition: dict[str, Any]) -> dict[str, Any]:
 
 
 def _defined(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
-    recorded_at = moment(d.timestamp)
-    fields = {k: getattr(d, k) for k in DEFINED}
-    return (
-        seq,
-        key,
-        d.kpi,
-        "defined",
-        recorded_at,
-        recorded_at,
-        d.actor,
-        None,
-        dumps(_exact(fields)),
-        0,
-        None,
-    )
+    recorded_at = utc_text(d.timestamp)
+    fields = _exact_text({k: getattr(d, k) for k in DEFINED})
+    return (seq, key, d.kpi, "defined", recorded_at, recorded_at, d.actor, None, dumps(fields), 0, None)
 
 
 def _adjusted(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
-    fields = {k: v for k in ADJUSTABLE if (v := getattr(d, k)) is not None}
+    fields = _exact_text({k: v for k in ADJUSTABLE if (v := getattr(d, k)) is not None})
     return (
         seq,
         key,
         d.kpi,
         "adjusted",
-        moment(d.timestamp),
-        moment(d.effective_at),
+        utc_text(d.timestamp),
+        utc_text(d.effective_at),
         d.actor,
         d.reason,
-        dumps(_exact(fields)),
+        dumps(fields),
         int(bool(d.rescale)),
-        dec(d.factor),
+        d.factor,
     )
 
 
 def _retired(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
-    at = moment(d.effective_at)
-    return (seq, key, d.kpi, "retired", moment(d.timestamp), at, d.actor, d.reason, "{}", 0, None)
+    at = utc_text(d.effective_at)
+    return (seq, key, d.kpi, "retired", utc_text(d.timestamp), at, d.actor, d.reason, "{}", 0, None)
 
 
+def _exact_text(fields: dict[str, Any]) -> dict[str, Any]:
+    """Fields decoded as text, as the row keeps them: decimals as given, the due date in UTC."""
+    if fields.get("due") is not None:
+        fields["due"] = utc_text(fields["due"])
+    return fields
+
+
+# One row per event: (statement, row builder) by event type. The builders take events
+# decoded by ``codec.decode_text``: times and decimals as the stored text.
+TEXT = True
 _INSERT = "INSERT INTO kpi_versions VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 ROWS = {
     "KpiDefined": (_INSERT, _defined),

@@ -282,6 +282,7 @@ def build(rows: Any, keys: ClientKeys, decrypt: Decryptor | None = None) -> Iter
     ClientForgotten are given before it, so that forgetting removes them.
     """
     table = routes()
+    known = keys.known
     sinks: dict[str, list[tuple[Any, ...]]] = {}
     for seq, stream, _version, topic, state in rows:
         route = table.get(topic)
@@ -297,14 +298,15 @@ def build(rows: Any, keys: ClientKeys, decrypt: Decryptor | None = None) -> Iter
             if state is None:  # the client's key was destroyed: nothing of it can be shown
                 continue
         if topic == REGISTERED_TOPIC:
-            keys.known[stream] = seq
-        key = keys.known.get(stream) or keys(stream)
+            known[stream] = seq
+        key = known.get(stream) or keys(stream)
         if key is None:  # forgotten before the views caught up: none of its rows are kept
             continue
-        sink = sinks.get(route.sql)
+        decode, sql, make_row = route
+        sink = sinks.get(sql)
         if sink is None:
-            sink = sinks[route.sql] = []
-        sink.append(route.build(seq, stream, key, route.decode(state)))
+            sink = sinks[sql] = []
+        sink.append(make_row(seq, stream, key, decode(state)))
     if sinks:
         yield ("rows", sinks)
 
