@@ -1247,16 +1247,45 @@ def import_from(
     """
     from coachledger.bootstrap import cipher_for as ciphers
 
-    with gc_paused():
-        lines = source if isinstance(source, Sequence) else read_lines(source)
-        if not dry_run:
-            header = _find_header(lines)
-            if _holds_no_events(settings):
-                result = _import_into_empty(settings, lines, header, progress)
-                if result is not None:
-                    return result
-        parsed = parse_lines(lines, progress)
-        return _import(settings, parsed, dry_run, progress, ciphers(settings))
+    new_file = _missing_store_file(settings)
+    try:
+        with gc_paused():
+            lines = source if isinstance(source, Sequence) else read_lines(source)
+            if not dry_run:
+                header = _find_header(lines)
+                if _holds_no_events(settings):
+                    result = _import_into_empty(settings, lines, header, progress)
+                    if result is not None:
+                        return result
+            parsed = parse_lines(lines, progress)
+            result = _import(settings, parsed, dry_run, progress, ciphers(settings))
+    except BaseException:
+        if new_file is not None:  # a refused import leaves no store behind where there was none
+            _remove_store_file(new_file)
+        raise
+    if dry_run and new_file is not None:
+        _remove_store_file(new_file)
+    return result
+
+
+def _missing_store_file(settings: Settings) -> Path | None:
+    """The SQLite store's path when no file is there yet (an import would create it)."""
+    path = settings.store.path if settings.store.kind == "sqlite" else None
+    return path if path is not None and not path.exists() else None
+
+
+def _remove_store_file(path: Path) -> None:
+    """Remove a store file this import created, unless it holds events (another process's)."""
+    try:
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            row = conn.execute("SELECT EXISTS (SELECT 1 FROM stored_events)").fetchone()
+        if row[0]:
+            return
+    except sqlite3.Error:
+        pass  # no events table: nothing of anyone's in it
+    for name in (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal"))):
+        with contextlib.suppress(FileNotFoundError):
+            name.unlink()
 
 
 def _holds_no_events(settings: Settings) -> bool:

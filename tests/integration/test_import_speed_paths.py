@@ -171,6 +171,8 @@ def test_both_paths_refuse_with_the_same_words_and_write_nothing(
     case: str,
 ) -> None:
     path = write_lines(tmp_path / "bad.jsonl", _bad_files(source[1])[case])
+    with open_store(Settings.from_values(store, "test"), create=True):
+        pass  # an existing, empty store (a refused import into a new file leaves no file)
 
     one_pass = refusal(store, path)
     assert events_in(store) == 0

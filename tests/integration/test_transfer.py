@@ -225,6 +225,21 @@ def test_a_malformed_line_is_refused_naming_its_line_and_nothing_is_written(
     assert events_in(store) == 0
 
 
+def test_a_refused_import_into_a_new_store_file_leaves_no_file(
+    tmp_path: Path, exported: list[dict[str, Any]]
+) -> None:
+    lines = [dict(line) for line in exported]
+    lines[-2] = {**lines[-2], "version": 99}  # found only after most lines were checked (and appended)
+    path = write_lines(tmp_path / "late.jsonl", lines)
+    store = tmp_path / "new" / "ledger.sqlite"
+
+    err = refused(Cli(str(store)), "import", str(path))
+
+    assert err.startswith("Error: line ") and "field version" in err
+    assert not store.exists()
+    assert not [p for p in store.parent.glob("*")] if store.parent.exists() else True
+
+
 def test_each_bad_field_is_named_with_its_line(
     tmp_path: Path, store: str, exported: list[dict[str, Any]]
 ) -> None:
