@@ -38,6 +38,10 @@ EVENTS_AFTER_SQL = (
     "WHERE notification_id > ? ORDER BY notification_id LIMIT ?"
 )
 
+# "INSERT INTO table VALUES (?,?,...)": every column in table order, as COPY takes them.
+_INSERT_ROWS = re.compile(r"INSERT INTO (\w+) VALUES \(\?(?:,\?)*\)\Z")
+COPY_MIN = 100  # rows from which executemany copies them in instead
+
 _TOKENS = re.compile(
     r"""
     (?P<quoted>'(?:[^']|'')*'|"(?:[^"]|"")*")   # string literals and quoted identifiers
@@ -163,9 +167,17 @@ class PgViews:
         return self.execute(EVENTS_AFTER_SQL, (start, limit)).fetchall()
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]] | Sequence[Mapping[str, Any]]) -> None:
-        if rows:
-            with self.conn.cursor() as cursor:
-                cursor.executemany(translate(sql), rows)
+        if not rows:
+            return
+        whole_rows = _INSERT_ROWS.match(sql)
+        if whole_rows is not None and len(rows) >= COPY_MIN and not isinstance(rows[0], Mapping):
+            # Many whole rows: PostgreSQL's bulk path, several times faster than INSERTs.
+            with self.conn.cursor() as cursor, cursor.copy(f"COPY {whole_rows[1]} FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)  # type: ignore[arg-type] # whole rows, not mappings (checked above)
+            return
+        with self.conn.cursor() as cursor:
+            cursor.executemany(translate(sql), rows)
 
     def fetchone(self) -> tuple[Any, ...] | None:
         return self._last.fetchone() if self._last else None
