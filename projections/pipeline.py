@@ -17,9 +17,9 @@ encrypted store (its keys stay in this process) or for PostgreSQL.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import resource
 import sqlite3
 import subprocess
 import sys
@@ -31,6 +31,7 @@ from typing import IO, Any
 from coachledger.storefile import StoreError
 
 PARALLEL_MIN = 50_000  # events to catch up from which a helper process decodes them
+AVAILABLE = os.name == "posix"  # elsewhere a catch-up runs in one process
 PIPE_BYTES = 1 << 20
 
 EVENTS_SQL = (
@@ -77,8 +78,9 @@ class Helper:
         )
         assert self.process.stdin is not None and self.process.stdout is not None
         _widen(self.process.stdout)
-        self.process.stdin.write(json.dumps(self.args).encode() + b"\n")
-        self.process.stdin.close()
+        with contextlib.suppress(BrokenPipeError):  # a helper that died at once: reading says why
+            self.process.stdin.write(json.dumps(self.args).encode() + b"\n")
+            self.process.stdin.close()
 
     def _messages(self) -> Iterator[tuple[int, int, list[Any]]]:
         import msgspec
@@ -116,9 +118,18 @@ class Helper:
             if self.process.stdout is not None:
                 self.process.stdout.close()
             self.process.wait()
-            self.peak_rss_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            self.peak_rss_kib = _children_peak_kib()
         if self.errors is not None:
             self.errors.close()
+
+
+def _children_peak_kib() -> int:
+    """The largest peak memory of this process's finished children (the helper, in the CLI)."""
+    try:
+        import resource
+    except ImportError:  # not a Unix
+        return 0
+    return int(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
 
 def _widen(pipe: IO[bytes]) -> None:

@@ -201,6 +201,8 @@ def _helper_for(db: Any, decrypt: Decryptor | None, start: int | None = None) ->
         return None
     from coachledger.projections import pipeline
 
+    if not pipeline.AVAILABLE:
+        return None
     start = min(positions(db).values(), default=0) if start is None else start
     end = head(db)
     if end - start < pipeline.PARALLEL_MIN:
