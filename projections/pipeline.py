@@ -3,16 +3,17 @@
 Reading a million stored events, decoding them and building their view rows is Python
 work that takes about as long as SQLite takes to write the rows, and SQLite writes on
 one thread. So for a catch-up of at least ``PARALLEL_MIN`` events (a rebuild, a restore)
-on an unencrypted SQLite store, a helper (``python -m coachledger.projections.pipeline``)
+on a SQLite store, a helper (``python -m coachledger.projections.pipeline``)
 reads the events through its own read-only connection, builds the rows with the very
 same code as a one-process catch-up (``runner.build``) and sends them through a pipe
 (MessagePack frames: msgspec encodes a chunk's rows eight times faster than pickle). This process writes them in the same transactions, with the same tracked
 positions, as a one-process catch-up would: the views come out identical, and a failure
-of either process rolls back the transaction in progress.
+of either process rolls back the transaction in progress. On an encrypted store the
+helper opens the store's key file itself (read only) and decrypts as this process would.
 
 The helper never writes and holds no lock: it reads events that were committed before
-this process took the write lock, up to the head it was given. It is not used for an
-encrypted store (its keys stay in this process) or for PostgreSQL.
+this process took the write lock, up to the head it was given. PostgreSQL catch-ups run
+in one process.
 """
 
 from __future__ import annotations
@@ -53,9 +54,9 @@ class Helper:
     Each chunk is (last seq, events in it, ``runner.build``'s messages for it).
     """
 
-    def __init__(self, path: str, start: int, end: int, chunk: int) -> None:
+    def __init__(self, path: str, start: int, end: int, chunk: int, *, encrypted: bool = False) -> None:
         self.start, self.end = start, end
-        self.args = {"path": path, "start": start, "end": end, "chunk": chunk}
+        self.args = {"path": path, "start": start, "end": end, "chunk": chunk, "encrypted": encrypted}
         self.process: subprocess.Popen[bytes] | None = None
         self.errors: IO[bytes] | None = None
         self.peak_rss_kib = 0
@@ -157,13 +158,19 @@ def _serve(args: dict[str, Any], out: IO[bytes]) -> None:
     conn = sqlite3.connect(args["path"], isolation_level=None, timeout=60)
     conn.execute("PRAGMA query_only=ON")
     keys = runner.ClientKeys(conn)  # clients registered before ``start`` are in the committed view
+    decrypt = None
+    if args.get("encrypted"):  # the store's own key file, beside it, opened read-only here too
+        from coachledger.projections.read import _decryptor
+        from coachledger.settings import Settings
+
+        decrypt = _decryptor(Settings.from_values(args["path"], "coachledger"))
     start, end, chunk = args["start"], args["end"], args["chunk"]
     while start < end:
         rows = conn.execute(EVENTS_SQL, (start, end, chunk)).fetchall()
         if not rows:
             break
         start = rows[-1][0]
-        send(["chunk", start, len(rows), list(runner.build(rows, keys))])
+        send(["chunk", start, len(rows), list(runner.build(rows, keys, decrypt))])
     send(["end", start])
     out.flush()
     conn.close()

@@ -197,7 +197,7 @@ def routes() -> dict[str, Route]:
 def _helper_for(db: Any, decrypt: Decryptor | None, start: int | None = None) -> Any:
     """A decoding helper for the events after ``start`` (the views' position), if it is worth one."""
     path = getattr(db, "path", None)
-    if decrypt is not None or path is None:
+    if path is None:
         return None
     from coachledger.projections import pipeline
 
@@ -207,7 +207,7 @@ def _helper_for(db: Any, decrypt: Decryptor | None, start: int | None = None) ->
     end = head(db)
     if end - start < pipeline.PARALLEL_MIN:
         return None
-    return pipeline.Helper(path, start, end, CHUNK)
+    return pipeline.Helper(path, start, end, CHUNK, encrypted=decrypt is not None)
 
 
 def _catch_up_with_helper(db: Any, helper: Any, on_chunk: Callable[[int], None] | None) -> int:

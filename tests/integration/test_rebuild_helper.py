@@ -139,3 +139,41 @@ def test_the_helper_reads_nothing_it_was_not_given(views: SqliteViews, small_ste
     finally:
         conn.close()
     assert got == [(14, 4), (18, 4), (20, 2)]
+
+
+def test_on_an_encrypted_store_the_helper_decrypts_with_the_stores_own_keys(
+    tmp_path: Path, small_steps: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from coachledger.projections.read import _decryptor
+    from coachledger.settings import Settings
+
+    store = tmp_path / "encrypted.sqlite"
+    cli = Cli(str(store))
+    cli.run("init", "--encrypt")
+    cli.run("demo", "--clients", "4", "--months", "4", "--store", str(store))
+    first = cli.json("client", "list")["clients"][0]["client"]
+    cli.run("forget", first, "--yes")  # its key is destroyed: the helper must skip its events too
+    alone_path = tmp_path / "alone.sqlite"
+    shutil.copy(store, alone_path)
+    shutil.copy(store.with_name("encrypted.sqlite.keys"), tmp_path / "alone.sqlite.keys")
+
+    decrypt = _decryptor(Settings.from_values(str(store), "maria"))
+    assert decrypt is not None
+    started: list[pipeline.Helper] = []
+    enter = pipeline.Helper.__enter__
+    monkeypatch.setattr(pipeline.Helper, "__enter__", lambda self: started.append(self) or enter(self))
+    views = SqliteViews(connect(store), str(store))
+    try:
+        runner.rebuild(views, decrypt)
+        with_helper = _contents(views)
+    finally:
+        views.close()
+    assert len(started) == 1 and started[0].args["encrypted"] is True
+
+    alone = SqliteViews(connect(alone_path), None)
+    try:
+        runner.rebuild(alone, _decryptor(Settings.from_values(str(alone_path), "maria")))
+        assert _contents(alone) == with_helper
+    finally:
+        alone.close()
+    assert with_helper["measurements"] and not any(first in repr(row) for row in with_helper["clients"])
