@@ -1418,7 +1418,7 @@ def read_measurements_csv(
 
     A bad header is refused at once (ImportRefused): without it no row can be read.
     """
-    from coachledger.cli.common import parse_moment
+    from coachledger.moments import parse_moment
 
     reader = csv.reader(io.StringIO(text, newline=""))
     try:

@@ -6,12 +6,13 @@ import contextlib
 import json
 import sys
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from coachledger.moments import parse_moment
 from coachledger.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -127,17 +128,6 @@ class MomentType(click.ParamType):
             return parse_moment(str(value))
         except ValueError:
             self.fail(f"'{value}' is not an ISO date (YYYY-MM-DD) or datetime", param, ctx)
-
-
-def parse_moment(text: str) -> datetime:
-    text = text.strip()
-    if len(text) == 10:
-        d = date.fromisoformat(text)
-        return datetime(d.year, d.month, d.day, tzinfo=UTC)
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 class ScaleType(click.ParamType):
