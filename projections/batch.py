@@ -49,10 +49,6 @@ def dumps(value: Any) -> str:
     return _encoder.encode(value).decode()  # type: ignore[no-any-return]
 
 
-def dec(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
-
-
 def moment(value: datetime | None) -> str | None:
     """Fixed-width UTC ISO text, which sorts chronologically."""
     if value is None:

@@ -26,8 +26,7 @@ def _goal_set(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
 
 
 # One row per event: (statement, row builder) by event type. The builders take events
-# decoded by ``codec.decode_text``: times and decimals as the stored text.
-TEXT = True
+# decoded by ``codec.text_decoder``: times and decimals as the stored text.
 ROWS = {
     "ClientRegistered": ("INSERT INTO clients VALUES (?,?,?,?,?,?)", _registered),
     "GoalSet": ("INSERT INTO goals VALUES (?,?,?,?,?,?,?)", _goal_set),

@@ -114,8 +114,7 @@ def _exact_text(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 # One row per event: (statement, row builder) by event type. The builders take events
-# decoded by ``codec.decode_text``: times and decimals as the stored text.
-TEXT = True
+# decoded by ``codec.text_decoder``: times and decimals as the stored text.
 _INSERT = "INSERT INTO kpi_versions VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 ROWS = {
     "KpiDefined": (_INSERT, _defined),

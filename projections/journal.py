@@ -40,8 +40,7 @@ def _milestone(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
 
 
 # One row per event: (statement, row builder) by event type. The builders take events
-# decoded by ``codec.decode_text``: times and decimals as the stored text.
-TEXT = True
+# decoded by ``codec.text_decoder``: times and decimals as the stored text.
 ROWS = {
     "FeedbackReceived": ("INSERT INTO feedback VALUES (?,?,?,?,?,?,?,?)", _feedback),
     "SessionLogged": ("INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?)", _session),

@@ -64,8 +64,7 @@ def _retracted(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
 
 
 # One row per event: (statement, row builder) by event type. The builders take events
-# decoded by ``codec.decode_text``: times and decimals as the stored text.
-TEXT = True
+# decoded by ``codec.text_decoder``: times and decimals as the stored text.
 _CHANGE = "INSERT INTO measurement_changes VALUES (?,?,?,?,?,?,?,?)"
 ROWS = {
     "MeasurementRecorded": ("INSERT INTO measurements VALUES (?,?,?,?,?,?,?,?,?)", _measured),

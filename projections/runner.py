@@ -176,21 +176,17 @@ def routes() -> dict[str, Route]:
     written), so catch-up needs no state between events and a rebuild only appends.
     """
     if not _ROUTES:
-        import functools
-
-        from coachledger.codec import decode_payload, text_decoder
+        from coachledger.codec import text_decoder
         from coachledger.domain import EVENT_NAMES
 
         topics = {name: topic for topic, name in EVENT_NAMES.items()}
         assert topics["ClientRegistered"] == REGISTERED_TOPIC and topics["ClientForgotten"] == FORGOTTEN_TOPIC
         for view in VIEWS:
-            text = getattr(view, "TEXT", False)
             for name, (sql, build) in view.ROWS.items():
                 topic = topics[name]
                 if topic in _ROUTES:
                     raise RuntimeError(f"two views take {name}")
-                decode = text_decoder(topic) if text else functools.partial(decode_payload, topic)
-                _ROUTES[topic] = Route(decode, sql, build)
+                _ROUTES[topic] = Route(text_decoder(topic), sql, build)
     return _ROUTES
 
 

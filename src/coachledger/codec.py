@@ -195,8 +195,8 @@ def _text_schema(topic: str) -> _TextSchema:
     return found
 
 
-def decode_text(topic: str, state: bytes) -> Any:
-    """Decode stored event state with its times and decimals left as the stored text.
+def text_decoder(topic: str) -> Callable[[bytes], Any]:
+    """A decoder of one topic's stored state with its times and decimals left as the stored text.
 
     For views, which store text: no ``datetime`` or ``Decimal`` is built. Decimals are the
     exact ``str(Decimal)`` the encoder wrote; a time is RFC 3339 text, which
@@ -204,11 +204,6 @@ def decode_text(topic: str, state: bytes) -> Any:
     Older versions of an event (and anything the text schema does not take) go through
     ``decode_payload`` and come out in the same text form.
     """
-    return text_decoder(topic)(state)
-
-
-def text_decoder(topic: str) -> Callable[[bytes], Any]:
-    """``decode_text`` for one topic, as a function (the read side's hot loop calls it)."""
     text = _text_schema(topic)
     decode = text.decoder.decode
     current = SCHEMAS[topic].class_version
