@@ -160,10 +160,10 @@ def _serve(args: dict[str, Any], out: IO[bytes]) -> None:
     keys = runner.ClientKeys(conn)  # clients registered before ``start`` are in the committed view
     decrypt = None
     if args.get("encrypted"):  # the store's own key file, beside it, opened read-only here too
-        from coachledger.projections.read import _decryptor
+        from coachledger.projections.read import read_decryptor
         from coachledger.settings import Settings
 
-        decrypt = _decryptor(Settings.from_values(args["path"], "coachledger"))
+        decrypt = read_decryptor(Settings.from_values(args["path"], "coachledger"))
     start, end, chunk = args["start"], args["end"], args["chunk"]
     while start < end:
         rows = conn.execute(EVENTS_SQL, (start, end, chunk)).fetchall()

@@ -27,7 +27,7 @@ class ReadSide:
 
     def __init__(self, settings: Any, *, catch_up: bool = True) -> None:
         self.db = open_views(settings)
-        self.decrypt = _decryptor(settings)
+        self.decrypt = read_decryptor(settings)
         if catch_up:
             runner.current(self.db, self.decrypt)
 
@@ -199,7 +199,8 @@ def _known_progress(facts: progress.Facts, kpi: str, moment: datetime, seq: int)
     )
 
 
-def _decryptor(settings: Any) -> Any:
+def read_decryptor(settings: Any) -> Any:
+    """What the read side decrypts events with: None when the store keeps them in clear."""
     try:
         from coachledger.keys import CLEAR, open_decryptor
     except ImportError:

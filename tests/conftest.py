@@ -48,6 +48,53 @@ class Cli:
         return json.loads(self.run(*args, "--json").stdout)
 
 
+# Every stored event and its index row, as SQLite holds them (to compare two stores byte for byte).
+EVENT_ROWS = (
+    "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events ORDER BY rowid",
+    "SELECT seq, originator_id, originator_version, recorded_at, seal FROM event_index ORDER BY seq",
+)
+
+
+def a_journey(cli: Cli) -> None:
+    """Two clients, two coaches, and every kind of event the ledger knows."""
+    cli.run("client", "add", "ana-lopez", "--name", "Ana López", "--coach", "maria")
+    cli.run("client", "add", "ben-okafor", "--name", "Ben Okafor", "--coach", "li", actor="li")
+    cli.run("goal", "add", "ana-lopez", "lead-team", "--text", "Lead a team of five")
+    cli.run(
+        "kpi", "define", "ana-lopez", "satisfaction", "--name", "Job satisfaction",
+        "--category", "job-satisfaction", "--unit", "points", "--direction", "increase",
+        "--target", "4", "--due", "2030-12-31", "--scale", "1..5", "--goal", "lead-team",
+        "--dimension", "personal",
+    )  # fmt: skip
+    cli.run(
+        "kpi", "define", "ana-lopez", "salary", "--name", "Base salary", "--category", "salary",
+        "--unit", "EUR", "--direction", "increase", "--target", "85000", "--due", "2031-06-30",
+        "--horizon", "long",
+    )  # fmt: skip
+    cli.run("kpi", "baseline", "ana-lopez", "satisfaction", "2", "--at", "2026-01-01")
+    cli.run("kpi", "baseline", "ana-lopez", "salary", "72000.50", "--at", "2026-01-01")
+    m1 = cli.out("measure", "record", "ana-lopez", "satisfaction", "3", "--at", "2026-02-01")
+    m2 = cli.out("measure", "record", "ana-lopez", "satisfaction", "5", "--at", "2026-02-15", "--note", "ü ✓")
+    cli.run("measure", "correct", "ana-lopez", m1, "3.5", "--reason", "typo")
+    cli.run("measure", "retract", "ana-lopez", m2, "--reason", "wrong client")
+    cli.run(
+        "kpi", "adjust", "ana-lopez", "satisfaction", "--scale", "1..10", "--rescale",
+        "--reason", "new survey", "--at", "2026-03-01",
+    )  # fmt: skip
+    cli.run("kpi", "adjust", "ana-lopez", "salary", "--unit", "kEUR", "--factor", "0.001", "--reason", "k")
+    cli.run("measure", "record", "ana-lopez", "satisfaction", "7", "--at", "2026-03-15", "--source", "survey")
+    cli.run("feedback", "add", "ana-lopez", "--rating", "5", "--about", "kpi:salary", "--comment", "good")
+    cli.run("session", "log", "ana-lopez", "--notes", "Talked", "--kpi", "salary", "--action", "Ask")
+    cli.run("milestone", "celebrate", "ana-lopez", "lead-team", "--note", "Promoted")
+    cli.run("kpi", "retire", "ana-lopez", "salary", "--reason", "changed roles")
+    cli.run(
+        "kpi", "define", "ben-okafor", "stress", "--name", "Stress", "--category", "work-life-balance",
+        "--unit", "points", "--direction", "decrease", "--target", "3", "--due", "2030-07-01",
+        "--scale", "0..10",
+    )  # fmt: skip
+    cli.run("feedback", "add", "ben-okafor", "--rating", "4", "--comment", "useful", actor="li")
+
+
 # -- PostgreSQL: one fresh database per test run, emptied before each test -------------
 
 PG_SERVER_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"

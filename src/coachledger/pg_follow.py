@@ -91,7 +91,7 @@ def _session(settings: Any, stop: threading.Event, state: dict[str, int]) -> Non
     """One connected stretch: LISTEN, catch up, then catch up again on every notification."""
     from coachledger.projections import runner
     from coachledger.projections.db import open_views
-    from coachledger.projections.read import _decryptor
+    from coachledger.projections.read import read_decryptor
 
     store = settings.store
     listener = connect(parse_url(store.url), autocommit=True)
@@ -103,7 +103,7 @@ def _session(settings: Any, stop: threading.Event, state: dict[str, int]) -> Non
     state["connected"] = 1
     try:
         listener.execute(f"LISTEN {CHANNEL}")  # before catching up: nothing committed after is missed
-        decrypt = _decryptor(settings)
+        decrypt = read_decryptor(settings)
         runner.ensure(db)
         log.info(
             "following %s; views at %s of %s",

@@ -24,30 +24,9 @@ from coachledger.sealing import seal
 from coachledger.settings import Settings
 from coachledger.sqlite_store import SealedAppender, connect_threadable, seal_rows, sealed_appender
 from coachledger.transfer import LINE_TYPES, REGISTERED, ImportRefused, _Stream, import_from, open_store
-from conftest import Cli
+from conftest import EVENT_ROWS, Cli, a_journey
 
-DUMP = (
-    "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events ORDER BY rowid",
-    "SELECT seq, originator_id, originator_version, recorded_at, seal FROM event_index ORDER BY seq",
-    "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name",
-)
-
-
-def journey(cli: Cli) -> None:
-    cli.run("client", "add", "ana-lopez", "--name", "Ana López", "--coach", "maria")
-    cli.run("client", "add", "ben-okafor", "--name", "Ben Okafor", "--coach", "li", actor="li")
-    cli.run("goal", "add", "ana-lopez", "lead-team", "--text", "Lead a team of five")
-    cli.run(
-        "kpi", "define", "ana-lopez", "satisfaction", "--name", "Job satisfaction",
-        "--category", "job-satisfaction", "--unit", "points", "--direction", "increase",
-        "--target", "4", "--due", "2030-12-31", "--scale", "1..5", "--goal", "lead-team",
-    )  # fmt: skip
-    cli.run("kpi", "baseline", "ana-lopez", "satisfaction", "2", "--at", "2026-01-01")
-    m1 = cli.out("measure", "record", "ana-lopez", "satisfaction", "3", "--at", "2026-02-01")
-    cli.run("measure", "record", "ana-lopez", "satisfaction", "4.5", "--at", "2026-02-15", "--note", "ü ✓")
-    cli.run("measure", "correct", "ana-lopez", m1, "3.5", "--reason", "typo")
-    cli.run("feedback", "add", "ben-okafor", "--rating", "4", "--comment", "useful", actor="li")
-    cli.run("session", "log", "ana-lopez", "--notes", "Talked", "--kpi", "satisfaction", "--action", "Ask")
+DUMP = (*EVENT_ROWS, "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name")
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +34,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[st
     """A small ledger and its export (the path of the store, the export's lines)."""
     folder = tmp_path_factory.mktemp("source")
     cli = Cli(str(folder / "source.sqlite"))
-    journey(cli)
+    a_journey(cli)
     cli.run("export", "--out", str(folder / "ledger.jsonl"))
     lines = [json.loads(line) for line in (folder / "ledger.jsonl").read_text().splitlines()]
     return folder / "source.sqlite", lines
@@ -116,7 +95,7 @@ def test_both_paths_store_exactly_what_the_write_side_stored(
     import_from(Settings.from_values(str(checked_first), "test"), path)
 
     assert dump(one_pass) == dump(checked_first) == dump(store)  # rows, seals, time index
-    assert Cli(str(one_pass)).out("verify").startswith("Ledger intact: 10 events verified")
+    assert Cli(str(one_pass)).out("verify").startswith("Ledger intact: 20 events verified")
 
 
 def test_a_file_with_blank_lines_and_a_later_header_imports_the_same(
@@ -128,7 +107,7 @@ def test_a_file_with_blank_lines_and_a_later_header_imports_the_same(
 
     result = import_from(Settings.from_values(str(tmp_path / "t.sqlite"), "test"), tmp_path / "spaced.jsonl")
 
-    assert (result.events, result.written, result.skipped, result.clients) == (10, 10, 0, 2)
+    assert (result.events, result.written, result.skipped, result.clients) == (20, 20, 0, 2)
     assert dump(tmp_path / "t.sqlite") == dump(store)
 
 

@@ -144,7 +144,7 @@ def test_the_helper_reads_nothing_it_was_not_given(views: SqliteViews, small_ste
 def test_on_an_encrypted_store_the_helper_decrypts_with_the_stores_own_keys(
     tmp_path: Path, small_steps: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from coachledger.projections.read import _decryptor
+    from coachledger.projections.read import read_decryptor
     from coachledger.settings import Settings
 
     store = tmp_path / "encrypted.sqlite"
@@ -157,7 +157,7 @@ def test_on_an_encrypted_store_the_helper_decrypts_with_the_stores_own_keys(
     shutil.copy(store, alone_path)
     shutil.copy(store.with_name("encrypted.sqlite.keys"), tmp_path / "alone.sqlite.keys")
 
-    decrypt = _decryptor(Settings.from_values(str(store), "maria"))
+    decrypt = read_decryptor(Settings.from_values(str(store), "maria"))
     assert decrypt is not None
     started: list[pipeline.Helper] = []
     enter = pipeline.Helper.__enter__
@@ -172,7 +172,7 @@ def test_on_an_encrypted_store_the_helper_decrypts_with_the_stores_own_keys(
 
     alone = SqliteViews(connect(alone_path), None)
     try:
-        runner.rebuild(alone, _decryptor(Settings.from_values(str(alone_path), "maria")))
+        runner.rebuild(alone, read_decryptor(Settings.from_values(str(alone_path), "maria")))
         assert _contents(alone) == with_helper
     finally:
         alone.close()

@@ -18,9 +18,9 @@ def projections() -> None:
 
 def _open(env: Env) -> tuple[Any, Any]:
     from coachledger.projections.db import open_views
-    from coachledger.projections.read import _decryptor
+    from coachledger.projections.read import read_decryptor
 
-    return open_views(env.settings), _decryptor(env.settings)
+    return open_views(env.settings), read_decryptor(env.settings)
 
 
 @projections.command("status")
