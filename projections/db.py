@@ -78,9 +78,9 @@ def open_views(settings: Any) -> Any:
     """Open the read side of the store named by ``settings`` (a coachledger Settings)."""
     store = settings.store
     if store.kind == "postgres":
-        from coachledger.pg_views import connect_views
+        from coachledger.adapters.pg_views import connect_views
 
         return connect_views(store)
-    from coachledger.storefile import connect
+    from coachledger.adapters.files import connect
 
     return SqliteViews(connect(store.path), str(store.path))

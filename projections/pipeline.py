@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import IO, Any
 
-from coachledger.storefile import StoreError
+from coachledger.adapters.files import StoreError
 
 PARALLEL_MIN = 50_000  # events to catch up from which a helper process decodes them
 AVAILABLE = os.name == "posix"  # elsewhere a catch-up runs in one process

@@ -202,7 +202,7 @@ def _known_progress(facts: progress.Facts, kpi: str, moment: datetime, seq: int)
 def read_decryptor(settings: Any) -> Any:
     """What the read side decrypts events with: None when the store keeps them in clear."""
     try:
-        from coachledger.keys import CLEAR, open_decryptor
+        from coachledger.adapters.keys import CLEAR, open_decryptor
     except ImportError:
         return None
     decrypt = open_decryptor(settings)

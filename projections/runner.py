@@ -176,7 +176,7 @@ def routes() -> dict[str, Route]:
     written), so catch-up needs no state between events and a rebuild only appends.
     """
     if not _ROUTES:
-        from coachledger.codec import text_decoder
+        from coachledger.adapters.codec import text_decoder
         from coachledger.domain import EVENT_NAMES
 
         topics = {name: topic for topic, name in EVENT_NAMES.items()}

@@ -102,7 +102,7 @@ def events(
     decrypt: Decryptor | None = None,
 ) -> list[dict[str, Any]]:
     """The events of one client in recording order, within a recording-time window."""
-    from coachledger.codec import decode_payload, event_name
+    from coachledger.adapters.codec import decode_payload, event_name
 
     rows = db.execute(
         "SELECT i.seq, i.originator_version, i.recorded_at, e.topic, e.state "

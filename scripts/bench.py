@@ -271,7 +271,7 @@ def client_history(slug: str, n_events: int, start: datetime, end: datetime, see
     Yields ``LedgerStoredEvent`` objects in version order, with recording times spread
     evenly (plus jitter) over the period; measurements are often back-dated a few days.
     """
-    from coachledger.codec import MsgspecMapper
+    from coachledger.adapters.codec import MsgspecMapper
     from coachledger.domain import Client
 
     rng = random.Random(seed)
@@ -417,8 +417,8 @@ def generate(
     indexed exactly as the write side does it; big clients then get a snapshot, as they
     would have had from regular writes (every 100 versions).
     """
-    from coachledger.bootstrap import open_ledger
     from coachledger.ids import client_id
+    from coachledger.services.bootstrap import open_ledger
     from coachledger.settings import Settings
 
     end = datetime.now(tz=UTC) - timedelta(days=1)
@@ -624,7 +624,7 @@ def bench_as_of(ctx: Context) -> None:
     loads = (
         "import json, sys, time\n"
         "from eventsourcing.application import Repository\n"
-        "from coachledger.bootstrap import open_ledger\n"
+        "from coachledger.services.bootstrap import open_ledger\n"
         "from coachledger.ids import client_id\n"
         "from coachledger.settings import Settings\n"
         "app = open_ledger(Settings.from_values(None, None))\n"
@@ -708,7 +708,7 @@ def raw_rows(path: Path) -> list[tuple[Any, ...]]:
 
 def raw_insert(rows: list[tuple[Any, ...]], target: Path, like: Path) -> float:
     """Seconds to bulk-insert ``rows`` into an empty table with the store's own stored_events DDL."""
-    from coachledger.storefile import PRAGMAS
+    from coachledger.adapters.files import PRAGMAS
 
     for old in target.parent.glob(target.name + "*"):
         old.unlink()

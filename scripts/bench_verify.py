@@ -22,13 +22,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from coachledger.bootstrap import open_ledger
-from coachledger.codec import LedgerStoredEvent, encode
+from coachledger.adapters.codec import LedgerStoredEvent, encode
+from coachledger.adapters.files import connect, immediate
+from coachledger.adapters.sqlite import insert_sealed
 from coachledger.ids import client_id
+from coachledger.services.bootstrap import open_ledger
+from coachledger.services.trust import verify
 from coachledger.settings import Settings, parse_store
-from coachledger.sqlite_store import insert_sealed
-from coachledger.storefile import connect, immediate
-from coachledger.trust import verify
 
 CLIENTS = 1_000
 BATCH = 20_000

@@ -18,7 +18,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import InfrastructureFactory, IntegrityError, OperationalError
 
-from coachledger.codec import MsgspecMapper
+from coachledger.adapters.codec import MsgspecMapper
 from coachledger.domain import Client, ClientNotFound, DuplicateId, client_id
 
 T = TypeVar("T")

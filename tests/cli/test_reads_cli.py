@@ -20,7 +20,7 @@ import pytest
 from freezegun import freeze_time
 from freezegun.api import FrozenDateTimeFactory
 
-from coachledger import codec
+from coachledger.adapters import codec
 from conftest import Cli
 
 # Build every event schema now: under freezegun, `datetime` in the domain's type hints is FakeDatetime.

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from freezegun import freeze_time
 
-from coachledger import codec
+from coachledger.adapters import codec
 
 if TYPE_CHECKING:
     from conftest import Cli
@@ -90,7 +90,7 @@ def ledger(cli: Cli, store: str) -> Iterator[Cli]:
 
 
 def forget(store: str, slug: str) -> None:
-    from coachledger.bootstrap import open_ledger
+    from coachledger.services.bootstrap import open_ledger
     from coachledger.settings import Settings
 
     ledger = open_ledger(Settings.from_values(store, "maria"))

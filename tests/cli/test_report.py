@@ -19,7 +19,7 @@ import pytest
 from freezegun import freeze_time
 from freezegun.api import FrozenDateTimeFactory
 
-import coachledger.codec  # noqa: F401  (builds the event schemas before freezegun patches datetime)
+import coachledger.adapters.codec  # noqa: F401  (builds the event schemas before freezegun patches datetime)
 
 if TYPE_CHECKING:
     from conftest import Cli

@@ -13,7 +13,7 @@ import pytest
 from freezegun import freeze_time
 from freezegun.api import FrozenDateTimeFactory
 
-from coachledger import codec
+from coachledger.adapters import codec
 
 if TYPE_CHECKING:
     from conftest import Cli

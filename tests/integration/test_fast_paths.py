@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from coachledger.codec import SCHEMAS, LedgerStoredEvent
+from coachledger.adapters.codec import SCHEMAS, LedgerStoredEvent
+from coachledger.adapters.sealing import GENESIS, seal
+from coachledger.adapters.sqlite import LEDGER_OBJECTS, insert_sealed
 from coachledger.domain import EVENT_CLASSES
 from coachledger.ids import NAMESPACE, client_id
-from coachledger.sealing import GENESIS, seal
 from coachledger.settings import Settings
-from coachledger.sqlite_store import LEDGER_OBJECTS, insert_sealed
 
 
 @given(st.text(min_size=1, max_size=80))
@@ -33,7 +33,7 @@ def test_schemas_are_built_on_first_use_and_cover_every_topic() -> None:
 
 
 def _store(tmp_path: Path) -> sqlite3.Connection:
-    from coachledger.bootstrap import open_ledger
+    from coachledger.services.bootstrap import open_ledger
 
     path = tmp_path / "ledger.sqlite"
     open_ledger(Settings.from_values(str(path), "maria")).close()
@@ -86,7 +86,7 @@ def test_a_bulk_append_that_loses_a_race_writes_nothing(tmp_path: Path) -> None:
 
 
 def test_the_tables_are_created_once_and_found_afterwards(tmp_path: Path) -> None:
-    from coachledger.sqlite_store import LedgerSQLiteFactory
+    from coachledger.adapters.sqlite import LedgerSQLiteFactory
 
     conn = _store(tmp_path)
     names = {n for (n,) in conn.execute("SELECT name FROM sqlite_master")}

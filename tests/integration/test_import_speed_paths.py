@@ -19,11 +19,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from coachledger import transfer
-from coachledger.sealing import seal
+from coachledger.adapters.sealing import seal
+from coachledger.adapters.sqlite import SealedAppender, connect_threadable, seal_rows, sealed_appender
+from coachledger.services import transfer
+from coachledger.services.transfer import (
+    LINE_TYPES,
+    REGISTERED,
+    ImportRefused,
+    _Stream,
+    import_from,
+    open_store,
+)
 from coachledger.settings import Settings
-from coachledger.sqlite_store import SealedAppender, connect_threadable, seal_rows, sealed_appender
-from coachledger.transfer import LINE_TYPES, REGISTERED, ImportRefused, _Stream, import_from, open_store
 from conftest import EVENT_ROWS, Cli, a_journey
 
 DUMP = (*EVENT_ROWS, "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name")
@@ -197,7 +204,7 @@ def test_the_bulk_seals_are_the_ledger_seals(events: list[Any], previous: bytes)
 
 
 def _appender_store(tmp_path: Path) -> sqlite3.Connection:
-    from coachledger.bootstrap import open_ledger
+    from coachledger.services.bootstrap import open_ledger
 
     path = tmp_path / "ledger.sqlite"
     open_ledger(Settings.from_values(str(path), "maria")).close()
@@ -243,7 +250,7 @@ def test_the_appender_rebuilds_the_time_index_once_most_events_are_in(tmp_path: 
 def reference_check(topic: str, d: Any, s: _Stream) -> tuple[str, str] | None:
     """The rules of what an event may refer to, written once for every topic."""
     from coachledger.domain import Client
-    from coachledger.transfer import _who
+    from coachledger.services.transfer import _who
 
     who = _who(s)
     earlier = "by an earlier line or in the store"

@@ -116,7 +116,7 @@ def test_a_follower_applies_new_events_without_any_read_and_stops_on_sigterm(
         cli.run("measure", "record", "ana-lopez", "salary", value)
     wait_until(lambda: views_position(ledger) == 6, "the follower applied the new events")
 
-    from coachledger.pg_views import connect_views
+    from coachledger.adapters.pg_views import connect_views
     from coachledger.projections import runner
     from coachledger.settings import parse_store
 
@@ -154,8 +154,8 @@ def test_a_follower_resumes_where_it_stopped_and_applies_nothing_twice(
 def test_a_follower_never_skips_an_event_that_commits_late(
     ledger: str, follower: Callable[[], Follower]
 ) -> None:
-    from coachledger.bootstrap import open_ledger
-    from coachledger.pg_store import insert_sealed
+    from coachledger.adapters.postgres import insert_sealed
+    from coachledger.services.bootstrap import open_ledger
     from coachledger.settings import Settings
 
     f = follower()

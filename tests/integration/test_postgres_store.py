@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from coachledger.adapters.sealing import GENESIS, seal
 from coachledger.ids import stream_of
-from coachledger.sealing import GENESIS, seal
 from conftest import Cli
 
 psycopg = pytest.importorskip("psycopg")
@@ -141,8 +141,8 @@ def test_eight_processes_writing_to_different_clients_lose_nothing(pg_store: str
 
 def test_a_read_sees_every_event_that_commits_late(ledger: str) -> None:
     """A writer holding its transaction open keeps the seq order: later writers wait for it."""
-    from coachledger.bootstrap import open_ledger
-    from coachledger.pg_store import insert_sealed
+    from coachledger.adapters.postgres import insert_sealed
+    from coachledger.services.bootstrap import open_ledger
     from coachledger.settings import Settings
 
     app = open_ledger(Settings.from_values(ledger, "maria"))

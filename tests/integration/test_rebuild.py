@@ -24,7 +24,7 @@ from freezegun.api import FrozenDateTimeFactory
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coachledger import codec
+from coachledger.adapters import codec
 from coachledger.projections import runner
 from conftest import Cli
 
@@ -103,7 +103,7 @@ def assert_rebuild_changes_nothing(cli: Cli, as_of: str, known_at: str) -> None:
 
 def forget(store: str, slug: str) -> None:
     """Record ClientForgotten through the application (what `forget` records)."""
-    from coachledger.bootstrap import open_ledger
+    from coachledger.services.bootstrap import open_ledger
     from coachledger.settings import Settings
 
     ledger = open_ledger(Settings.from_values(store, "maria"))

@@ -103,7 +103,7 @@ def test_a_rebuild_that_copies_rows_in_gives_the_same_views(
     cli.run("client", "list")  # a read: the views catch up, statement by statement
     live = _views(store)
     if store.startswith("postgresql://"):
-        from coachledger import pg_views
+        from coachledger.adapters import pg_views
 
         monkeypatch.setattr(pg_views, "COPY_MIN", 1)
     cli.run("projections", "rebuild")

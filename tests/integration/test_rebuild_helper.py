@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from coachledger.adapters.files import StoreError, connect
 from coachledger.projections import pipeline, runner
 from coachledger.projections.db import SqliteViews
-from coachledger.storefile import StoreError, connect
 from conftest import Cli
 
 TABLES = sorted(t for view in runner.VIEWS for t in view.TABLES)

@@ -28,7 +28,7 @@ import pytest
 from click.testing import CliRunner
 from freezegun import freeze_time
 
-import coachledger.codec  # noqa: F401  (builds the event schemas before freezegun patches datetime)
+import coachledger.adapters.codec  # noqa: F401  (builds the event schemas before freezegun patches datetime)
 from coachledger.cli import main
 
 CHROMIUM = "/usr/bin/chromium"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from coachledger.sealing import GENESIS, seal
+from coachledger.adapters.sealing import GENESIS, seal
 from conftest import Cli
 
 psycopg = pytest.importorskip("psycopg")
@@ -62,7 +62,7 @@ def journey(tmp_path: Path) -> Path:
     )  # fmt: skip
     cli.run("feedback", "add", "ben", "--rating", "4", "--comment", "useful", actor="li")
 
-    from coachledger.bootstrap import open_ledger
+    from coachledger.services.bootstrap import open_ledger
     from coachledger.settings import Settings
 
     ledger = open_ledger(Settings.from_values(str(path), "maria"))

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from coachledger.ids import stream_of
+from coachledger.services.transfer import LINE_TYPES, export_to, import_from, open_store
 from coachledger.settings import Settings
-from coachledger.transfer import LINE_TYPES, export_to, import_from, open_store
 from conftest import EVENT_ROWS as DUMP
 from conftest import Cli, a_journey
 
@@ -424,7 +424,7 @@ def test_the_python_interface_round_trips(tmp_path: Path) -> None:
 
 
 def encrypted(store: str) -> Cli:
-    pytest.importorskip("coachledger.keys", reason="per-client encryption is not in this tree")
+    pytest.importorskip("coachledger.adapters.keys", reason="per-client encryption is not in this tree")
     cli = Cli(store)
     cli.run("init", "--encrypt")
     return cli
@@ -465,7 +465,7 @@ def test_a_forgotten_client_is_left_out_of_the_export(tmp_path: Path, store: str
 def test_every_event_type_is_stored_again_byte_for_byte(tmp_path: Path) -> None:
     source = Cli(str(tmp_path / "source.sqlite"))
     a_journey(source)
-    from coachledger.bootstrap import open_ledger
+    from coachledger.services.bootstrap import open_ledger
 
     ledger = open_ledger(Settings.from_values(source.store, "maria"))
     try:

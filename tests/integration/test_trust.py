@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from coachledger.adapters.sealing import seal
 from coachledger.ids import stream_of
-from coachledger.sealing import seal
 from conftest import Cli
 
 NAME = "Zoraida Quintanilla"
@@ -538,8 +538,8 @@ def _export_of_a_busy_ledger(folder: Path) -> tuple[Path, int]:
     from datetime import UTC, datetime
     from decimal import Decimal
 
-    from coachledger.bootstrap import open_ledger
     from coachledger.domain import Client
+    from coachledger.services.bootstrap import open_ledger
     from coachledger.settings import Settings
 
     source = folder / "source.sqlite"

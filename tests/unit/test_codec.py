@@ -9,7 +9,7 @@ from pathlib import Path
 
 from freezegun import freeze_time
 
-from coachledger import codec
+from coachledger.adapters import codec
 from coachledger.domain import Client
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "stored-events-v0.1.0.jsonl"

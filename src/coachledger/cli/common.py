@@ -38,7 +38,7 @@ class Env:
 
     def ledger(self) -> Ledger:
         if self._ledger is None:
-            from coachledger.bootstrap import open_ledger
+            from coachledger.services.bootstrap import open_ledger
 
             self._ledger = open_ledger(self.settings)
         return self._ledger
@@ -80,7 +80,7 @@ def _store_message(e: Exception) -> str | None:
     """A readable line for store failures (never a traceback for a bad store)."""
     import sqlite3
 
-    from coachledger.storefile import StoreError, describe_sqlite_error
+    from coachledger.adapters.files import StoreError, describe_sqlite_error
 
     if isinstance(e, StoreError):
         return str(e)

@@ -63,9 +63,9 @@ def demo(env: Env, clients: int, months: int, seed: int, until: datetime, store:
       coachledger demo
       coachledger demo --clients 2000 --months 12 --store /tmp/bench.sqlite
     """
-    from coachledger.demo import generate
+    from coachledger.services.demo import generate
+    from coachledger.services.transfer import bulk_append
     from coachledger.settings import Settings
-    from coachledger.transfer import bulk_append
 
     given = store or click.get_current_context().find_root().params.get("store")
     given = given or os.environ.get("COACHLEDGER_STORE") or None
@@ -86,7 +86,7 @@ def demo(env: Env, clients: int, months: int, seed: int, until: datetime, store:
     )
     click.echo(f"Store: {where}")
     _show_progress(settings, summary.first, summary.until)
-    from coachledger.report import write_report
+    from coachledger.services.report import write_report
 
     folder = settings.store.path.parent if settings.store.path is not None else demo_store_path().parent
     folder.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ def init(env: Env, encrypt: bool) -> None:
     Example:
       coachledger --store ./ledger.sqlite init
     """
-    from coachledger.bootstrap import init_store
+    from coachledger.services.bootstrap import init_store
 
     where = init_store(env.settings, encrypt=encrypt)
     click.echo(f"Ledger ready at {where}{' (encrypted per client)' if encrypt else ''}.")

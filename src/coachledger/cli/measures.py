@@ -94,7 +94,7 @@ def import_csv(env: Env, client: str, file: Path, source: str) -> None:
     Example:
       coachledger measure import ana-lopez march-survey.csv
     """
-    from coachledger.transfer import import_measurements
+    from coachledger.services.transfer import import_measurements
 
     ids = import_measurements(env.ledger(), client, file, source)
     span = ids[0] if len(ids) == 1 else f"{ids[0]}..{ids[-1]}"

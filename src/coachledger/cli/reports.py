@@ -74,7 +74,7 @@ def report(
         fmt = "json"
     if fmt is None:
         fmt = SUFFIXES.get(out.suffix.lower(), "md") if out is not None else "md"
-    from coachledger.report import render_report, write_private
+    from coachledger.services.report import render_report, write_private
 
     text = render_report(env.settings, client, fmt, as_of, known_at, definition_as_of)
     if out is None:

@@ -31,8 +31,8 @@ def copy(source: str, target: str, as_json: bool) -> None:
           --to postgresql://coach:secret@db.example.org:5432/practice
       coachledger store copy --from postgresql://coach@db.example.org/practice --to ./backup.sqlite
     """
+    from coachledger.services.store_copy import copy_ledger
     from coachledger.settings import parse_store
-    from coachledger.store_copy import copy_ledger
 
     src, dst = parse_store(source), parse_store(target)
     result = copy_ledger(src, dst)

@@ -33,7 +33,7 @@ def export(env: Env, out: Path | None) -> None:
       coachledger export --out ledger-2026-06-30.jsonl
       coachledger export | gzip > backup.jsonl.gz
     """
-    from coachledger.transfer import export_to
+    from coachledger.services.transfer import export_to
 
     result = export_to(env.settings, out, None if out else sys.stdout.buffer)
     if out is not None:
@@ -60,7 +60,7 @@ def import_(env: Env, file: Path, dry_run: bool) -> None:
       coachledger --store ./copy.sqlite import ledger-2026-06-30.jsonl --dry-run
       coachledger --store ./copy.sqlite import ledger-2026-06-30.jsonl
     """
-    from coachledger.transfer import import_from, no_progress
+    from coachledger.services.transfer import import_from, no_progress
 
     source = sys.stdin.buffer if str(file) == "-" else file
     big = source is not file or file.stat().st_size >= PROGRESS_MIN_BYTES

@@ -31,8 +31,8 @@ def verify(env: Env, ctx: click.Context, anchor_file: Path | None, as_json: bool
       coachledger verify
       coachledger verify --anchor ~/ledger-anchor.json --json
     """
-    from coachledger.trust import Anchor
-    from coachledger.trust import verify as verify_chain
+    from coachledger.services.trust import Anchor
+    from coachledger.services.trust import verify as verify_chain
 
     anchor = Anchor.load(anchor_file) if anchor_file is not None else None
     result = verify_chain(env.settings, anchor)
@@ -66,8 +66,8 @@ def anchor(env: Env, out: Path | None, as_json: bool) -> None:
       coachledger anchor
     """
     from coachledger.errors import DomainError
-    from coachledger.trust import anchor_document, write_private
-    from coachledger.trust import verify as verify_chain
+    from coachledger.services.trust import anchor_document, write_private
+    from coachledger.services.trust import verify as verify_chain
 
     result = verify_chain(env.settings)
     if result.first_bad is not None:
@@ -108,7 +108,7 @@ def forget(env: Env, client: str, yes: bool) -> None:
     if not yes:
         raise click.UsageError("forgetting a client cannot be undone: add --yes to confirm")
     from coachledger.errors import ClientWasForgotten
-    from coachledger.trust import forget as forget_client
+    from coachledger.services.trust import forget as forget_client
 
     result = forget_client(env.settings, client)
     for warning in result.warnings:

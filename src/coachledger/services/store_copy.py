@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from coachledger.adapters.files import StoreError, connect, describe_sqlite_error
+from coachledger.adapters.sealing import GENESIS, seal
 from coachledger.errors import DomainError
-from coachledger.sealing import GENESIS, seal
 from coachledger.settings import Settings, StoreLocation
-from coachledger.storefile import StoreError, connect, describe_sqlite_error
 
 Row = tuple[Any, ...]
 META_DDL = "CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT)"
@@ -137,7 +137,7 @@ def _read_sqlite(path: Path) -> LedgerRows:
     finally:
         conn.close()
     if rows.encrypted:
-        from coachledger.keys import key_file_of
+        from coachledger.adapters.keys import key_file_of
 
         key_file = key_file_of(path)
         if not key_file.exists():
@@ -169,8 +169,8 @@ def _pg_tables(conn: Any) -> set[str]:
 
 
 def _read_pg(store: StoreLocation) -> LedgerRows:
-    from coachledger.pg_store import connect as pg_connect
-    from coachledger.pg_store import parse_url
+    from coachledger.adapters.postgres import connect as pg_connect
+    from coachledger.adapters.postgres import parse_url
 
     with contextlib.closing(pg_connect(parse_url(store.url))) as conn:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -258,7 +258,7 @@ def _verify(rows: LedgerRows, events: list[Row], index: list[Row], snapshots: li
 
 def _create_schema(target: StoreLocation) -> None:
     """The ledger's tables, created the way every write creates them."""
-    from coachledger.bootstrap import open_ledger
+    from coachledger.services.bootstrap import open_ledger
 
     ledger = open_ledger(Settings(target, "store-copy"))
     ledger.close()
@@ -324,7 +324,7 @@ def _sqlite_keys(target: StoreLocation, rows: LedgerRows, created: list[Path]) -
     """The target's key file, holding the source's client keys (encrypted ledgers only)."""
     if not rows.encrypted:
         return None
-    from coachledger.keys import SqliteKeyStore, key_file_of
+    from coachledger.adapters.keys import SqliteKeyStore, key_file_of
 
     assert target.path is not None
     key_file = key_file_of(target.path)
@@ -345,8 +345,8 @@ def _sqlite_keys(target: StoreLocation, rows: LedgerRows, created: list[Path]) -
 
 
 def _write_pg(target: StoreLocation, rows: LedgerRows) -> None:
-    from coachledger.pg_store import connect as pg_connect
-    from coachledger.pg_store import ensure_schema, parse_url
+    from coachledger.adapters.postgres import connect as pg_connect
+    from coachledger.adapters.postgres import ensure_schema, parse_url
 
     def tables(conn: Any) -> set[str]:
         found = _pg_tables(conn)
@@ -382,7 +382,7 @@ def _write_pg(target: StoreLocation, rows: LedgerRows) -> None:
                 cur.execute("DELETE FROM ledger_meta")
                 cur.executemany("INSERT INTO ledger_meta VALUES (%s, %s)", rows.meta)
                 if rows.encrypted:
-                    from coachledger.keys import KEY_TABLES
+                    from coachledger.adapters.keys import KEY_TABLES
 
                     for ddl in KEY_TABLES:
                         cur.execute(ddl.format(blob="BYTEA"))

@@ -31,9 +31,9 @@ from typing import Any
 
 import msgspec
 
-from coachledger.sealing import GENESIS
+from coachledger.adapters.files import StoreError, connect, describe_sqlite_error
+from coachledger.adapters.sealing import GENESIS
 from coachledger.settings import Settings
-from coachledger.storefile import StoreError, connect, describe_sqlite_error
 
 UNKNOWN_CLIENT = "(unknown)"
 # Both backends keep the same two tables; only the name of the sequence column differs.
@@ -289,7 +289,7 @@ class PgChainSource(ChainSource):
 def _open_source(settings: Settings) -> ChainSource:
     store = settings.store
     if store.kind == "postgres":
-        from coachledger.keys import pg_connect
+        from coachledger.adapters.keys import pg_connect
 
         return PgChainSource(pg_connect(store))
     assert store.path is not None
@@ -396,10 +396,10 @@ def forget(settings: Settings, slug: str) -> Forgetting:
     """
     from eventsourcing.persistence import MapperDeserialisationError
 
-    from coachledger.bootstrap import open_ledger
+    from coachledger.adapters.keys import is_encrypted, open_key_store
     from coachledger.errors import ClientNotFound, ClientWasForgotten
     from coachledger.ids import stream_of
-    from coachledger.keys import is_encrypted, open_key_store
+    from coachledger.services.bootstrap import open_ledger
 
     stream = stream_of(slug)
     store = settings.store
@@ -457,7 +457,7 @@ def _compact_store(settings: Settings, stream: str) -> list[str]:
     """Drop the stream's snapshots (a cache) and rewrite the store: no free page keeps old rows."""
     store = settings.store
     if store.kind == "postgres":
-        from coachledger.keys import pg_connect
+        from coachledger.adapters.keys import pg_connect
 
         with pg_connect(store) as conn:
             table = conn.execute("SELECT to_regclass('stored_snapshots')").fetchone()[0]
@@ -466,7 +466,7 @@ def _compact_store(settings: Settings, stream: str) -> list[str]:
                     "DELETE FROM stored_snapshots WHERE replace(originator_id::text, '-', '') = %s", (stream,)
                 )
         return []
-    from coachledger.keys import compact_sqlite
+    from coachledger.adapters.keys import compact_sqlite
 
     assert store.path is not None
     conn = connect(store.path)

@@ -29,9 +29,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from coachledger.adapters.files import StoreError, connect, describe_sqlite_error, prepare_file
 from coachledger.errors import ClientWasForgotten, DomainError
 from coachledger.settings import Settings, StoreLocation
-from coachledger.storefile import StoreError, connect, describe_sqlite_error, prepare_file
 
 ENCRYPTION = "aes-256-gcm per client"
 KEY_FILE_SUFFIX = ".keys"
@@ -188,8 +188,8 @@ def _refuse_encryption(store: StoreLocation) -> Exception:
 
 def pg_connect(store: StoreLocation) -> Any:
     """An autocommit psycopg connection (psycopg is imported only for PostgreSQL stores)."""
-    from coachledger.pg_store import connect as connect_pg
-    from coachledger.pg_store import parse_url
+    from coachledger.adapters.postgres import connect as connect_pg
+    from coachledger.adapters.postgres import parse_url
 
     return connect_pg(parse_url(store.url), autocommit=True)
 

@@ -20,11 +20,11 @@ def open_ledger(settings: Settings) -> Ledger:
 
     store = settings.store
     if store.kind == "postgres":
-        from coachledger.pg_store import ledger_env, pg_factory
+        from coachledger.adapters.postgres import ledger_env, pg_factory
 
         return Ledger(ledger_env(store), pg_factory, settings.actor, cipher_for(settings))
-    from coachledger.sqlite_store import LedgerSQLiteFactory
-    from coachledger.storefile import prepare_file
+    from coachledger.adapters.files import prepare_file
+    from coachledger.adapters.sqlite import LedgerSQLiteFactory
 
     assert store.path is not None
     prepare_file(store.path)
@@ -39,7 +39,7 @@ def cipher_for(settings: Settings) -> Any:
     cipher | None``. Whether a store is encrypted is read from the store itself
     (``ledger_meta``), so every process agrees; ``cryptography`` is imported only then.
     """
-    from coachledger.keys import ciphers_for
+    from coachledger.adapters.keys import ciphers_for
 
     return ciphers_for(settings)
 
@@ -51,11 +51,11 @@ def init_store(settings: Settings, *, encrypt: bool = False) -> str:
     holds unencrypted events is refused, and changes nothing.
     """
     if encrypt:
-        from coachledger.keys import init_encryption
+        from coachledger.adapters.keys import init_encryption
 
         init_encryption(settings)
     open_ledger(settings)
-    from coachledger.keys import ensure_meta_table
+    from coachledger.adapters.keys import ensure_meta_table
 
     ensure_meta_table(settings.store)
     return settings.store.describe()

@@ -25,7 +25,7 @@ from typing import Any
 
 import psycopg
 
-from coachledger.pg_store import connect, parse_url
+from coachledger.adapters.postgres import connect, parse_url
 
 CHANNEL = "stored_events"
 WAKE_EVERY_S = 0.5  # how often a quiet follower looks at its stop flag
@@ -69,7 +69,7 @@ def follow(settings: Any, stop: threading.Event | None = None) -> int:
 
 
 def _follow(settings: Any, stop: threading.Event) -> int:
-    from coachledger.storefile import StoreError
+    from coachledger.adapters.files import StoreError
 
     state = {"applied": 0, "connected": 0}
     failures = 0

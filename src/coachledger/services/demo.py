@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from coachledger.codec import LedgerStoredEvent, MsgspecMapper
+from coachledger.adapters.codec import LedgerStoredEvent, MsgspecMapper
 from coachledger.domain import Client
 
 DEMO_END = datetime(2026, 10, 30, 17, 0, tzinfo=UTC)

@@ -38,7 +38,7 @@ from uuid import UUID
 import msgspec
 
 from coachledger import __version__
-from coachledger.codec import SCHEMAS, LedgerStoredEvent, decode_payload, encoder
+from coachledger.adapters.codec import SCHEMAS, LedgerStoredEvent, decode_payload, encoder
 from coachledger.domain import (
     EVENT_CLASSES,
     SOURCES,
@@ -52,8 +52,8 @@ from coachledger.ids import client_id
 from coachledger.settings import Settings
 
 if TYPE_CHECKING:
+    from coachledger.adapters.sqlite import SealRow
     from coachledger.application import Ledger
-    from coachledger.sqlite_store import SealRow
 
 FORMAT = "coachledger-export"
 VERSION = 1
@@ -468,7 +468,7 @@ class SqliteBackend(Backend):
         return self.conn.execute("SELECT 1 FROM stored_events LIMIT 1").fetchone() is None
 
     def append(self, events: Sequence[LedgerStoredEvent]) -> None:
-        from coachledger.sqlite_store import insert_sealed
+        from coachledger.adapters.sqlite import insert_sealed
 
         insert_sealed(self.conn, events)
 
@@ -481,7 +481,7 @@ class SqliteBackend(Backend):
         the store does not already hold far more events than are being added. It happens
         inside the append's transaction, so readers never see the store without it.
         """
-        from coachledger.storefile import INDEX_BY_TIME
+        from coachledger.adapters.files import INDEX_BY_TIME
 
         deferred = self._defer_index(new_events)
         yield
@@ -490,7 +490,7 @@ class SqliteBackend(Backend):
 
     def _defer_index(self, new_events: int) -> bool:
         """Drop the recording-time index for an append of ``new_events`` when worth it (see bulk)."""
-        from coachledger.storefile import INDEX_BY_TIME
+        from coachledger.adapters.files import INDEX_BY_TIME
 
         last = self.conn.execute("SELECT max(rowid) FROM stored_events").fetchone()[0] or 0
         if new_events < BULK_MIN or new_events * 10 < last:
@@ -506,7 +506,7 @@ class SqliteBackend(Backend):
         For a bulk append the appender's thread rebuilds the recording-time index (see bulk)
         when most events are in, while the last ones are still being checked and sealed.
         """
-        from coachledger.sqlite_store import sealed_appender
+        from coachledger.adapters.sqlite import sealed_appender
 
         deferred = self._defer_index(new_events)
         index_after = int(new_events * INDEX_EARLY) if deferred else None
@@ -566,7 +566,7 @@ class PostgresBackend(Backend):
         return self.curs.fetchone() is None
 
     def append(self, events: Sequence[LedgerStoredEvent]) -> None:
-        from coachledger.pg_store import insert_sealed
+        from coachledger.adapters.postgres import insert_sealed
 
         self.lock()
         insert_sealed(self.curs, events)
@@ -586,18 +586,18 @@ class StoreSession:
         self.empty = False
         store = settings.store
         if create:
-            from coachledger.bootstrap import open_ledger
+            from coachledger.services.bootstrap import open_ledger
 
             self.ledger = open_ledger(settings)
         if store.kind == "postgres":
             if self.ledger is None:
-                from coachledger.pg_store import connect, parse_url, schema_exists
+                from coachledger.adapters.postgres import connect, parse_url, schema_exists
 
                 self.conn = connect(parse_url(store.url))
                 self.empty = not schema_exists(self.conn)
                 self.conn.rollback()
             return
-        from coachledger.storefile import connect as sqlite_connect
+        from coachledger.adapters.files import connect as sqlite_connect
 
         assert store.path is not None
         if self.ledger is not None:
@@ -607,7 +607,7 @@ class StoreSession:
             self.empty = True
             return
         if create:  # the import's appender inserts from a thread of its own
-            from coachledger.sqlite_store import connect_threadable
+            from coachledger.adapters.sqlite import connect_threadable
 
             self.conn = connect_threadable(store.path)
         else:
@@ -622,7 +622,7 @@ class StoreSession:
         elif self.settings.store.kind == "postgres":
             yield from self._pg_transaction(write)
         elif write:
-            from coachledger.storefile import immediate
+            from coachledger.adapters.files import immediate
 
             with immediate(self.conn):
                 yield SqliteBackend(self.conn)
@@ -637,7 +637,7 @@ class StoreSession:
         from psycopg.rows import dict_row
 
         if self.ledger is not None:
-            from coachledger.pg_store import datastore_cursor
+            from coachledger.adapters.postgres import datastore_cursor
 
             with datastore_cursor(self.ledger.factory.datastore) as curs:
                 backend = PostgresBackend(curs, self.ledger.recorder)
@@ -745,11 +745,11 @@ class ExportResult:
 
 def export_to(settings: Settings, out: Path | None, sink: IO[bytes] | None = None) -> ExportResult:
     """Write the export to ``out`` (0600, replaced whole only when complete) or ``sink``."""
-    from coachledger.bootstrap import cipher_for
+    from coachledger.services.bootstrap import cipher_for
 
     with open_store(settings) as store, store.transaction(write=False) as backend:
         if isinstance(backend, _EmptyBackend):
-            from coachledger.storefile import StoreError
+            from coachledger.adapters.files import StoreError
 
             raise StoreError(f"no ledger at {settings.store.describe()}")
         lines = export_lines(backend, cipher_for(settings))
@@ -1245,7 +1245,7 @@ def import_from(
 
     ``source`` is a file, a binary stream, or the file's lines.
     """
-    from coachledger.bootstrap import cipher_for as ciphers
+    from coachledger.services.bootstrap import cipher_for as ciphers
 
     new_file = _missing_store_file(settings)
     try:
@@ -1303,7 +1303,7 @@ def _import_into_empty(
     checked. A refusal rolls the transaction back: nothing is written, as when the
     whole file is checked first (the problems named are the same).
     """
-    from coachledger.bootstrap import cipher_for as ciphers
+    from coachledger.services.bootstrap import cipher_for as ciphers
 
     with open_store(settings, create=True) as store, store.transaction(write=True) as backend:
         if not backend.is_empty():
@@ -1368,7 +1368,7 @@ def bulk_append(
     Refused, with nothing written, when the store already holds events: the events'
     versions start each stream afresh.
     """
-    from coachledger.bootstrap import cipher_for as ciphers
+    from coachledger.services.bootstrap import cipher_for as ciphers
 
     with open_store(settings, create=True) as store:
         with store.transaction(write=True) as backend:

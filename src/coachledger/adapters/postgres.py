@@ -32,9 +32,9 @@ from eventsourcing.postgres import (
 )
 from eventsourcing.utils import Environment
 
-from coachledger.sealing import GENESIS, seal
+from coachledger.adapters.files import StoreError
+from coachledger.adapters.sealing import GENESIS, seal
 from coachledger.settings import SettingsError, StoreLocation
-from coachledger.storefile import StoreError
 
 APP_NAME = "coachledger"  # the Ledger application's name: the prefix of its environment keys
 CONNECT_TIMEOUT_S = 5

@@ -32,8 +32,7 @@ from eventsourcing.sqlite import (
     SQLiteFactory,
 )
 
-from coachledger.sealing import GENESIS, seal
-from coachledger.storefile import (
+from coachledger.adapters.files import (
     BUSY_TIMEOUT_MS,
     INDEX_BY_TIME,
     INDEX_TABLE,
@@ -42,6 +41,7 @@ from coachledger.storefile import (
     describe_sqlite_error,
     immediate,
 )
+from coachledger.adapters.sealing import GENESIS, seal
 
 
 class LedgerConnectionPool(SQLiteConnectionPool):

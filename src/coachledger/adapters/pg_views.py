@@ -30,7 +30,7 @@ from typing import Any
 import psycopg
 from psycopg import pq
 
-from coachledger.pg_store import VIEWS_LOCK_KEY, connect, ensure_schema, parse_url
+from coachledger.adapters.postgres import VIEWS_LOCK_KEY, connect, ensure_schema, parse_url
 from coachledger.settings import StoreLocation
 
 EVENTS_AFTER_SQL = (
