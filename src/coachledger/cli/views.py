@@ -106,7 +106,7 @@ def run(env: Env, follow: bool, interval: float) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     log = logging.getLogger("coachledger.projections")
     if follow and env.settings.store.kind == "postgres":
-        from coachledger.adapters.pg_follow import follow as follow_postgres
+        from coachledger.projections.follow import follow as follow_postgres
 
         follow_postgres(env.settings)
         return
