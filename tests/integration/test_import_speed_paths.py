@@ -21,15 +21,11 @@ from hypothesis import strategies as st
 
 from coachledger.adapters.sealing import seal
 from coachledger.adapters.sqlite import SealedAppender, connect_threadable, seal_rows, sealed_appender
-from coachledger.services import transfer
-from coachledger.services.transfer import (
-    LINE_TYPES,
-    REGISTERED,
-    ImportRefused,
-    _Stream,
-    import_from,
-    open_store,
-)
+from coachledger.services.transfer import LINE_TYPES, REGISTERED, ImportRefused, import_from, open_store
+from coachledger.services.transfer import backends as transfer_backends
+from coachledger.services.transfer import importer as transfer_importer
+from coachledger.services.transfer import references as transfer_references
+from coachledger.services.transfer.references import _Stream
 from coachledger.settings import Settings
 from conftest import EVENT_ROWS, Cli, a_journey
 
@@ -50,14 +46,14 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[st
 @pytest.fixture
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     """Batches of a few events: several appends, statements and a deferred time index on a small file."""
-    monkeypatch.setattr(transfer, "CHUNK", 3)
-    monkeypatch.setattr(transfer, "BULK_MIN", 4)
+    monkeypatch.setattr(transfer_importer, "CHUNK", 3)
+    monkeypatch.setattr(transfer_backends, "BULK_MIN", 4)
     monkeypatch.setattr(SealedAppender, "ROWS_PER_STATEMENT", 2)
 
 
 def check_first(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make every later import take the path that checks the whole file before writing."""
-    monkeypatch.setattr(transfer, "_holds_no_events", lambda settings: False)
+    monkeypatch.setattr(transfer_importer, "_holds_no_events", lambda settings: False)
 
 
 def write_lines(path: Path, lines: list[dict[str, Any]]) -> Path:
@@ -250,7 +246,7 @@ def test_the_appender_rebuilds_the_time_index_once_most_events_are_in(tmp_path: 
 def reference_check(topic: str, d: Any, s: _Stream) -> tuple[str, str] | None:
     """The rules of what an event may refer to, written once for every topic."""
     from coachledger.domain import Client
-    from coachledger.services.transfer import _who
+    from coachledger.services.transfer.references import _who
 
     who = _who(s)
     earlier = "by an earlier line or in the store"
@@ -277,7 +273,7 @@ def reference_check(topic: str, d: Any, s: _Stream) -> tuple[str, str] | None:
         return "data.about", f"unknown KPI '{d.about[4:]}'{who} (not defined {earlier})"
     if topic == Client.MilestoneCelebrated.TOPIC and d.target not in (s.kpis if d.kind == "kpi" else s.goals):
         return "data.target", f"unknown {d.kind} '{d.target}'{who} (not recorded {earlier})"
-    transfer._remember(s, topic, d)
+    transfer_references._remember(s, topic, d)
     return None
 
 
@@ -323,6 +319,6 @@ def test_each_topics_reference_check_follows_the_rules(events: list[tuple[str, A
 
 
 def test_every_topic_says_what_it_refers_to() -> None:
-    assert set(transfer._REFS) == set(LINE_TYPES)
+    assert set(transfer_references._REFS) == set(LINE_TYPES)
     assert LINE_TYPES[REGISTERED].registered
     assert sum(lt.registered for lt in LINE_TYPES.values()) == 1

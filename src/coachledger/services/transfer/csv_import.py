@@ -1,0 +1,150 @@
+"""Measurements from a CSV file, recorded on one client together or not at all."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from coachledger.domain import (
+    SOURCES,
+    Client,
+    DomainError,
+    RetiredKpi,
+    UnknownId,
+)
+from coachledger.services.transfer.schema import ImportRefused
+
+if TYPE_CHECKING:
+    from coachledger.application import Ledger
+
+
+CSV_COLUMNS = ("kpi", "value", "date", "source", "note")
+CSV_REQUIRED = ("kpi", "value", "date")
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    line: int
+    kpi: str
+    value: Decimal
+    at: datetime
+    source: str
+    note: str | None
+
+
+def read_measurements_csv(
+    text: str, default_source: str
+) -> tuple[list[CsvRow], list[tuple[int, str | None, str]]]:
+    """The readable rows of a measurements CSV, and a problem for each bad cell (line, column).
+
+    A bad header is refused at once (ImportRefused): without it no row can be read.
+    """
+    from coachledger.moments import parse_moment
+
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportRefused([(1, None, "the file is empty; expected a header line kpi,value,date")]) from None
+    except csv.Error as e:
+        raise ImportRefused([(1, None, f"not a CSV file ({e})")]) from None
+    columns = [h.strip().lower() for h in header]
+    problems: list[tuple[int, str | None, str]] = []
+    unknown = [c for c in columns if c not in CSV_COLUMNS]
+    missing = [c for c in CSV_REQUIRED if c not in columns]
+    if unknown:
+        problems.append(
+            (
+                1,
+                unknown[0],
+                f"unknown column (the columns are {', '.join(CSV_COLUMNS)}; source, note optional)",
+            )
+        )
+    if missing:
+        problems.append((1, missing[0], "required column is missing (kpi, value and date are required)"))
+    duplicated = sorted({c for c in columns if columns.count(c) > 1})
+    if duplicated:
+        problems.append((1, duplicated[0], "the column appears twice"))
+    if problems:
+        raise ImportRefused(problems)
+    rows: list[CsvRow] = []
+    start = reader.line_num + 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            raise ImportRefused([*problems, (start, None, f"not valid CSV ({e})")]) from None
+        line, start = start, reader.line_num + 1
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != len(columns):
+            problems.append((line, None, f"{len(cells)} cells, but the header has {len(columns)} columns"))
+            continue
+        row = dict(zip(columns, (c.strip() for c in cells), strict=True))
+        bad: list[tuple[str, str]] = []
+        if not row["kpi"]:
+            bad.append(("kpi", "empty"))
+        value = Decimal(0)
+        try:
+            value = Decimal(row["value"])
+            if not value.is_finite():
+                raise InvalidOperation
+        except InvalidOperation:
+            bad.append(("value", f"'{row['value']}' is not a number"))
+        at = datetime.min
+        try:
+            at = parse_moment(row["date"])
+        except ValueError:
+            bad.append(("date", f"'{row['date']}' is not an ISO date (YYYY-MM-DD) or datetime"))
+        source = row.get("source") or default_source
+        if source not in SOURCES:
+            bad.append(("source", f"'{source}' is not one of {', '.join(SOURCES)}"))
+        if bad:
+            problems.extend((line, f, what) for f, what in bad)
+            continue
+        rows.append(CsvRow(line, row["kpi"], value, at, source, row.get("note") or None))
+    if not rows and not problems:
+        raise ImportRefused([(2, None, "no measurements: the file has a header but no rows")])
+    return rows, problems
+
+
+def record_csv_rows(
+    client: Client, actor: str, rows: Sequence[CsvRow], problems: Sequence[tuple[int, str | None, str]] = ()
+) -> list[str]:
+    """Record every row on the client, or raise ImportRefused naming each refused row.
+
+    ``problems`` (rows that could not be read) are reported together with the rows the
+    ledger refuses, so one run names every bad line.
+    """
+    problems = list(problems)
+    ids: list[str] = []
+    for row in rows:
+        try:
+            ids.append(client.record_measurement(actor, row.kpi, row.value, row.at, row.source, row.note))
+        except (UnknownId, RetiredKpi) as e:
+            problems.append((row.line, "kpi", str(e)))
+        except DomainError as e:
+            problems.append((row.line, "value", str(e)))
+    if problems:
+        raise ImportRefused(problems)
+    return ids
+
+
+def import_measurements(ledger: Ledger, slug: str, source: Path, default_source: str = "survey") -> list[str]:
+    """All rows of a CSV file as measurements of one client, saved together or not at all."""
+    try:
+        text = source.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise DomainError(f"{source} is not UTF-8 text") from None
+    except OSError as e:
+        raise DomainError(f"cannot read {source}: {e.strerror}") from None
+    rows, problems = read_measurements_csv(text, default_source)
+    return ledger.change(slug, lambda c: record_csv_rows(c, ledger.actor, rows, problems))

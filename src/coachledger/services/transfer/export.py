@@ -1,0 +1,148 @@
+"""Export: every event in recording order, as JSON Lines after a header line."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from coachledger import __version__
+from coachledger.adapters.codec import decode_payload
+from coachledger.domain import (
+    ClientWasForgotten,
+    DomainError,
+)
+from coachledger.services.transfer.backends import Backend, _EmptyBackend, open_store
+from coachledger.services.transfer.references import REGISTERED
+from coachledger.services.transfer.schema import (
+    FORMAT,
+    LINE_TYPES,
+    VERSION,
+    CipherFor,
+    Header,
+    _clear,
+    _header_decoder,
+    _line_encoder,
+)
+from coachledger.settings import Settings
+
+if TYPE_CHECKING:
+    pass
+
+
+def export_lines(backend: Backend, cipher_for: CipherFor | None = None) -> Iterator[bytes]:
+    """The header line, then one line per event in recording order (each ends with a newline).
+
+    Clients forgotten on request (their key destroyed) are left out whole: their events
+    can no longer be read, and an export must not carry what was erased.
+    """
+    forgotten = _forgotten_streams(backend, cipher_for) if cipher_for is not None else {}
+    header = Header(
+        format=FORMAT,
+        version=VERSION,
+        exported_at=datetime.now(tz=UTC),
+        events=backend.count() - sum(forgotten.values()),
+        generator=f"coachledger {__version__}",
+        forgotten_clients=len(forgotten),
+    )
+    yield _line_encoder.encode(header) + b"\n"
+    slugs: dict[str, str] = {}
+    for seq, stream, version, topic, state in backend.rows():
+        if stream in forgotten:
+            continue
+        lt = LINE_TYPES.get(topic)
+        if lt is None:
+            raise DomainError(f"cannot export event {seq}: unknown topic '{topic}'")
+        payload = decode_payload(topic, _clear(stream, topic, state, cipher_for))
+        if topic == REGISTERED:
+            slugs[stream] = payload.slug
+        line: dict[str, Any] = {
+            "seq": seq,
+            "stream": stream,
+            "client": slugs.get(stream),
+            "version": version,
+            "type": lt.name,
+            "topic": topic,
+            "recorded_at": payload.timestamp.astimezone(UTC),
+            "actor": payload.actor,
+            "data": {name: getattr(payload, name) for name in lt.data_fields},
+        }
+        yield _line_encoder.encode(line) + b"\n"
+
+
+def _forgotten_streams(backend: Backend, cipher_for: CipherFor) -> dict[str, int]:
+    """Streams whose first event no longer decrypts (a forgotten client), with their event counts."""
+    out: dict[str, int] = {}
+    for stream, topic, state in backend.first_events():
+        try:
+            _clear(stream, topic, state, cipher_for)
+        except ClientWasForgotten:
+            out[stream] = len(backend.stream_events(stream))
+    return out
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    events: int  # event lines written
+    forgotten_clients: int  # clients left out because they were forgotten on request
+
+
+def export_to(settings: Settings, out: Path | None, sink: IO[bytes] | None = None) -> ExportResult:
+    """Write the export to ``out`` (0600, replaced whole only when complete) or ``sink``."""
+    from coachledger.services.bootstrap import cipher_for
+
+    with open_store(settings) as store, store.transaction(write=False) as backend:
+        if isinstance(backend, _EmptyBackend):
+            from coachledger.adapters.files import StoreError
+
+            raise StoreError(f"no ledger at {settings.store.describe()}")
+        lines = export_lines(backend, cipher_for(settings))
+        first = next(lines)
+        header = _header_decoder.decode(first)
+        rest = itertools.chain((first,), lines)
+        if out is None:
+            assert sink is not None
+            count = _write_lines(rest, sink)
+        else:
+            count = _write_file(rest, out)
+    return ExportResult(count, header.forgotten_clients)
+
+
+def _write_lines(lines: Iterable[bytes], sink: IO[bytes]) -> int:
+    """Write the lines in batches; returns the number of event lines (all but the header)."""
+    written = 0
+    buffer: list[bytes] = []
+    for line in lines:
+        buffer.append(line)
+        written += 1
+        if len(buffer) >= 1000:
+            sink.write(b"".join(buffer))
+            buffer.clear()
+    sink.write(b"".join(buffer))
+    sink.flush()
+    return written - 1
+
+
+def _write_file(lines: Iterable[bytes], out: Path) -> int:
+    folder = out.parent if str(out.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=folder)
+    except OSError as e:
+        raise DomainError(f"cannot write {out}: {e.strerror}") from None
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as sink:
+            count = _write_lines(lines, sink)
+            os.fsync(sink.fileno())
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return count
