@@ -1,0 +1,100 @@
+"""Client reports: one document built from the read side, rendered as Markdown, HTML or JSON.
+
+The document (``document.build_report``) is plain data, exactly what ``--format json``
+prints; Markdown (``markdown``) and HTML (``html``, with the charts of ``svg`` and the
+stylesheet ``report.css``) are views of it, so the three formats never disagree. The HTML
+is one self-contained file: inline CSS and SVG charts, no script, no network, fit for
+printing. Every text a person typed is escaped on the way out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from coachledger.errors import DomainError
+from coachledger.projections.read import ReadSide
+from coachledger.services.report.document import build_report, progress_under
+from coachledger.services.report.html import render_html
+from coachledger.services.report.markdown import render_markdown
+
+__all__ = [
+    "FORMATS",
+    "ReportError",
+    "build_report",
+    "progress_under",
+    "render",
+    "render_report",
+    "write_report",
+]
+
+FORMATS = ("md", "html", "json")
+
+
+class ReportError(DomainError):
+    """The report cannot be produced as asked (a bad format, an unwritable file)."""
+
+
+def render(doc: dict[str, Any], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "md":
+        return render_markdown(doc)
+    if fmt == "html":
+        return render_html(doc)
+    raise ReportError(f"unknown report format '{fmt}' (use one of: {', '.join(FORMATS)})")
+
+
+def render_report(
+    settings: Any,
+    client: str,
+    fmt: str,
+    as_of: datetime | None = None,
+    known_at: datetime | None = None,
+    definition_as_of: datetime | None = None,
+) -> str:
+    """The report of ``client`` as text in ``fmt`` (md, html or json)."""
+    if fmt not in FORMATS:
+        raise ReportError(f"unknown report format '{fmt}' (use one of: {', '.join(FORMATS)})")
+    rs = ReadSide(settings)
+    try:
+        doc = build_report(rs, client, as_of, known_at, definition_as_of)
+    finally:
+        rs.close()
+    return render(doc, fmt)
+
+
+def write_report(
+    settings: Any,
+    client: str,
+    fmt: str,
+    out_path: str | os.PathLike[str],
+    as_of: datetime | None = None,
+    known_at: datetime | None = None,
+    definition_as_of: datetime | None = None,
+) -> str:
+    """Write the report to ``out_path`` (owner-only, 0600) and return its absolute path."""
+    text = render_report(settings, client, fmt, as_of, known_at, definition_as_of)
+    return write_private(Path(out_path), text)
+
+
+def write_private(path: Path, text: str) -> str:
+    """Write whole or not at all: a temporary file beside the target, then an atomic rename."""
+    path = path.expanduser().absolute()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    except OSError as err:
+        raise ReportError(f"cannot write the report to {path}: {err.strerror or err}") from None
+    return str(path)
