@@ -74,10 +74,10 @@ def report(
         fmt = "json"
     if fmt is None:
         fmt = SUFFIXES.get(out.suffix.lower(), "md") if out is not None else "md"
-    from coachledger.services.report import render_report, write_private
+    from coachledger.services.report import render_report, save_report
 
     text = render_report(env.settings, client, fmt, as_of, known_at, definition_as_of)
     if out is None:
         click.echo(text, nl=False)
         return
-    click.echo(write_private(out, text))
+    click.echo(save_report(out, text))

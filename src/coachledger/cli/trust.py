@@ -65,8 +65,9 @@ def anchor(env: Env, out: Path | None, as_json: bool) -> None:
       coachledger anchor --out ~/anchors/ledger-2026-04-01.json
       coachledger anchor
     """
+    from coachledger.adapters.files import write_private
     from coachledger.errors import DomainError
-    from coachledger.services.trust import anchor_document, write_private
+    from coachledger.services.trust import anchor_document
     from coachledger.services.trust import verify as verify_chain
 
     result = verify_chain(env.settings)

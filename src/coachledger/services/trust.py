@@ -21,7 +21,6 @@ rewritten from scratch, or cut short, no longer contains it.
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -360,19 +359,6 @@ def anchor_document(result: Verification, now: datetime | None = None) -> dict[s
         "head": result.head.hex(),
         "created_at": moment.isoformat(timespec="seconds"),
     }
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write a file readable by its owner only, whatever the umask (replaced atomically)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
 
 
 # -- forgetting a client ------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from coachledger.adapters.files import write_private
 from coachledger.errors import DomainError
 from coachledger.projections.read import ReadSide
 from coachledger.services.report.document import build_report, progress_under
@@ -28,6 +29,7 @@ __all__ = [
     "progress_under",
     "render",
     "render_report",
+    "save_report",
     "write_report",
 ]
 
@@ -78,23 +80,14 @@ def write_report(
 ) -> str:
     """Write the report to ``out_path`` (owner-only, 0600) and return its absolute path."""
     text = render_report(settings, client, fmt, as_of, known_at, definition_as_of)
-    return write_private(Path(out_path), text)
+    return save_report(Path(out_path), text)
 
 
-def write_private(path: Path, text: str) -> str:
-    """Write whole or not at all: a temporary file beside the target, then an atomic rename."""
+def save_report(path: Path, text: str) -> str:
+    """Write a rendered report to ``path`` (owner-only, whole or not at all); its absolute path."""
     path = path.expanduser().absolute()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        write_private(path, text)
     except OSError as err:
         raise ReportError(f"cannot write the report to {path}: {err.strerror or err}") from None
     return str(path)

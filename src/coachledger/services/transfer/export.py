@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +11,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from coachledger import __version__
 from coachledger.adapters.codec import decode_payload
+from coachledger.adapters.files import replacing
 from coachledger.domain import (
     ClientWasForgotten,
     DomainError,
@@ -130,19 +128,9 @@ def _write_lines(lines: Iterable[bytes], sink: IO[bytes]) -> int:
 
 
 def _write_file(lines: Iterable[bytes], out: Path) -> int:
-    folder = out.parent if str(out.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=folder)
+        with replacing(out) as sink:
+            count = _write_lines(lines, sink)
     except OSError as e:
         raise DomainError(f"cannot write {out}: {e.strerror}") from None
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as sink:
-            count = _write_lines(lines, sink)
-            os.fsync(sink.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
     return count
