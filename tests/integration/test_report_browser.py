@@ -52,17 +52,28 @@ KPI_NAMES = {
     "network": "Senior contacts",
     "exercise": "Exercise",
     "promotion": "Promotion to team lead",
+    "applications": "Applications sent",
 }
 PROBE = """<pre id="probe"></pre><script>
 window.addEventListener("load", () => {
+  const box = (el) => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
   const sizes = [...document.querySelectorAll("svg.chart")].map((svg) => {
     const box = svg.getBoundingClientRect();
     return [svg.id, box.width, box.height];
   });
+  const labels = [...document.querySelectorAll("svg.chart")].map((svg) =>
+    [svg.id, box(svg.querySelector(".duelabel")), box(svg.querySelector(".asoflabel"))]);
+  const table = document.querySelector("table.progress");
   document.getElementById("probe").textContent = JSON.stringify({
     sizes: sizes,
     text: document.body.innerText,
     resources: performance.getEntriesByType("resource").length,
+    labels: labels,
+    viewport: [document.documentElement.clientWidth, document.documentElement.scrollWidth],
+    progress: table && {
+      room: box(table.parentElement)[2] - parseFloat(getComputedStyle(table.parentElement).paddingRight),
+      headers: [...table.querySelectorAll("th")].map((th) => [th.textContent, box(th)[2]]),
+    },
   });
 });
 </script>"""
@@ -118,6 +129,9 @@ def record_journey(store: str, clock: Any) -> None:
          "activity tracker", None),
         ("promotion", "promotion", "level", "increase", "1", "2027-06-30", "professional", "long", "lead",
          "title in the HR system", "0..1"),
+        # A count due a few days before the as-of date: its chart's "due" and "as of" marks are close.
+        ("applications", "custom", "applications", "increase", "12", "2026-10-10", "professional", "short",
+         "lead", "applications sent", None),
     ]  # fmt: skip
     for kid, category, unit, direction, target, due, dimension, horizon, goal, method, scale in defs:
         args = [
@@ -139,6 +153,7 @@ def record_journey(store: str, clock: Any) -> None:
         run("kpi", "baseline", CLIENT, kid, value, "--at", "2026-01-01", "--source", "intake")
     run("kpi", "baseline", CLIENT, "exercise", "1", "--at", "2026-01-01")
     run("kpi", "baseline", CLIENT, "promotion", "0", "--at", "2026-01-01")
+    run("kpi", "baseline", CLIENT, "applications", "0", "--at", "2026-01-01")
 
     satisfaction = ["2.5", "3", "3", "3.5", "6.5", "7", "6.5", "7.5", "8"]
     stress = ["7.5", "7", "6", "5.5", "5", "5.5", "4.5", "4", "4"]
@@ -223,8 +238,12 @@ def record_journey(store: str, clock: Any) -> None:
             *("--kpi", "stress", "--kpi", "satisfaction", "--action", "One focus day a week"),
             *(["--action", "Ask two leads for coffee"] if month % 2 else []),
         )
+        if month in (3, 6, 9):
+            run("measure", "record", CLIENT, "applications", str(month), "--at", day)
         if month == 9:
             run("milestone", "celebrate", CLIENT, "stress", "--note", "Stress below 5 for two months")
+        if month == 10:  # logged as it happened (no --at): recorded at the current time
+            run("session", "log", CLIENT, "--notes", "Offer negotiation", "--kpi", "salary")
     clock.move_to(f"{AS_OF}T09:00:00Z")
 
 
@@ -281,7 +300,7 @@ def report_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield folder / "report.html"
 
 
-def probe(chromium: str, page: Path, profile: Path) -> dict[str, Any]:
+def probe(chromium: str, page: Path, profile: Path, width: int = 1200) -> dict[str, Any]:
     """Open a copy of the page with the probe script and read back what the browser rendered."""
     text = page.read_text(encoding="utf-8")
     text = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", text)
@@ -292,7 +311,7 @@ def probe(chromium: str, page: Path, profile: Path) -> dict[str, Any]:
         profile,
         "--run-all-compositor-stages-before-draw",
         "--virtual-time-budget=2000",
-        "--window-size=1200,900",
+        f"--window-size={width},900",
         "--dump-dom",
         copy.as_uri(),
     )
@@ -316,17 +335,131 @@ def test_browser_renders_every_kpi_and_a_sized_chart_for_each(
     assert seen["resources"] == 0  # nothing fetched: the file is self-contained
 
 
-def test_browser_takes_a_screenshot_of_the_report(chromium: str, report_file: Path, tmp_path: Path) -> None:
-    shot = tmp_path / "report.png"
+def test_browser_takes_screenshots_at_1280_and_794_px(
+    chromium: str, report_file: Path, tmp_path: Path
+) -> None:
+    for width in (1280, 794):  # a wide screen, and an A4 page's width
+        shot = tmp_path / f"report-{width}.png"
+        browse(
+            chromium,
+            tmp_path / "profile",
+            f"--window-size={width},1400",
+            f"--screenshot={shot}",
+            report_file.as_uri(),
+        )
+        data = shot.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+        print(f"screenshot at {width} px: {shot}")
+
+
+# -- layout: 794 px, print, charts and dates ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def narrow(chromium: str, report_file: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """What the browser renders in a window as wide as an A4 page (794 px)."""
+    return probe(chromium, report_file, tmp_path_factory.mktemp("profile"), width=794)
+
+
+def overlap(a: list[float], b: list[float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_due_and_as_of_labels_never_overlap(narrow: dict[str, Any]) -> None:
+    """Applications are due five days before the as-of date: the two marks almost touch."""
+    assert len(narrow["labels"]) == len(KPI_NAMES)
+    for chart, due, as_of in narrow["labels"]:
+        assert not overlap(due, as_of), f"{chart}: 'due' {due} and 'as of' {as_of} overlap"
+
+
+def test_the_progress_table_fits_at_794_px(narrow: dict[str, Any]) -> None:
+    client, scroll = narrow["viewport"]
+    assert scroll <= client, f"the page scrolls sideways: {scroll} px in a {client} px window"
+    room = narrow["progress"]["room"]
+    for header, right in narrow["progress"]["headers"]:
+        assert right <= room + 0.5, f"column {header!r} ends at {right} px, past the page's {room} px"
+
+
+@pytest.fixture(scope="module")
+def printed(chromium: str, report_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The report printed to PDF by the browser (--print-to-pdf), read back with pypdf."""
+    pypdf = pytest.importorskip("pypdf")
+    folder = tmp_path_factory.mktemp("print")
+    pdf = folder / "report.pdf"
     browse(
-        chromium,
-        tmp_path / "profile",
-        "--window-size=1100,1400",
-        f"--screenshot={shot}",
-        report_file.as_uri(),
+        chromium, folder / "profile", "--no-pdf-header-footer", f"--print-to-pdf={pdf}", report_file.as_uri()
     )
-    data = shot.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+    print(f"printed: {pdf}")
+    return pypdf.PdfReader(pdf)
+
+
+def page_text(page: Any) -> tuple[str, float]:
+    """A PDF page's text and the height (in points from the bottom) of its lowest line."""
+    lowest: list[float] = []
+
+    def seen(text: str, cm: list[float], tm: list[float], font: Any, size: Any) -> None:
+        if text.strip():
+            lowest.append(cm[1] * tm[4] + cm[3] * tm[5] + cm[5])
+
+    return page.extract_text(visitor_text=seen), min(lowest, default=float(page.mediabox.height))
+
+
+def test_print_is_a4(printed: Any) -> None:
+    for page in printed.pages:
+        assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (595, 842)
+
+
+def test_print_keeps_the_baseline_and_measurement_tables(printed: Any) -> None:
+    text = "".join(page_text(page)[0] for page in printed.pages)
+    assert "Baseline and measurements" in text
+    assert "in force" in text and "Mid-year review: not yet" in text  # rows of those tables
+
+
+def test_print_fills_page_one(printed: Any) -> None:
+    """The first KPI starts on page 1 (it used to move whole to page 2, leaving a third empty)."""
+    text, lowest = page_text(printed.pages[0])
+    assert lowest < float(printed.pages[0].mediabox.height) * 0.2, (
+        f"page 1 ends {lowest:.0f} pt from the bottom"
+    )
+    assert KPI_NAMES["salary"] + " (salary)" in text
+
+
+def test_print_on_letter_paper_keeps_everything(chromium: str, report_file: Path, tmp_path: Path) -> None:
+    """Letter, the fallback: the same page with the paper size a Letter print dialog would give."""
+    pypdf = pytest.importorskip("pypdf")
+    letter = tmp_path / "letter.html"
+    page = report_file.read_text(encoding="utf-8")
+    assert "@page { size: A4;" in page
+    letter.write_text(page.replace("@page { size: A4;", "@page { size: letter;"), encoding="utf-8")
+    pdf = tmp_path / "letter.pdf"
+    browse(chromium, tmp_path / "profile", "--no-pdf-header-footer", f"--print-to-pdf={pdf}", letter.as_uri())
+    print(f"printed on Letter: {pdf}")
+    pages = pypdf.PdfReader(pdf).pages
+    assert (round(float(pages[0].mediabox.width)), round(float(pages[0].mediabox.height))) == (612, 792)
+    first, lowest = page_text(pages[0])
+    assert "Trend/month" in first and "overdue" in first  # the progress table whole, on page 1
+    assert lowest < float(pages[0].mediabox.height) * 0.2
+    assert "in force" in "".join(page_text(p)[0] for p in pages)
+
+
+def test_a_count_axis_does_not_go_below_zero(report_file: Path) -> None:
+    page = report_file.read_text(encoding="utf-8")
+    chart = re.search(r'<svg id="chart-7" .*?</svg>', page, re.S)
+    assert chart and "Applications sent" in chart.group(0)
+    ticks = re.findall(
+        r'<text class="tick" x="[\d.]+" y="[\d.]+" text-anchor="end">([^<]*)</text>', chart.group(0)
+    )
+    assert ticks[0] == "0" and not [t for t in ticks if t.startswith("-")]
+    assert not re.search(r'text-anchor="end">-', page)  # no value in this journey is negative
+
+
+def test_session_dates_are_all_dates(report_file: Path) -> None:
+    """Sessions logged with --at (midnight) and as they happened (17:30) read alike."""
+    page = report_file.read_text(encoding="utf-8")
+    sessions = page[page.index('<h2 id="sessions">') : page.index('<h2 id="feedback">')]
+    dates = re.findall(r"<tr><td class=\"nw\">([^<]*)</td>", sessions)
+    assert len(dates) == 10 and "Offer negotiation" in sessions
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", d) for d in dates), dates
 
 
 def screenshot(out: Path, height: int = 2300) -> None:

@@ -318,7 +318,7 @@ def _sessions_html(sessions: list[dict[str, Any]]) -> str:
         ("Date", "Notes", "KPIs discussed", "Agreed actions", "Coach"),
         [
             (
-                esc(when(s["effective_at"])),
+                esc(day(s["effective_at"])),
                 esc(s["notes"]),
                 esc(", ".join(s["kpis"])),
                 "<br>".join(esc(a) for a in s["actions"]),

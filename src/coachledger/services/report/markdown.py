@@ -154,7 +154,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
     out += _md_table(
         ("Date", "Notes", "KPIs", "Agreed actions", "Actor"),
         [
-            (when(s["effective_at"]), s["notes"], ", ".join(s["kpis"]), "; ".join(s["actions"]), s["actor"])
+            (day(s["effective_at"]), s["notes"], ", ".join(s["kpis"]), "; ".join(s["actions"]), s["actor"])
             for s in doc["sessions"]
         ],
     )

@@ -9,6 +9,7 @@ from coachledger.services.report.text import change_text, esc, measurement_state
 
 W, H = 720, 250
 ML, MR, MT, MB = 62, 96, 24, 34
+LABELS_APART = 64  # the width of "due" and "as of" side by side, with room to spare
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -71,7 +72,10 @@ def chart_svg(section: dict[str, Any], as_of: str, chart_id: str) -> str:
     lo, hi = min(values), max(values)
     if hi == lo:
         lo, hi = lo - 1, hi + 1
-    ticks = _ticks(lo - (hi - lo) * 0.05, hi + (hi - lo) * 0.05)
+    floor = lo - (hi - lo) * 0.05
+    if lo >= 0:  # counts and other values that cannot be negative: the axis stops at 0
+        floor = max(floor, 0.0)
+    ticks = _ticks(floor, hi + (hi - lo) * 0.05)
     lo, hi = ticks[0], ticks[-1]
     scale = section["definition"].get("scale_min"), section["definition"].get("scale_max")
     if scale[0] is not None and scale[1] is not None and scale[0] < scale[1]:
@@ -116,10 +120,15 @@ def chart_svg(section: dict[str, Any], as_of: str, chart_id: str) -> str:
             f'<line class="adj" x1="{x(t)}" x2="{x(t)}" y1="{MT}" y2="{bottom}"/>'
             f'<text class="adjlabel" x="{x(t) + 3}" y="{MT + 10}">v{a["version"]}</text></g>'
         )
+    # "due" is written right of its mark and "as of" left of its own: when the due date is just
+    # before the as-of date the two words meet ("asdue"), so "due" moves up one line.
+    due_y = bottom - 5
+    if 0 <= x(moment) - x(due) < LABELS_APART:
+        due_y -= 14
     parts.append(
         f'<g class="due"><title>due {esc(item["due"])}</title>'
         f'<line class="duemark" x1="{x(due)}" x2="{x(due)}" y1="{MT}" y2="{bottom}"/>'
-        f'<text class="duelabel" x="{x(due) + 3}" y="{bottom - 5}">due</text></g>'
+        f'<text class="duelabel" x="{x(due) + 3}" y="{due_y}">due</text></g>'
     )
     parts.append(
         f'<g class="asof"><title>as of {esc(when(as_of))}</title>'
