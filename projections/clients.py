@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from coachledger.projections.batch import utc_text
+from coachledger.projections.registry import on
 
 NAME = "clients"
 TABLES = {
@@ -16,21 +17,15 @@ TABLES = {
 }
 
 
+@on("Registered", "INSERT INTO clients VALUES (?,?,?,?,?,?)")
 def _registered(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     return (stream, d.slug, d.name, d.coach, utc_text(d.timestamp), seq)
 
 
+@on("GoalSet", "INSERT INTO goals VALUES (?,?,?,?,?,?,?)")
 def _goal_set(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     due = d.due[:10] if d.due else None  # the stored text's date (due dates are UTC)
     return (key, d.goal, d.text, d.horizon, due, seq, utc_text(d.timestamp))
-
-
-# One row per event: (statement, row builder) by event type. The builders take events
-# decoded by ``codec.text_decoder``: times and decimals as the stored text.
-ROWS = {
-    "ClientRegistered": ("INSERT INTO clients VALUES (?,?,?,?,?,?)", _registered),
-    "GoalSet": ("INSERT INTO goals VALUES (?,?,?,?,?,?,?)", _goal_set),
-}
 
 
 def forget(db: Any, stream: str, key: int | None) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from coachledger.projections import calc
 from coachledger.projections.batch import dumps, number, utc_text
+from coachledger.projections.registry import on
 
 NAME = "history"
 TABLES = {
@@ -53,6 +54,9 @@ ADJUSTABLE = (
     "horizon",
 )
 DECIMALS = ("target", "scale_min", "scale_max")
+# The view rows of events (``registry.on``): builders take events decoded by ``codec.text_decoder``
+# (times and decimals as the stored text).
+_INSERT = "INSERT INTO kpi_versions VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 
 
 def _parse(fields: dict[str, Any]) -> dict[str, Any]:
@@ -78,12 +82,14 @@ def display(definition: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@on("KpiDefined", _INSERT)
 def _defined(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     recorded_at = utc_text(d.timestamp)
     fields = _exact_text({k: getattr(d, k) for k in DEFINED})
     return (seq, key, d.kpi, "defined", recorded_at, recorded_at, d.actor, None, dumps(fields), 0, None)
 
 
+@on("KpiAdjusted", _INSERT)
 def _adjusted(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     fields = _exact_text({k: v for k in ADJUSTABLE if (v := getattr(d, k)) is not None})
     return (
@@ -101,6 +107,7 @@ def _adjusted(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     )
 
 
+@on("KpiRetired", _INSERT)
 def _retired(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     at = utc_text(d.effective_at)
     return (seq, key, d.kpi, "retired", utc_text(d.timestamp), at, d.actor, d.reason, "{}", 0, None)
@@ -111,16 +118,6 @@ def _exact_text(fields: dict[str, Any]) -> dict[str, Any]:
     if fields.get("due") is not None:
         fields["due"] = utc_text(fields["due"])
     return fields
-
-
-# One row per event: (statement, row builder) by event type. The builders take events
-# decoded by ``codec.text_decoder``: times and decimals as the stored text.
-_INSERT = "INSERT INTO kpi_versions VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-ROWS = {
-    "KpiDefined": (_INSERT, _defined),
-    "KpiAdjusted": (_INSERT, _adjusted),
-    "KpiRetired": (_INSERT, _retired),
-}
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:

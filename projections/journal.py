@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from coachledger.projections.batch import dumps, utc_text
+from coachledger.projections.registry import on
 
 NAME = "journal"
 TABLES = {
@@ -25,27 +26,21 @@ INDEXES = (
 )
 
 
+@on("FeedbackReceived", "INSERT INTO feedback VALUES (?,?,?,?,?,?,?,?)")
 def _feedback(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     at = utc_text(d.effective_at)
     return (seq, key, d.rating, d.comment, d.about, at, utc_text(d.timestamp), d.actor)
 
 
+@on("SessionLogged", "INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?)")
 def _session(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     at = utc_text(d.effective_at)
     return (seq, key, at, d.notes, dumps(d.kpis), dumps(d.actions), utc_text(d.timestamp), d.actor)
 
 
+@on("MilestoneCelebrated", "INSERT INTO milestones VALUES (?,?,?,?,?,?,?)")
 def _milestone(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     return (seq, key, d.target, d.kind, d.note, utc_text(d.timestamp), d.actor)
-
-
-# One row per event: (statement, row builder) by event type. The builders take events
-# decoded by ``codec.text_decoder``: times and decimals as the stored text.
-ROWS = {
-    "FeedbackReceived": ("INSERT INTO feedback VALUES (?,?,?,?,?,?,?,?)", _feedback),
-    "SessionLogged": ("INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?)", _session),
-    "MilestoneCelebrated": ("INSERT INTO milestones VALUES (?,?,?,?,?,?,?)", _milestone),
-}
 
 
 def forget(db: Any, stream: str, key: int | None) -> None:

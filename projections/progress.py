@@ -13,6 +13,7 @@ from typing import Any
 
 from coachledger.projections import calc, history
 from coachledger.projections.batch import moment, utc_text
+from coachledger.projections.registry import on
 
 NAME = "progress"
 TABLES = {
@@ -34,8 +35,12 @@ INDEXES = (
     "CREATE INDEX IF NOT EXISTS measurement_changes_by_stream ON measurement_changes (client_key, seq)",
 )
 UNKNOWN = 1 << 62
+# The view rows of events (``registry.on``): builders take events decoded by ``codec.text_decoder``
+# (times and decimals as the stored text).
+_CHANGE = "INSERT INTO measurement_changes VALUES (?,?,?,?,?,?,?,?)"
 
 
+@on("MeasurementRecorded", "INSERT INTO measurements VALUES (?,?,?,?,?,?,?,?,?)")
 def _measured(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     return (
         seq,
@@ -50,28 +55,20 @@ def _measured(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     )
 
 
+@on("BaselineEstablished", "INSERT INTO baselines VALUES (?,?,?,?,?,?,?,?,?)")
 def _baseline(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     at = utc_text(d.effective_at)
     return (seq, key, d.kpi, at, d.value, d.source, d.reason, utc_text(d.timestamp), d.actor)
 
 
+@on("MeasurementCorrected", _CHANGE)
 def _corrected(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     return (seq, key, d.measurement_id, "corrected", d.value, d.reason, utc_text(d.timestamp), d.actor)
 
 
+@on("MeasurementRetracted", _CHANGE)
 def _retracted(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     return (seq, key, d.measurement_id, "retracted", None, d.reason, utc_text(d.timestamp), d.actor)
-
-
-# One row per event: (statement, row builder) by event type. The builders take events
-# decoded by ``codec.text_decoder``: times and decimals as the stored text.
-_CHANGE = "INSERT INTO measurement_changes VALUES (?,?,?,?,?,?,?,?)"
-ROWS = {
-    "MeasurementRecorded": ("INSERT INTO measurements VALUES (?,?,?,?,?,?,?,?,?)", _measured),
-    "BaselineEstablished": ("INSERT INTO baselines VALUES (?,?,?,?,?,?,?,?,?)", _baseline),
-    "MeasurementCorrected": (_CHANGE, _corrected),
-    "MeasurementRetracted": (_CHANGE, _retracted),
-}
 
 
 def forget(db: Any, stream: str, key: int | None) -> None:

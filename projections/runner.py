@@ -15,19 +15,21 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from coachledger.projections import clients, history, journal, progress
+from coachledger.projections import clients, history, journal, progress, registry
 
 VIEWS = (clients, history, progress, journal)
 # Tables of earlier versions' views, dropped with the views (the timeline now reads the events).
 RETIRED_TABLES = ("timeline",)
-FORGOTTEN_TOPIC = "coachledger:ClientForgotten"
-REGISTERED_TOPIC = "coachledger:ClientRegistered"
 CHUNK = 5000  # events decoded and applied at a time
 COMMIT_EVERY = 100_000  # events per write transaction
 HELPER_PEAK_KIB = [0]  # the largest peak memory of a decoding helper in this process (for reports)
 CACHE_KIB = 4096  # SQLite page cache while catching up (more made a rebuild no faster, only bigger)
 TRACKING = "CREATE TABLE IF NOT EXISTS view_tracking (view TEXT PRIMARY KEY, position INTEGER NOT NULL)"
 SCHEMA_TABLE = "CREATE TABLE IF NOT EXISTS view_schema (digest TEXT NOT NULL)"
+
+
+# A forgotten client's rows leave every view: the catch-up itself does that (``build``, ``write``).
+registry.elsewhere("Forgotten", "the catch-up, which removes the client's rows from every view")
 
 
 def _ddl() -> list[str]:
@@ -157,37 +159,48 @@ def catch_up(
 
 
 class Route(NamedTuple):
-    """What becomes of one event topic: how it is decoded, and the view row it makes."""
+    """What becomes of one event topic: how it is decoded, and the view rows it makes."""
 
     decode: Callable[[bytes], Any]
-    sql: str  # the statement ...
-    build: Callable[
-        [int, str, int, Any], tuple[Any, ...]
-    ]  # ... and its row: (seq, stream, client key, event)
+    sql: str  # the first view's statement ...
+    build: registry.Builder  # ... and its row: (seq, stream, client key, event) -> row
+    more: tuple[tuple[str, registry.Builder], ...]  # the other views' (statement, builder), if any
 
 
-_ROUTES: dict[str, Route] = {}
+class Dispatch(NamedTuple):
+    """The routes by topic, and the two topics a catch-up itself treats."""
+
+    routes: dict[str, Route]
+    registered: str  # Client.Registered: gives the client's key in the views
+    forgotten: str  # Client.Forgotten: removes the client's rows from every view
 
 
-def routes() -> dict[str, Route]:
-    """Each event topic some view takes, with its route.
+_DISPATCH: list[Dispatch] = []
+
+
+def dispatch() -> Dispatch:
+    """Each event topic some view takes, with its route (from ``registry``: one or more views each).
 
     Every view row comes from one event alone (no view looks at other rows while it is
     written), so catch-up needs no state between events and a rebuild only appends.
     """
-    if not _ROUTES:
+    if not _DISPATCH:
         from coachledger.adapters.codec import text_decoder
-        from coachledger.domain import EVENT_NAMES
+        from coachledger.domain import Client
 
-        topics = {name: topic for topic, name in EVENT_NAMES.items()}
-        assert topics["ClientRegistered"] == REGISTERED_TOPIC and topics["ClientForgotten"] == FORGOTTEN_TOPIC
-        for view in VIEWS:
-            for name, (sql, build) in view.ROWS.items():
-                topic = topics[name]
-                if topic in _ROUTES:
-                    raise RuntimeError(f"two views take {name}")
-                _ROUTES[topic] = Route(text_decoder(topic), sql, build)
-    return _ROUTES
+        table: dict[str, Route] = {}
+        for cls, handlers in registry.handlers().items():
+            topic = cls.TOPIC  # type: ignore[attr-defined]
+            (first, *others) = handlers
+            more = tuple((h.sql, h.build) for h in others)
+            table[topic] = Route(text_decoder(topic), first.sql, first.build, more)
+        _DISPATCH.append(Dispatch(table, Client.Registered.TOPIC, Client.Forgotten.TOPIC))
+    return _DISPATCH[0]
+
+
+def routes() -> dict[str, Route]:
+    """Each event topic some view takes, with its route."""
+    return dispatch().routes
 
 
 def _helper_for(db: Any, decrypt: Decryptor | None, start: int | None = None) -> Any:
@@ -272,20 +285,20 @@ class ClientKeys:
 def build(rows: Any, keys: ClientKeys, decrypt: Decryptor | None = None) -> Iterator[Message]:
     """The view writes of a chunk of stored events, in order: rows, and forgotten clients.
 
-    The hot loop of a rebuild: one dictionary lookup picks the route of an event's topic;
-    only events some view takes are decoded, into text where the views store text (no
-    datetime or Decimal objects built only to be formatted again), and each becomes one
-    row appended to its statement's list. A view's recording time is the event's own
+    The hot loop of a rebuild: one dictionary lookup picks the route of an event's topic
+    (``dispatch``: every view that takes it); only events some view takes are decoded, into
+    text where the views store text (no datetime or Decimal objects built only to be
+    formatted again), and each becomes one row per view appended to its statement's list. A view's recording time is the event's own
     timestamp, which is what ``event_index`` holds. Rows of the events before a
     ClientForgotten are given before it, so that forgetting removes them.
     """
-    table = routes()
+    table, registered, forgotten = dispatch()
     known = keys.known
     sinks: dict[str, list[tuple[Any, ...]]] = {}
     for seq, stream, _version, topic, state in rows:
         route = table.get(topic)
         if route is None:
-            if topic == FORGOTTEN_TOPIC:
+            if topic == forgotten:
                 if sinks:
                     yield ("rows", sinks)
                     sinks = {}
@@ -295,16 +308,22 @@ def build(rows: Any, keys: ClientKeys, decrypt: Decryptor | None = None) -> Iter
             state = decrypt(stream, topic, state)
             if state is None:  # the client's key was destroyed: nothing of it can be shown
                 continue
-        if topic == REGISTERED_TOPIC:
+        if topic == registered:
             known[stream] = seq
         key = known.get(stream) or keys(stream)
         if key is None:  # forgotten before the views caught up: none of its rows are kept
             continue
-        decode, sql, make_row = route
+        decode, sql, make_row, more = route
+        event = decode(state)
         sink = sinks.get(sql)
         if sink is None:
             sink = sinks[sql] = []
-        sink.append(make_row(seq, stream, key, decode(state)))
+        sink.append(make_row(seq, stream, key, event))
+        for sql, make_row in more:  # another view takes this event too
+            sink = sinks.get(sql)
+            if sink is None:
+                sink = sinks[sql] = []
+            sink.append(make_row(seq, stream, key, event))
     if sinks:
         yield ("rows", sinks)
 

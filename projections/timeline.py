@@ -16,78 +16,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from coachledger.projections.batch import moment, number, plain
+from coachledger.projections.batch import moment, plain
 
 NAME = "timeline"
 HIDDEN = frozenset({"timestamp", "actor", "class_version", "originator_topic"})
 ERASED = "(erased: the client's data was forgotten on request)"
-FORGOTTEN_TOPIC = "coachledger:ClientForgotten"
 Decryptor = Callable[[str, str, bytes], bytes | None]
 
 
-def _n(value: Any) -> str:
-    n = number(value)
-    return "-" if n is None else f"{n:,}" if isinstance(n, int) else f"{n:g}"
+def summaries() -> dict[str, Callable[[Any], str]]:
+    """Each event topic's readable line, as a coach would say it (its event class's ``summary``)."""
+    from coachledger.domain import EVENT_CLASSES
+
+    return {cls.TOPIC: cls.summary for cls in EVENT_CLASSES}
 
 
-def summary(kind: str, d: Any) -> str:
-    """One readable line per event, as a coach would say it."""
-    if kind == "ClientRegistered":
-        return f"Registered {d.name}" + (f" (coach {d.coach})" if d.coach else "")
-    if kind == "GoalSet":
-        due = f" (by {d.due.date().isoformat()})" if d.due else ""
-        return f"Set {d.horizon}-term goal {d.goal}: {d.text}{due}"
-    if kind == "KpiDefined":
-        scale = f", scale {_n(d.scale_min)}..{_n(d.scale_max)}" if d.scale_min is not None else ""
-        return (
-            f'Defined KPI {d.kpi} "{d.name}" ({d.category}): {d.direction} to {_n(d.target)} {d.unit} '
-            f"by {d.due.date().isoformat()}{scale}"
-        )
-    if kind == "BaselineEstablished":
-        again = f" (re-baselined: {d.reason})" if d.reason else ""
-        return f"Baseline of {d.kpi}: {_n(d.value)}{again}"
-    if kind == "MeasurementRecorded":
-        note = f" - {d.note}" if d.note else ""
-        return f"Measured {d.kpi} = {_n(d.value)} ({d.measurement_id}, {d.source}){note}"
-    if kind == "MeasurementCorrected":
-        return f"Corrected {d.measurement_id} to {_n(d.value)}: {d.reason}"
-    if kind == "MeasurementRetracted":
-        return f"Retracted {d.measurement_id}: {d.reason}"
-    if kind == "KpiAdjusted":
-        parts = []
-        for field in ("name", "unit", "target", "due", "method", "goal", "dimension", "horizon"):
-            value = getattr(d, field)
-            if value is not None:
-                shown = (
-                    value.date().isoformat() if field == "due" else _n(value) if field == "target" else value
-                )
-                parts.append(f"{field} {shown}")
-        if d.scale_min is not None:
-            parts.append(f"scale {_n(d.scale_min)}..{_n(d.scale_max)}" + (" (rescaled)" if d.rescale else ""))
-        if d.factor is not None:
-            parts.append(f"unit factor x{_n(d.factor)}")
-        return f"Adjusted KPI {d.kpi}: {', '.join(parts)} - {d.reason}"
-    if kind == "KpiRetired":
-        return f"Retired KPI {d.kpi}: {d.reason}"
-    if kind == "FeedbackReceived":
-        comment = f': "{d.comment}"' if d.comment else ""
-        return f"Feedback {d.rating}/5 about {d.about}{comment}"
-    if kind == "SessionLogged":
-        kpis = f" [{', '.join(d.kpis)}]" if d.kpis else ""
-        actions = f"; actions: {'; '.join(d.actions)}" if d.actions else ""
-        return f"Session: {d.notes}{kpis}{actions}"
-    if kind == "MilestoneCelebrated":
-        return f"Celebrated {d.kind} {d.target}" + (f": {d.note}" if d.note else "")
-    if kind == "ClientForgotten":
-        return "Client's personal data erased on request"
-    return kind
+def _forgotten_topic() -> str:
+    from coachledger.domain import Client
+
+    return Client.Forgotten.TOPIC
 
 
 def was_forgotten(db: Any, stream: str) -> bool:
     row = db.execute(
         f"SELECT 1 FROM event_index i JOIN stored_events e ON e.{db.event_key} = i.seq "
         "WHERE i.originator_id = ? AND e.topic = ? LIMIT 1",
-        (stream, FORGOTTEN_TOPIC),
+        (stream, _forgotten_topic()),
     ).fetchone()
     return row is not None
 
@@ -112,11 +66,12 @@ def events(
         (stream, known_seq if known_seq is not None else 1 << 62, since or "", until or "9999"),
     ).fetchall()
     erased = was_forgotten(db, stream)
+    forgotten, said = _forgotten_topic(), summaries()
     out = []
     for seq, version, recorded_at, topic, state in rows:
         kind = event_name(topic)
         data = None
-        if not erased or topic == FORGOTTEN_TOPIC:
+        if not erased or topic == forgotten:
             clear = bytes(state) if decrypt is None else decrypt(stream, topic, bytes(state))
             data = decode_payload(topic, clear) if clear is not None else None
         if data is None:
@@ -132,7 +87,7 @@ def events(
                 moment(effective) if effective else None,
                 data.actor,
                 kind,
-                summary(kind, data),
+                said[topic](data) if topic in said else kind,
                 fields,
             )
         )

@@ -1,0 +1,362 @@
+"""The events of a client's stream, each with what it says about itself.
+
+Beside its fields, every event class declares (see ``catalogue``): ``TOPIC``, its stable
+name in the store (written here and nowhere else: other modules refer to the class);
+``REFS``, what it records and refers to in its stream (the import's reference checks);
+``EXPORT``, the fields of its export line's ``data``; and ``summary``, the timeline's line.
+
+Each ``apply`` only changes state (it runs again on every replay, so it never judges).
+The ``Client`` aggregate (``client``) takes these classes as its own (``Client.GoalSet``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from eventsourcing.domain import Aggregate
+
+from coachledger.domain.catalogue import Defines, Ref, Refers, amount
+from coachledger.domain.rules import iso, opt
+
+if TYPE_CHECKING:
+    from coachledger.domain.client import Client
+
+
+class Event(Aggregate.Event):
+    TOPIC = "coachledger:Client.Event"
+    REFS: ClassVar[tuple[Ref, ...]]
+    EXPORT: ClassVar[tuple[str, ...]]
+    actor: str
+
+    def apply(self, aggregate: Any) -> None:  # pragma: no cover - overridden
+        pass
+
+    @staticmethod
+    def summary(d: Any) -> str:  # pragma: no cover - every event says its own
+        raise NotImplementedError
+
+
+class Registered(Event, Aggregate.Created):
+    TOPIC = "coachledger:ClientRegistered"
+    slug: str
+    name: str
+    coach: str | None
+
+    REFS = (Defines("slug", "client"),)
+    EXPORT = ("slug", "name", "coach")
+
+    @staticmethod
+    def summary(d: Any) -> str:
+        return f"Registered {d.name}" + (f" (coach {d.coach})" if d.coach else "")
+
+
+class GoalSet(Event):
+    TOPIC = "coachledger:GoalSet"
+    class_version = 2
+    goal: str
+    text: str
+    horizon: str
+    due: datetime | None = None  # v2: goals are time-bound (the T of SMART)
+
+    REFS = (Defines("goal", "goal"),)
+    EXPORT = ("goal", "text", "horizon", "due")
+
+    @staticmethod
+    def summary(d: Any) -> str:
+        due = f" (by {d.due.date().isoformat()})" if d.due else ""
+        return f"Set {d.horizon}-term goal {d.goal}: {d.text}{due}"
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["due"] = None
+
+    def apply(self, aggregate: Client) -> None:
+        aggregate.goals[self.goal] = self.horizon
+
+
+class KpiDefined(Event):
+    TOPIC = "coachledger:KpiDefined"
+    kpi: str
+    name: str
+    category: str
+    unit: str
+    direction: str
+    target: Decimal
+    due: datetime
+    scale_min: Decimal | None
+    scale_max: Decimal | None
+    dimension: str
+    horizon: str
+    method: str | None
+    goal: str | None
+    defined_by: str
+
+    REFS = (Defines("kpi", "kpi"), Refers("goal", "goal", optional=True))
+    EXPORT = (
+        *("kpi", "name", "category", "unit", "direction", "target", "due", "scale_min", "scale_max"),
+        *("dimension", "horizon", "method", "goal", "defined_by"),
+    )
+
+    @staticmethod
+    def summary(d: Any) -> str:
+        scale = f", scale {amount(d.scale_min)}..{amount(d.scale_max)}" if d.scale_min is not None else ""
+        return (
+            f'Defined KPI {d.kpi} "{d.name}" ({d.category}): {d.direction} to {amount(d.target)} {d.unit} '
+            f"by {d.due.date().isoformat()}{scale}"
+        )
+
+    def apply(self, aggregate: Client) -> None:
+        aggregate.kpis[self.kpi] = {
+            "defined_at": iso(self.timestamp),
+            "due": iso(self.due),
+            "scale": [opt(self.scale_min), opt(self.scale_max)],
+            "target": str(self.target),
+            "adjustments": [],
+            "baseline": False,
+            "retired": False,
+        }
+
+
+class BaselineEstablished(Event):
+    TOPIC = "coachledger:BaselineEstablished"
+    kpi: str
+    value: Decimal
+    effective_at: datetime
+    source: str | None
+    reason: str | None
+
+    REFS = (Refers("kpi", "kpi"),)
+    EXPORT = ("kpi", "value", "effective_at", "source", "reason")
+
+    @staticmethod
+    def summary(d: Any) -> str:
+        again = f" (re-baselined: {d.reason})" if d.reason else ""
+        return f"Baseline of {d.kpi}: {amount(d.value)}{again}"
+
+    def apply(self, aggregate: Client) -> None:
+        aggregate.kpis[self.kpi]["baseline"] = True
+
+
+class MeasurementRecorded(Event):
+    TOPIC = "coachledger:MeasurementRecorded"
+    measurement_id: str
+    kpi: str
+    value: Decimal
+    effective_at: datetime
+    source: str
+    note: str | None
+
+    REFS = (Defines("measurement_id", "measurement"), Refers("kpi", "kpi"))
+    EXPORT = ("measurement_id", "kpi", "value", "effective_at", "source", "note")
+
+    @staticmethod
+    def summary(d: Any) -> str:
+        note = f" - {d.note}" if d.note else ""
+        return f"Measured {d.kpi} = {amount(d.value)} ({d.measurement_id}, {d.source}){note}"
+
+    def apply(self, aggregate: Client) -> None:
+        aggregate.measurements[self.measurement_id] = [self.kpi, iso(self.effective_at), False]
+        aggregate.measurement_count += 1
+
+
+class MeasurementCorrected(Event):
+    TOPIC = "coachledger:MeasurementCorrected"
+    measurement_id: str
+    value: Decimal
+    reason: str
+
+    REFS = (Refers("measurement_id", "measurement"),)
+    EXPORT = ("measurement_id", "value", "reason")
+
+    @staticmethod
+    def summary(d: Any) -> str:
+        return f"Corrected {d.measurement_id} to {amount(d.value)}: {d.reason}"
+
+    def apply(self, aggregate: Client) -> None:
+        pass
+
+
+class MeasurementRetracted(Event):
+    TOPIC = "coachledger:MeasurementRetracted"
+    measurement_id: str
+    reason: str
+
+    REFS = (Refers("measurement_id", "measurement"),)
+    EXPORT = ("measurement_id", "reason")
+
+    @staticmethod
+    def summary(d: Any) -> str:
+        return f"Retracted {d.measurement_id}: {d.reason}"
+
+    def apply(self, aggregate: Client) -> None:
+        aggregate.measurements[self.measurement_id][2] = True
+
+
+class KpiAdjusted(Event):
+    TOPIC = "coachledger:KpiAdjusted"
+    kpi: str
+    reason: str
+    effective_at: datetime
+    name: str | None = None
+    unit: str | None = None
+    target: Decimal | None = None
+    due: datetime | None = None
+    scale_min: Decimal | None = None
+    scale_max: Decimal | None = None
+    rescale: bool = False
+    factor: Decimal | None = None
+    method: str | None = None
+    goal: str | None = None
+    dimension: str | None = None
+    horizon: str | None = None
+
+    REFS = (Refers("kpi", "kpi"), Refers("goal", "goal", optional=True))
+    EXPORT = (
+        *("kpi", "reason", "effective_at", "name", "unit", "target", "due", "scale_min", "scale_max"),
+        *("rescale", "factor", "method", "goal", "dimension", "horizon"),
+    )
+
+    @staticmethod
+    def summary(d: Any) -> str:
+        parts = []
+        for field in ("name", "unit", "target", "due", "method", "goal", "dimension", "horizon"):
+            value = getattr(d, field)
+            if value is not None:
+                shown = (
+                    value.date().isoformat()
+                    if field == "due"
+                    else amount(value)
+                    if field == "target"
+                    else value
+                )
+                parts.append(f"{field} {shown}")
+        if d.scale_min is not None:
+            rescaled = " (rescaled)" if d.rescale else ""
+            parts.append(f"scale {amount(d.scale_min)}..{amount(d.scale_max)}{rescaled}")
+        if d.factor is not None:
+            parts.append(f"unit factor x{amount(d.factor)}")
+        return f"Adjusted KPI {d.kpi}: {', '.join(parts)} - {d.reason}"
+
+    def apply(self, aggregate: Client) -> None:
+        kpi = aggregate.kpis[self.kpi]
+        kpi["adjustments"].append(
+            [
+                iso(self.effective_at),
+                opt(self.scale_min),
+                opt(self.scale_max),
+                opt(self.factor),
+            ]
+        )
+        kpi["adjustments"].sort(key=lambda a: a[0])
+        if self.target is not None:
+            kpi["target"] = str(self.target)
+        if self.due is not None:
+            kpi["due"] = iso(self.due)
+
+
+class KpiRetired(Event):
+    TOPIC = "coachledger:KpiRetired"
+    kpi: str
+    reason: str
+    effective_at: datetime
+
+    REFS = (Refers("kpi", "kpi"),)
+    EXPORT = ("kpi", "reason", "effective_at")
+
+    @staticmethod
+    def summary(d: Any) -> str:
+        return f"Retired KPI {d.kpi}: {d.reason}"
+
+    def apply(self, aggregate: Client) -> None:
+        aggregate.kpis[self.kpi]["retired"] = True
+
+
+class FeedbackReceived(Event):
+    TOPIC = "coachledger:FeedbackReceived"
+    rating: int
+    comment: str | None
+    about: str
+    effective_at: datetime
+
+    REFS = (Refers("about", "kpi", prefix="kpi:"),)
+    EXPORT = ("rating", "comment", "about", "effective_at")
+
+    @staticmethod
+    def summary(d: Any) -> str:
+        comment = f': "{d.comment}"' if d.comment else ""
+        return f"Feedback {d.rating}/5 about {d.about}{comment}"
+
+    def apply(self, aggregate: Client) -> None:
+        pass
+
+
+class SessionLogged(Event):
+    TOPIC = "coachledger:SessionLogged"
+    effective_at: datetime
+    notes: str
+    kpis: list[str]
+    actions: list[str]
+
+    REFS = (Refers("kpis", "kpi", many=True),)
+    EXPORT = ("effective_at", "notes", "kpis", "actions")
+
+    @staticmethod
+    def summary(d: Any) -> str:
+        kpis = f" [{', '.join(d.kpis)}]" if d.kpis else ""
+        actions = f"; actions: {'; '.join(d.actions)}" if d.actions else ""
+        return f"Session: {d.notes}{kpis}{actions}"
+
+    def apply(self, aggregate: Client) -> None:
+        pass
+
+
+class MilestoneCelebrated(Event):
+    TOPIC = "coachledger:MilestoneCelebrated"
+    target: str
+    kind: str
+    note: str | None
+
+    REFS = (Refers("target", "", kind_field="kind"),)
+    EXPORT = ("target", "kind", "note")
+
+    @staticmethod
+    def summary(d: Any) -> str:
+        return f"Celebrated {d.kind} {d.target}" + (f": {d.note}" if d.note else "")
+
+    def apply(self, aggregate: Client) -> None:
+        aggregate.celebrated.append(self.target)
+
+
+class Forgotten(Event):
+    TOPIC = "coachledger:ClientForgotten"
+
+    REFS = ()
+    EXPORT = ()
+
+    @staticmethod
+    def summary(d: Any) -> str:
+        return "Client's personal data erased on request"
+
+    def apply(self, aggregate: Client) -> None:
+        aggregate.forgotten = True
+
+
+EVENT_CLASSES: tuple[type[Event], ...] = (
+    Registered,
+    GoalSet,
+    KpiDefined,
+    BaselineEstablished,
+    MeasurementRecorded,
+    MeasurementCorrected,
+    MeasurementRetracted,
+    KpiAdjusted,
+    KpiRetired,
+    FeedbackReceived,
+    SessionLogged,
+    MilestoneCelebrated,
+    Forgotten,
+)
+
+EVENT_NAMES: dict[str, str] = {cls.TOPIC: cls.TOPIC.split(":", 1)[1] for cls in EVENT_CLASSES}

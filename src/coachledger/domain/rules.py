@@ -1,0 +1,70 @@
+"""Values and the rules every command checks them by: ids, choices, reasons, scales."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from coachledger.errors import InvalidValue, OutsideScale, ReasonRequired
+
+CATEGORIES = (
+    "job-satisfaction",
+    "salary",
+    "promotion",
+    "skill",
+    "networking",
+    "work-life-balance",
+    "goal-achievement",
+    "client-feedback",
+    "custom",
+)
+DIRECTIONS = ("increase", "decrease")
+DIMENSIONS = ("professional", "personal")
+HORIZONS = ("short", "long")
+DEFINERS = ("coach", "client", "both")
+SOURCES = ("self", "coach", "survey", "document")
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+def iso(moment: datetime) -> str:
+    """A fixed-width UTC ISO string; such strings sort chronologically."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def check_id(kind: str, value: str) -> None:
+    if not ID_PATTERN.match(value):
+        raise InvalidValue(f"{kind} id '{value}' must be 1-64 lowercase letters, digits, '.', '_' or '-'")
+
+
+def check_choice(field: str, value: str | None, choices: tuple[str, ...]) -> None:
+    if value is not None and value not in choices:
+        raise InvalidValue(f"{field} must be one of {', '.join(choices)}, not '{value}'")
+
+
+def require_reason(reason: str | None, what: str) -> str:
+    if reason is None or not reason.strip():
+        raise ReasonRequired(f"{what} needs a reason (--reason)")
+    return reason.strip()
+
+
+def fmt(value: Decimal | str | None) -> str:
+    return "none" if value is None else format(Decimal(value).normalize(), "f")
+
+
+def opt(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def check_scale(low: Decimal | None, high: Decimal | None) -> None:
+    if (low is None) != (high is None):
+        raise InvalidValue("a scale needs both a minimum and a maximum")
+    if low is not None and high is not None and low >= high:
+        raise InvalidValue(f"scale minimum {fmt(low)} must be below its maximum {fmt(high)}")
+
+
+def check_in_scale(what: str, value: Decimal, low: Decimal | None, high: Decimal | None) -> None:
+    if not value.is_finite():
+        raise InvalidValue(f"{what} must be a finite number")
+    if low is not None and high is not None and not low <= value <= high:
+        raise OutsideScale(f"{what} {fmt(value)} is outside the KPI's scale {fmt(low)}..{fmt(high)}")
