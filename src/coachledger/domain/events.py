@@ -13,15 +13,23 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from eventsourcing.domain import Aggregate
 
 from coachledger.domain.catalogue import Defines, Ref, Refers, amount
 from coachledger.domain.rules import iso, opt
 
-if TYPE_CHECKING:
-    from coachledger.domain.client import Client
+
+class ClientState(Protocol):
+    """The state the events change: the ``Client`` aggregate's (see ``client``)."""
+
+    goals: dict[str, str]
+    kpis: dict[str, dict[str, Any]]
+    measurements: dict[str, list[Any]]
+    measurement_count: int
+    celebrated: list[str]
+    forgotten: bool
 
 
 class Event(Aggregate.Event):
@@ -72,7 +80,7 @@ class GoalSet(Event):
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         state["due"] = None
 
-    def apply(self, aggregate: Client) -> None:
+    def apply(self, aggregate: ClientState) -> None:
         aggregate.goals[self.goal] = self.horizon
 
 
@@ -107,7 +115,7 @@ class KpiDefined(Event):
             f"by {d.due.date().isoformat()}{scale}"
         )
 
-    def apply(self, aggregate: Client) -> None:
+    def apply(self, aggregate: ClientState) -> None:
         aggregate.kpis[self.kpi] = {
             "defined_at": iso(self.timestamp),
             "due": iso(self.due),
@@ -135,7 +143,7 @@ class BaselineEstablished(Event):
         again = f" (re-baselined: {d.reason})" if d.reason else ""
         return f"Baseline of {d.kpi}: {amount(d.value)}{again}"
 
-    def apply(self, aggregate: Client) -> None:
+    def apply(self, aggregate: ClientState) -> None:
         aggregate.kpis[self.kpi]["baseline"] = True
 
 
@@ -156,7 +164,7 @@ class MeasurementRecorded(Event):
         note = f" - {d.note}" if d.note else ""
         return f"Measured {d.kpi} = {amount(d.value)} ({d.measurement_id}, {d.source}){note}"
 
-    def apply(self, aggregate: Client) -> None:
+    def apply(self, aggregate: ClientState) -> None:
         aggregate.measurements[self.measurement_id] = [self.kpi, iso(self.effective_at), False]
         aggregate.measurement_count += 1
 
@@ -174,7 +182,7 @@ class MeasurementCorrected(Event):
     def summary(d: Any) -> str:
         return f"Corrected {d.measurement_id} to {amount(d.value)}: {d.reason}"
 
-    def apply(self, aggregate: Client) -> None:
+    def apply(self, aggregate: ClientState) -> None:
         pass
 
 
@@ -190,7 +198,7 @@ class MeasurementRetracted(Event):
     def summary(d: Any) -> str:
         return f"Retracted {d.measurement_id}: {d.reason}"
 
-    def apply(self, aggregate: Client) -> None:
+    def apply(self, aggregate: ClientState) -> None:
         aggregate.measurements[self.measurement_id][2] = True
 
 
@@ -239,7 +247,7 @@ class KpiAdjusted(Event):
             parts.append(f"unit factor x{amount(d.factor)}")
         return f"Adjusted KPI {d.kpi}: {', '.join(parts)} - {d.reason}"
 
-    def apply(self, aggregate: Client) -> None:
+    def apply(self, aggregate: ClientState) -> None:
         kpi = aggregate.kpis[self.kpi]
         kpi["adjustments"].append(
             [
@@ -269,7 +277,7 @@ class KpiRetired(Event):
     def summary(d: Any) -> str:
         return f"Retired KPI {d.kpi}: {d.reason}"
 
-    def apply(self, aggregate: Client) -> None:
+    def apply(self, aggregate: ClientState) -> None:
         aggregate.kpis[self.kpi]["retired"] = True
 
 
@@ -288,7 +296,7 @@ class FeedbackReceived(Event):
         comment = f': "{d.comment}"' if d.comment else ""
         return f"Feedback {d.rating}/5 about {d.about}{comment}"
 
-    def apply(self, aggregate: Client) -> None:
+    def apply(self, aggregate: ClientState) -> None:
         pass
 
 
@@ -308,7 +316,7 @@ class SessionLogged(Event):
         actions = f"; actions: {'; '.join(d.actions)}" if d.actions else ""
         return f"Session: {d.notes}{kpis}{actions}"
 
-    def apply(self, aggregate: Client) -> None:
+    def apply(self, aggregate: ClientState) -> None:
         pass
 
 
@@ -325,7 +333,7 @@ class MilestoneCelebrated(Event):
     def summary(d: Any) -> str:
         return f"Celebrated {d.kind} {d.target}" + (f": {d.note}" if d.note else "")
 
-    def apply(self, aggregate: Client) -> None:
+    def apply(self, aggregate: ClientState) -> None:
         aggregate.celebrated.append(self.target)
 
 
@@ -339,7 +347,7 @@ class Forgotten(Event):
     def summary(d: Any) -> str:
         return "Client's personal data erased on request"
 
-    def apply(self, aggregate: Client) -> None:
+    def apply(self, aggregate: ClientState) -> None:
         aggregate.forgotten = True
 
 
