@@ -80,12 +80,13 @@ class Known:
     measurements: set[str] = field(default_factory=set)
 
 
-def _who(known: Known) -> str:
+def who(known: Known) -> str:
+    """Whose stream, as a problem says it."""
     return f" of client '{known.slug}'" if known.slug else " of this stream"
 
 
 def _unknown(name: str, kind: Kind, value: str, known: Known) -> Problem:
-    return name, f"unknown {kind.noun} '{value}'{_who(known)} (not {kind.done} {EARLIER})"
+    return name, f"unknown {kind.noun} '{value}'{who(known)} (not {kind.done} {EARLIER})"
 
 
 def _duplicate(ref: Defines) -> Check:
@@ -95,7 +96,7 @@ def _duplicate(ref: Defines) -> Check:
     def check(d: Any, known: Known) -> Problem | None:
         value = getattr(d, attr)
         if value in getattr(known, pool):
-            return name, f"{kind.noun} '{value}'{_who(known)} is already {kind.done}"
+            return name, f"{kind.noun} '{value}'{who(known)} is already {kind.done}"
         return None
 
     return check
@@ -111,7 +112,7 @@ def _refers(ref: Refers) -> Check:
             value = getattr(d, attr)
             if value in (known.kpis if kind == "kpi" else known.goals):
                 return None
-            return name, f"unknown {kind} '{value}'{_who(known)} (not recorded {EARLIER})"
+            return name, f"unknown {kind} '{value}'{who(known)} (not recorded {EARLIER})"
 
         return by_kind
     kind = KINDS[ref.kind]

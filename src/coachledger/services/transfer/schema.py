@@ -148,6 +148,8 @@ def _line_type(cls: type[Any]) -> LineType:
     )
     envelope = [n for n in order if n in ENVELOPE]
     data_fields = tuple(name for name, *_ in specs)
+    if data_fields != cls.EXPORT:  # the event's own word on its line's data (domain/events.py)
+        raise TypeError(f"{cls.__name__}.EXPORT {cls.EXPORT} is not its data fields {data_fields}")
     prefix: bytes | None = None
     if list(order) == [*envelope, *data_fields] and envelope[0] == "timestamp" and envelope[-1] == "actor":
         middle = b"".join(b'"%s":%s,' % (n.encode(), encoder.encode(AGGREGATE_TOPIC)) for n in envelope[1:-1])
