@@ -85,91 +85,86 @@ def who(known: Known) -> str:
     return f" of client '{known.slug}'" if known.slug else " of this stream"
 
 
-def _unknown(name: str, kind: Kind, value: str, known: Known) -> Problem:
-    return name, f"unknown {kind.noun} '{value}'{who(known)} (not {kind.done} {EARLIER})"
+def _unknown(name: str, kind: str, value: str, known: Known) -> Problem:
+    k = KINDS[kind]
+    return name, f"unknown {k.noun} '{value}'{who(known)} (not {k.done} {EARLIER})"
 
 
-def _duplicate(ref: Defines) -> Check:
-    kind = KINDS[ref.kind]
-    name, attr, pool = f"data.{ref.field}", ref.field, kind.pool
-
-    def check(d: Any, known: Known) -> Problem | None:
-        value = getattr(d, attr)
-        if value in getattr(known, pool):
-            return name, f"{kind.noun} '{value}'{who(known)} is already {kind.done}"
-        return None
-
-    return check
+def _duplicate(name: str, kind: str, value: str, known: Known) -> Problem:
+    k = KINDS[kind]
+    return name, f"{k.noun} '{value}'{who(known)} is already {k.done}"
 
 
-def _refers(ref: Refers) -> Check:
-    name, attr = f"data.{ref.field}", ref.field
-    if ref.kind_field:  # the kind is the event's own: a KPI, or else a goal
-        kind_field = ref.kind_field
-
-        def by_kind(d: Any, known: Known) -> Problem | None:
-            kind = getattr(d, kind_field)
-            value = getattr(d, attr)
-            if value in (known.kpis if kind == "kpi" else known.goals):
-                return None
-            return name, f"unknown {kind} '{value}'{who(known)} (not recorded {EARLIER})"
-
-        return by_kind
-    kind = KINDS[ref.kind]
-    pool, prefix, optional = kind.pool, ref.prefix, ref.optional
-    if ref.many:
-
-        def each(d: Any, known: Known) -> Problem | None:
-            ids = getattr(known, pool)
-            for value in getattr(d, attr):
-                if value not in ids:
-                    return _unknown(name, kind, value, known)
-            return None
-
-        return each
-    if prefix:
-        cut = len(prefix)
-
-        def prefixed(d: Any, known: Known) -> Problem | None:
-            value = getattr(d, attr)
-            if value.startswith(prefix) and value[cut:] not in getattr(known, pool):
-                return _unknown(name, kind, value[cut:], known)
-            return None
-
-        return prefixed
-
-    def one(d: Any, known: Known) -> Problem | None:
-        value = getattr(d, attr)
-        if (value is None and optional) or value in getattr(known, pool):
-            return None
-        return _unknown(name, kind, value, known)
-
-    return one
+def _unknown_of_kind(name: str, kind: str, value: str, known: Known) -> Problem:
+    return name, f"unknown {kind} '{value}'{who(known)} (not recorded {EARLIER})"
 
 
-def _recorder(refs: tuple[Ref, ...]) -> Callable[[Any, Known], None]:
-    """What the event records, remembered in ``Known`` for the events after it."""
-    steps = [(r.field, r.kind) for r in refs if isinstance(r, Defines)]
-    if not steps:
-        return _nothing
-    if steps == [(steps[0][0], "client")]:
-        attr = steps[0][0]
+def _lines(refs: tuple[Ref, ...], *, check: bool) -> list[str]:
+    """The body of one event class's check: ids recorded twice first, then what the event
+    refers to (in ``REFS`` order), then what it records is remembered."""
+    for ref in refs:
+        names = (ref.field, ref.kind_field or "_") if isinstance(ref, Refers) else (ref.field,)
+        kinds = (*KINDS, "client") if isinstance(ref, Defines) else (*KINDS, "")
+        if not all(n.isidentifier() for n in names) or ref.kind not in kinds:
+            raise ValueError(f"a reference needs field names and a kind, not {ref!r}")
+    lines: list[str] = []
+    defines = [r for r in refs if isinstance(r, Defines)]
+    refers = [r for r in refs if isinstance(r, Refers)]
+    for ref in defines if check else ():
+        if ref.kind != "client":
+            pool, name = KINDS[ref.kind].pool, f"data.{ref.field}"
+            lines += [
+                f"    if d.{ref.field} in known.{pool}:",
+                f"        return _duplicate({name!r}, {ref.kind!r}, d.{ref.field}, known)",
+            ]
+    for ref in refers if check else ():
+        name = f"data.{ref.field}"
+        if ref.kind_field:
+            lines += [
+                f"    if d.{ref.field} not in (known.kpis if d.{ref.kind_field} == 'kpi' else known.goals):",
+                f"        return _unknown_of_kind({name!r}, d.{ref.kind_field}, d.{ref.field}, known)",
+            ]
+            continue
+        pool = KINDS[ref.kind].pool
+        if ref.many:
+            lines += [
+                f"    for value in d.{ref.field}:",
+                f"        if value not in known.{pool}:",
+                f"            return _unknown({name!r}, {ref.kind!r}, value, known)",
+            ]
+        elif ref.prefix:
+            cut = len(ref.prefix)
+            lines += [
+                f"    value = d.{ref.field}",
+                f"    if value.startswith({ref.prefix!r}) and value[{cut}:] not in known.{pool}:",
+                f"        return _unknown({name!r}, {ref.kind!r}, value[{cut}:], known)",
+            ]
+        else:
+            maybe = f"d.{ref.field} is not None and " if ref.optional else ""
+            lines += [
+                f"    if {maybe}d.{ref.field} not in known.{pool}:",
+                f"        return _unknown({name!r}, {ref.kind!r}, d.{ref.field}, known)",
+            ]
+    for ref in defines:
+        if ref.kind == "client":
+            lines.append(f"    known.slug = d.{ref.field}")
+        else:
+            lines.append(f"    known.{KINDS[ref.kind].pool}.add(d.{ref.field})")
+    return [*lines, "    return None"]
 
-        def name_client(d: Any, known: Known) -> None:
-            known.slug = getattr(d, attr)
 
-        return name_client
-    pools = [(attr, KINDS[kind].pool) for attr, kind in steps]
-
-    def record(d: Any, known: Known) -> None:
-        for attr, pool in pools:
-            getattr(known, pool).add(getattr(d, attr))
-
-    return record
-
-
-def _nothing(d: Any, known: Known) -> None:
-    return None
+def _compile(cls: type, *, check: bool) -> Any:
+    """One event class's check (or, with ``check=False``, its remembering alone), made into a
+    plain function once, as ``dataclasses`` makes ``__init__``: an import calls it for every
+    line, so it costs what a hand-written check would."""
+    source = "\n".join(["def check(d, known):", *_lines(cls.REFS, check=check)])  # type: ignore[attr-defined]
+    scope: dict[str, Any] = {
+        "_unknown": _unknown,
+        "_duplicate": _duplicate,
+        "_unknown_of_kind": _unknown_of_kind,
+    }
+    exec(compile(source, f"<references of {cls.__name__}>", "exec"), scope)
+    return scope["check"]
 
 
 _CHECKS: dict[type, Check] = {}
@@ -179,41 +174,13 @@ _RECORDERS: dict[type, Callable[[Any, Known], None]] = {}
 def references(cls: type) -> Check:
     """The import's check of one event class's data against what its stream recorded.
 
-    It returns the first problem, or None after remembering what the event records. Ids
-    recorded twice are refused first, then what the event refers to, in ``REFS`` order.
+    It returns the first problem (the line's field, what is wrong), or None after
+    remembering what the event records. Ids recorded twice are refused first, then what
+    the event refers to, in ``REFS`` order.
     """
     check = _CHECKS.get(cls)
     if check is None:
-        refs: tuple[Ref, ...] = cls.REFS  # type: ignore[attr-defined]
-        checks = [_duplicate(r) for r in refs if isinstance(r, Defines) and r.kind != "client"]
-        checks += [_refers(r) for r in refs if isinstance(r, Refers)]
-        record = remembers(cls)
-        if not checks:
-
-            def check(d: Any, known: Known) -> Problem | None:
-                record(d, known)
-                return None
-
-        elif len(checks) == 1:
-            (first,) = checks
-
-            def check(d: Any, known: Known) -> Problem | None:
-                problem = first(d, known)
-                if problem is None:
-                    record(d, known)
-                return problem
-
-        else:
-
-            def check(d: Any, known: Known) -> Problem | None:
-                for step in checks:
-                    problem = step(d, known)
-                    if problem is not None:
-                        return problem
-                record(d, known)
-                return None
-
-        _CHECKS[cls] = check
+        check = _CHECKS[cls] = _compile(cls, check=True)
     return check
 
 
@@ -221,7 +188,7 @@ def remembers(cls: type) -> Callable[[Any, Known], None]:
     """Remember what a stored event of ``cls`` records (no checks: the store holds it already)."""
     record = _RECORDERS.get(cls)
     if record is None:
-        record = _RECORDERS[cls] = _recorder(cls.REFS)  # type: ignore[attr-defined]
+        record = _RECORDERS[cls] = _compile(cls, check=False)
     return record
 
 
