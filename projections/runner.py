@@ -319,11 +319,12 @@ def build(rows: Any, keys: ClientKeys, decrypt: Decryptor | None = None) -> Iter
         if sink is None:
             sink = sinks[sql] = []
         sink.append(make_row(seq, stream, key, event))
-        for sql, make_row in more:  # another view takes this event too
-            sink = sinks.get(sql)
-            if sink is None:
-                sink = sinks[sql] = []
-            sink.append(make_row(seq, stream, key, event))
+        if more:  # other views take this event too
+            for sql, make_row in more:
+                sink = sinks.get(sql)
+                if sink is None:
+                    sink = sinks[sql] = []
+                sink.append(make_row(seq, stream, key, event))
     if sinks:
         yield ("rows", sinks)
 
