@@ -75,6 +75,7 @@ def test_every_event_has_a_view_or_says_who_treats_it(cls: Any) -> None:
 
 
 def test_every_event_has_a_timeline_line(cls: Any) -> None:
+    assert "summary" in vars(cls), f"{cls.__name__} does not say its timeline line (summary)"
     assert timeline.summaries()[cls.TOPIC] is cls.summary
 
 
