@@ -10,8 +10,9 @@ from typing import Any
 
 from coachledger.projections import clients, history, journal, progress
 from coachledger.projections.read import CADENCE, ReadSide, iso, now
+from coachledger.vocab import Dimension, Direction, Horizon, Status
 
-ATTENTION = ("off-track", "at-risk", "overdue")
+ATTENTION = (Status.OFF_TRACK, Status.AT_RISK, Status.OVERDUE)
 
 
 def findings(rs: ReadSide, slug: str, moment: datetime | None = None) -> list[dict[str, Any]]:
@@ -32,7 +33,7 @@ def findings(rs: ReadSide, slug: str, moment: datetime | None = None) -> list[di
         item = facts.progress(kpi, moment)
         if not definition.get("goal"):
             add(kpi, "not-relevant", f"KPI {kpi} is not linked to a goal (the R of SMART)")
-        if item["status"] == "no-baseline":
+        if item["status"] == Status.NO_BASELINE:
             add(kpi, "no-baseline", f"KPI {kpi} has no baseline: progress cannot be measured")
         else:
             last = _last_measured(facts, kpi, moment)
@@ -43,19 +44,19 @@ def findings(rs: ReadSide, slug: str, moment: datetime | None = None) -> list[di
                     f"KPI {kpi} was last measured {(moment - last).days} days ago (cadence: 30 days)",
                 )
             b, t = item["baseline"], item["target"]
-            met = b is not None and (b >= t if definition["direction"] == "increase" else b <= t)
+            met = b is not None and (b >= t if definition["direction"] == Direction.INCREASE else b <= t)
             if met:
                 add(
                     kpi,
                     "target-met-at-baseline",
                     f"KPI {kpi}'s target {t} is already met by its baseline {b}",
                 )
-        if item["status"] == "overdue":
+        if item["status"] == Status.OVERDUE:
             add(kpi, "overdue", f"KPI {kpi} is past its due date {item['due']} without reaching its target")
     if active:
-        if not any(d.get("dimension") == "personal" for d in active):
+        if not any(d.get("dimension") == Dimension.PERSONAL for d in active):
             add(None, "unbalanced", "no personal KPI: well-being is not measured")
-        if not any(d.get("horizon") == "short" for d in active):
+        if not any(d.get("horizon") == Horizon.SHORT for d in active):
             add(None, "unbalanced", "no short-term KPI: no near milestone to steer by")
     else:
         add(None, "no-kpis", "the client has no active KPI")
@@ -122,7 +123,7 @@ def agenda(
         "attention": [_brief(i) for i in items if not i["retired"] and i["status"] in ATTENTION],
         "measurements_due": overdue,
         "to_celebrate": [
-            _brief(i) for i in items if i["status"] == "achieved" and i["kpi"] not in celebrated
+            _brief(i) for i in items if i["status"] == Status.ACHIEVED and i["kpi"] not in celebrated
         ],
         "recent_feedback": [
             f for f in journal.feedback(rs.db, key, known, iso(moment)) if f["recorded_at"] > (since or "")

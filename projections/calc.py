@@ -17,6 +17,8 @@ from math import lcm
 from operator import attrgetter, floordiv, mul, sub
 from typing import NamedTuple, Protocol, TypeVar
 
+from coachledger.vocab import Direction, Status
+
 __all__ = [
     "BaselineRow",
     "ChangeRow",
@@ -301,7 +303,7 @@ def kpi_progress(
         "due": due.date().isoformat(),
         "progress_pct": None,
         "expected_pct": None,
-        "status": "no-baseline",
+        "status": Status.NO_BASELINE,
         "measurements": 0,
         "trend_per_month": None,
         "retired": version.retired,
@@ -325,7 +327,7 @@ def kpi_progress(
     c = Fraction(*ratios[-1]) if ratios else None
     progress = None if c is None or target == b else 100 * (c - b) / (target - b)
     expected = _expected_pct(since, due, as_of)
-    achieved = c is not None and (c <= target if fields.get("direction") == "decrease" else c >= target)
+    achieved = c is not None and (c <= target if fields.get("direction") == Direction.DECREASE else c >= target)
     item.update(
         baseline=_number(b),
         current=_number(c),
@@ -378,18 +380,18 @@ def _expected_pct(since: datetime, due: datetime, at: datetime) -> Fraction:
 
 def _status(
     has_data: bool, achieved: bool, overdue: bool, progress: Fraction | None, expected: Fraction
-) -> str:
+) -> Status:
     if not has_data:
-        return "no-data"
+        return Status.NO_DATA
     if achieved:
-        return "achieved"
+        return Status.ACHIEVED
     if overdue:
-        return "overdue"
+        return Status.OVERDUE
     if progress is not None and progress >= expected - 10:
-        return "on-track"
+        return Status.ON_TRACK
     if progress is not None and progress >= expected - 25:
-        return "at-risk"
-    return "off-track"
+        return Status.AT_RISK
+    return Status.OFF_TRACK
 
 
 def _trend(xs: list[int], ys: list[tuple[int, int]]) -> float | None:

@@ -9,8 +9,8 @@ from coachledger.errors import ClientNotFound, ClientWasForgotten, DomainError
 from coachledger.ids import stream_of
 from coachledger.projections import clients, history, journal, progress, runner, timeline
 from coachledger.projections.db import open_views
+from coachledger.vocab import SEVERITY, Category, Dimension, Horizon, Status
 
-SEVERITY = ("off-track", "overdue", "at-risk", "no-data", "no-baseline", "on-track", "achieved")
 CADENCE = timedelta(days=30)
 
 
@@ -212,7 +212,7 @@ def read_decryptor(settings: Any) -> Any:
 def overall(items: list[dict[str, Any]]) -> str:
     """A client's status: the most pressing status among their active KPIs."""
     if not items:
-        return "no-kpis"
+        return Status.NO_KPIS
     return min((i["status"] for i in items), key=SEVERITY.index)
 
 
@@ -221,8 +221,8 @@ def balance_of(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     import statistics  # here, not at the top: progress, the most frequent read, never needs it
 
     out = []
-    for dimension in ("professional", "personal"):
-        for horizon in ("short", "long"):
+    for dimension in Dimension:
+        for horizon in Horizon:
             group = [
                 i
                 for i in items
@@ -266,19 +266,19 @@ def portfolio_of(rows: list[Any]) -> dict[str, Any]:
         goals += goal_count
         goals_met += met
         ratings += [f["rating"] for f in fb]
-        promos = [i for i in items if i["category"] == "promotion"]
+        promos = [i for i in items if i["category"] == Category.PROMOTION]
         if promos:
             promo_clients += 1
-            promoted += any(i["status"] == "achieved" for i in promos)
+            promoted += any(i["status"] == Status.ACHIEVED for i in promos)
         for i in items:
             b, c = i["baseline"], i["current"]
-            if i["category"] == "salary" and b and c is not None:
+            if i["category"] == Category.SALARY and b and c is not None:
                 salary_changes.append(100.0 * (c - b) / b)
-            if i["category"] == "job-satisfaction" and b is not None and c is not None:
+            if i["category"] == Category.JOB_SATISFACTION and b is not None and c is not None:
                 satisfaction.append(float(c - b))
-            if i["category"] == "goal-achievement" and not i["retired"]:
+            if i["category"] == Category.GOAL_ACHIEVEMENT and not i["retired"]:
                 goal_kpis += 1
-                goal_kpis_met += i["status"] == "achieved"
+                goal_kpis_met += i["status"] == Status.ACHIEVED
 
     def pct(n: int, d: int) -> float | None:
         return _round1(100.0 * n / d) if d else None

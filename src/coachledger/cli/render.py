@@ -9,15 +9,16 @@ from typing import Any
 import click
 
 from coachledger.cli.common import Env, emit_json, fmt_number
+from coachledger.vocab import Status
 
 STATUS_COLOURS = {
-    "achieved": "green",
-    "on-track": "green",
-    "at-risk": "yellow",
-    "off-track": "red",
-    "overdue": "red",
-    "no-data": "bright_black",
-    "no-baseline": "bright_black",
+    Status.ACHIEVED: "green",
+    Status.ON_TRACK: "green",
+    Status.AT_RISK: "yellow",
+    Status.OFF_TRACK: "red",
+    Status.OVERDUE: "red",
+    Status.NO_DATA: "bright_black",
+    Status.NO_BASELINE: "bright_black",
 }
 
 
@@ -109,7 +110,7 @@ def render_kpi_list(env: Env, client: str, as_json: bool) -> None:
                 k["due"],
                 k["dimension"],
                 k["horizon"],
-                "retired" if k["retired"] else k["status"],
+                Status.RETIRED if k["retired"] else k["status"],
             )
             for k in doc["kpis"]
         ],
@@ -154,7 +155,7 @@ def render_client_show(env: Env, client: str, as_json: bool) -> None:
                     k["target"],
                     k["unit"],
                     k["due"],
-                    "retired" if k["retired"] else k["status"],
+                    Status.RETIRED if k["retired"] else k["status"],
                 )
                 for k in kpis
             ],
@@ -219,7 +220,7 @@ def render_progress(doc: dict[str, Any], as_json: bool, as_csv: bool = False) ->
                 k["due"],
                 k["progress_pct"],
                 k["expected_pct"],
-                "retired" if k["retired"] else k["status"],
+                Status.RETIRED if k["retired"] else k["status"],
                 k["measurements"],
                 k["trend_per_month"],
             )

@@ -29,6 +29,7 @@ from coachledger.errors import (
     UnknownId,
 )
 from coachledger.ids import client_id
+from coachledger.vocab import Category, Definer, Dimension, Direction, Horizon, Source, values
 
 __all__ = [
     "ClientNotFound",
@@ -43,22 +44,12 @@ __all__ = [
     "client_id",
 ]
 
-CATEGORIES = (
-    "job-satisfaction",
-    "salary",
-    "promotion",
-    "skill",
-    "networking",
-    "work-life-balance",
-    "goal-achievement",
-    "client-feedback",
-    "custom",
-)
-DIRECTIONS = ("increase", "decrease")
-DIMENSIONS = ("professional", "personal")
-HORIZONS = ("short", "long")
-DEFINERS = ("coach", "client", "both")
-SOURCES = ("self", "coach", "survey", "document")
+CATEGORIES = values(Category)
+DIRECTIONS = values(Direction)
+DIMENSIONS = values(Dimension)
+HORIZONS = values(Horizon)
+DEFINERS = values(Definer)
+SOURCES = values(Source)
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
