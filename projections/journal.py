@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from coachledger.projections.batch import dumps, utc_text
+from coachledger.projections.db import ViewDB
 
 NAME = "journal"
 TABLES = {
@@ -58,7 +59,7 @@ def _upto(known_seq: int | None) -> int:
 
 
 def feedback(
-    db: Any, key: int, known_seq: int | None = None, until: str | None = None
+    db: ViewDB, key: int, known_seq: int | None = None, until: str | None = None
 ) -> list[dict[str, Any]]:
     rows = db.execute(
         "SELECT seq, rating, comment, about, effective_at, recorded_at, actor FROM feedback "
@@ -70,7 +71,7 @@ def feedback(
 
 
 def sessions(
-    db: Any, key: int, known_seq: int | None = None, until: str | None = None
+    db: ViewDB, key: int, known_seq: int | None = None, until: str | None = None
 ) -> list[dict[str, Any]]:
     rows = db.execute(
         "SELECT seq, effective_at, notes, kpis, actions, recorded_at, actor FROM sessions "
@@ -93,7 +94,7 @@ def sessions(
     return out
 
 
-def milestones(db: Any, key: int, known_seq: int | None = None) -> list[dict[str, Any]]:
+def milestones(db: ViewDB, key: int, known_seq: int | None = None) -> list[dict[str, Any]]:
     rows = db.execute(
         "SELECT seq, target, kind, note, recorded_at, actor FROM milestones WHERE client_key = ? AND seq <= ? ORDER BY seq",
         (key, _upto(known_seq)),
