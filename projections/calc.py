@@ -289,7 +289,8 @@ def kpi_progress(
     fields = version.fields
     target = version.amounts["target"]
     due = fields["due"]
-    if target is None or not isinstance(due, datetime):
+    shown_target = _number(target)
+    if target is None or shown_target is None or not isinstance(due, datetime):
         raise TypeError(f"KPI {kpi}: the definition needs a target and a due datetime")
     get = fields.get
     in_force = [b for b in _known(baselines, known_seq) if b.effective_at <= as_of]
@@ -303,7 +304,7 @@ def kpi_progress(
             direction=_text(get("direction")),
             baseline=None,
             current=None,
-            target=_number(target),
+            target=shown_target,
             due=due.date().isoformat(),
             progress_pct=None,
             expected_pct=None,
@@ -336,7 +337,7 @@ def kpi_progress(
         direction=_text(get("direction")),
         baseline=_number(b),
         current=_number(c),
-        target=_number(target),
+        target=shown_target,
         due=due.date().isoformat(),
         progress_pct=None if progress is None else _round(progress, 1),
         expected_pct=_round(expected, 1),

@@ -11,6 +11,7 @@ so that renderers and reports written against the documents keep working unchang
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -35,7 +36,17 @@ __all__ = [
 
 
 class ReadModel(msgspec.Struct, gc=False):
-    """A read model; its fields also read (and, while a reader still writes one, set) by key."""
+    """A read model; its fields also read by key, as a mapping of field names (in declaration
+    order) to values, and can be set by key."""
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.__struct_fields__)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.__struct_fields__
+
+    def keys(self) -> tuple[str, ...]:
+        return self.__struct_fields__
 
     def __getitem__(self, key: str) -> Any:
         try:
@@ -73,7 +84,7 @@ class Progress(ReadModel):
     direction: str | None
     baseline: int | float | None
     current: int | float | None
-    target: int | float | None
+    target: int | float
     due: str
     progress_pct: float | None
     expected_pct: float | None
