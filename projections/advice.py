@@ -9,21 +9,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from coachledger.projections import clients, history, journal, progress
-from coachledger.projections.models import Progress
+from coachledger.projections.models import Finding, Progress
 from coachledger.projections.read import CADENCE, ReadSide, iso, now
 from coachledger.vocab import Dimension, Direction, Horizon, Status
 
 ATTENTION = (Status.OFF_TRACK, Status.AT_RISK, Status.OVERDUE)
 
 
-def findings(rs: ReadSide, slug: str, moment: datetime | None = None) -> list[dict[str, Any]]:
+def findings(rs: ReadSide, slug: str, moment: datetime | None = None) -> list[Finding]:
     c = rs.client(slug)
     moment = moment or now()
     facts = progress.Facts(rs.db, c["key"])
-    out: list[dict[str, Any]] = []
+    out: list[Finding] = []
 
     def add(kpi: str | None, rule: str, message: str) -> None:
-        out.append({"client": slug, "kpi": kpi, "rule": rule, "message": message})
+        out.append(Finding(slug, kpi, rule, message))
 
     active = []
     for kpi in facts.kpis():
@@ -90,9 +90,9 @@ def agenda(
     facts = progress.Facts(rs.db, key, known)
     items = [facts.progress(kpi, moment) for kpi in facts.kpis()]
     sessions = journal.sessions(rs.db, key, known, until=iso(moment))
-    last_session = sessions[-1]["effective_at"] if sessions else None
+    last_session = sessions[-1].effective_at if sessions else None
     since = last_session or iso(moment - timedelta(days=30))
-    celebrated = {m["target"] for m in journal.milestones(rs.db, key, known)}
+    celebrated = {m.target for m in journal.milestones(rs.db, key, known)}
     adjustments = []
     for kpi in facts.kpis():
         for v in history.versions(rs.db, key, kpi):
@@ -127,7 +127,7 @@ def agenda(
             _brief(i) for i in items if i.status == Status.ACHIEVED and i.kpi not in celebrated
         ],
         "recent_feedback": [
-            f for f in journal.feedback(rs.db, key, known, iso(moment)) if f["recorded_at"] > (since or "")
+            f for f in journal.feedback(rs.db, key, known, iso(moment)) if f.recorded_at > (since or "")
         ],
         "adjustments_since_last_session": adjustments,
         "goals": clients.goals(rs.db, key, known),

@@ -6,6 +6,7 @@ from typing import Any
 
 from coachledger.projections.batch import utc_text
 from coachledger.projections.db import ViewDB
+from coachledger.projections.models import Goal
 
 NAME = "clients"
 TABLES = {
@@ -66,9 +67,9 @@ def one_client(db: ViewDB, stream: str) -> dict[str, Any] | None:
     return None if row is None else dict(zip(_CLIENT, row, strict=True))
 
 
-def goals(db: ViewDB, key: int, known_seq: int | None = None) -> list[dict[str, Any]]:
+def goals(db: ViewDB, key: int, known_seq: int | None = None) -> list[Goal]:
     rows = db.execute(
         "SELECT goal, text, horizon, due, seq, recorded_at FROM goals WHERE client_key = ? AND seq <= ? ORDER BY seq",
         (key, known_seq if known_seq is not None else 1 << 62),
     ).fetchall()
-    return [dict(zip(("goal", "text", "horizon", "due", "seq", "recorded_at"), r, strict=True)) for r in rows]
+    return [Goal(*r) for r in rows]

@@ -21,14 +21,19 @@ from coachledger.vocab import Status
 __all__ = [
     "BalanceDoc",
     "ClientRow",
+    "Feedback",
+    "Finding",
+    "Goal",
     "HistoryDoc",
     "KpiVersion",
+    "Milestone",
     "Progress",
     "ProgressDoc",
     "Quadrant",
     "ReadModel",
     "ReplayDoc",
     "ReplayStep",
+    "Session",
     "TimelineDoc",
     "TimelineEntry",
     "json_default",
@@ -186,3 +191,52 @@ class ReplayDoc(ReadModel):
     client: str
     known_at: str | None
     steps: list[ReplayStep]
+
+
+class Goal(ReadModel):
+    """A career goal of a client (the R of SMART); ``due`` is a date."""
+
+    goal: str
+    text: str
+    horizon: str
+    due: str | None
+    seq: int
+    recorded_at: str
+
+
+class Feedback(ReadModel):
+    seq: int
+    rating: int
+    comment: str | None
+    about: str
+    effective_at: str
+    recorded_at: str
+    actor: str
+
+
+class Session(ReadModel):
+    seq: int
+    effective_at: str
+    notes: str
+    kpis: list[str]
+    actions: list[str]
+    recorded_at: str
+    actor: str
+
+
+class Milestone(ReadModel):
+    seq: int
+    target: str
+    kind: str  # "goal" | "kpi"
+    note: str | None
+    recorded_at: str
+    actor: str
+
+
+class Finding(ReadModel):
+    """One SMART or consistency finding of ``check``."""
+
+    client: str
+    kpi: str | None
+    rule: str
+    message: str

@@ -12,6 +12,7 @@ from coachledger.projections.db import ViewDB, open_views
 from coachledger.projections.models import (
     BalanceDoc,
     ClientRow,
+    Feedback,
     HistoryDoc,
     Progress,
     ProgressDoc,
@@ -159,7 +160,7 @@ class ReadSide:
             items = progress.client_progress(self.db, c["key"], moment, known)
             fb = journal.feedback(self.db, c["key"], known, iso(moment))
             goal_count = len(clients.goals(self.db, c["key"], known))
-            goals_met = sum(1 for m in journal.milestones(self.db, c["key"], known) if m["kind"] == "goal")
+            goals_met = sum(1 for m in journal.milestones(self.db, c["key"], known) if m.kind == "goal")
             rows.append((c, items, fb, goal_count, goals_met))
         return {"coach": coach, "as_of": iso(moment), "known_at": iso(known_at), **portfolio_of(rows)}
 
@@ -238,7 +239,7 @@ def _round1(x: float) -> float:
     return value
 
 
-def portfolio_of(rows: list[tuple[Any, list[Progress], list[Any], int, int]]) -> dict[str, Any]:
+def portfolio_of(rows: list[tuple[Any, list[Progress], list[Feedback], int, int]]) -> dict[str, Any]:
     """The coach-level KPIs of the seed chapter, across clients."""
     import statistics
 
@@ -250,7 +251,7 @@ def portfolio_of(rows: list[tuple[Any, list[Progress], list[Any], int, int]]) ->
     for _c, items, fb, goal_count, met in rows:
         goals += goal_count
         goals_met += met
-        ratings += [f["rating"] for f in fb]
+        ratings += [f.rating for f in fb]
         promos = [i for i in items if i.category == Category.PROMOTION]
         if promos:
             promo_clients += 1

@@ -13,7 +13,16 @@ from typing import Any
 
 from coachledger import __version__
 from coachledger.projections import calc, clients, history, journal, progress, report_data
-from coachledger.projections.models import Progress, Quadrant, ReadModel, json_default
+from coachledger.projections.models import (
+    Feedback,
+    Goal,
+    Milestone,
+    Progress,
+    Quadrant,
+    ReadModel,
+    Session,
+    json_default,
+)
 from coachledger.projections.read import ReadSide, balance_of, iso, now, overall
 from coachledger.services.report.text import num, when
 from coachledger.vocab import Status
@@ -36,14 +45,14 @@ class ReportDoc(ReadModel):
     definitions: str
     nothing_known: bool
     status: Status
-    goals: list[dict[str, Any]]
+    goals: list[Goal]
     progress: list[Progress]
     definition_effect: list[dict[str, Any]] | None
     kpis: list[dict[str, Any]]
     balance: list[Quadrant]
-    feedback: list[dict[str, Any]]
-    sessions: list[dict[str, Any]]
-    milestones: list[dict[str, Any]]
+    feedback: list[Feedback]
+    sessions: list[Session]
+    milestones: list[Milestone]
     receipt: dict[str, Any] | None
 
 
@@ -135,7 +144,7 @@ def build_report(
         balance=balance_of(items),
         feedback=journal.feedback(rs.db, key, known, until),
         sessions=journal.sessions(rs.db, key, known, until),
-        milestones=[m for m in journal.milestones(rs.db, key, known) if m["recorded_at"] <= until],
+        milestones=[m for m in journal.milestones(rs.db, key, known) if m.recorded_at <= until],
         receipt=report_data.receipt(rs.db, known_at),
     )
 
