@@ -42,7 +42,7 @@ __all__ = [
 
 class ReadModel(msgspec.Struct, gc=False):
     """A read model; its fields also read by key, as a mapping of field names (in declaration
-    order) to values, and can be set by key."""
+    order) to values."""
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.__struct_fields__)
@@ -54,15 +54,9 @@ class ReadModel(msgspec.Struct, gc=False):
         return self.__struct_fields__
 
     def __getitem__(self, key: str) -> Any:
-        try:
-            return getattr(self, key)
-        except AttributeError:
-            raise KeyError(key) from None
-
-    def __setitem__(self, key: str, value: Any) -> None:
         if key not in self.__struct_fields__:
             raise KeyError(key)
-        setattr(self, key, value)
+        return getattr(self, key)
 
     def get(self, key: str, default: Any = None) -> Any:
         return getattr(self, key, default) if key in self.__struct_fields__ else default
