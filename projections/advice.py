@@ -9,19 +9,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from coachledger.projections import clients, history, journal, progress
+from coachledger.projections.models import Finding, Progress
 from coachledger.projections.read import CADENCE, ReadSide, iso, now
+from coachledger.vocab import Dimension, Direction, Horizon, Status
 
-ATTENTION = ("off-track", "at-risk", "overdue")
+ATTENTION = (Status.OFF_TRACK, Status.AT_RISK, Status.OVERDUE)
 
 
-def findings(rs: ReadSide, slug: str, moment: datetime | None = None) -> list[dict[str, Any]]:
+def findings(rs: ReadSide, slug: str, moment: datetime | None = None) -> list[Finding]:
     c = rs.client(slug)
     moment = moment or now()
     facts = progress.Facts(rs.db, c["key"])
-    out: list[dict[str, Any]] = []
+    out: list[Finding] = []
 
     def add(kpi: str | None, rule: str, message: str) -> None:
-        out.append({"client": slug, "kpi": kpi, "rule": rule, "message": message})
+        out.append(Finding(slug, kpi, rule, message))
 
     active = []
     for kpi in facts.kpis():
@@ -32,7 +34,7 @@ def findings(rs: ReadSide, slug: str, moment: datetime | None = None) -> list[di
         item = facts.progress(kpi, moment)
         if not definition.get("goal"):
             add(kpi, "not-relevant", f"KPI {kpi} is not linked to a goal (the R of SMART)")
-        if item["status"] == "no-baseline":
+        if item.status == Status.NO_BASELINE:
             add(kpi, "no-baseline", f"KPI {kpi} has no baseline: progress cannot be measured")
         else:
             last = _last_measured(facts, kpi, moment)
@@ -42,20 +44,20 @@ def findings(rs: ReadSide, slug: str, moment: datetime | None = None) -> list[di
                     "measurement-overdue",
                     f"KPI {kpi} was last measured {(moment - last).days} days ago (cadence: 30 days)",
                 )
-            b, t = item["baseline"], item["target"]
-            met = b is not None and (b >= t if definition["direction"] == "increase" else b <= t)
+            b, t = item.baseline, item.target
+            met = b is not None and (b >= t if definition["direction"] == Direction.INCREASE else b <= t)
             if met:
                 add(
                     kpi,
                     "target-met-at-baseline",
                     f"KPI {kpi}'s target {t} is already met by its baseline {b}",
                 )
-        if item["status"] == "overdue":
-            add(kpi, "overdue", f"KPI {kpi} is past its due date {item['due']} without reaching its target")
+        if item.status == Status.OVERDUE:
+            add(kpi, "overdue", f"KPI {kpi} is past its due date {item.due} without reaching its target")
     if active:
-        if not any(d.get("dimension") == "personal" for d in active):
+        if not any(d.get("dimension") == Dimension.PERSONAL for d in active):
             add(None, "unbalanced", "no personal KPI: well-being is not measured")
-        if not any(d.get("horizon") == "short" for d in active):
+        if not any(d.get("horizon") == Horizon.SHORT for d in active):
             add(None, "unbalanced", "no short-term KPI: no near milestone to steer by")
     else:
         add(None, "no-kpis", "the client has no active KPI")
@@ -88,23 +90,23 @@ def agenda(
     facts = progress.Facts(rs.db, key, known)
     items = [facts.progress(kpi, moment) for kpi in facts.kpis()]
     sessions = journal.sessions(rs.db, key, known, until=iso(moment))
-    last_session = sessions[-1]["effective_at"] if sessions else None
+    last_session = sessions[-1].effective_at if sessions else None
     since = last_session or iso(moment - timedelta(days=30))
-    celebrated = {m["target"] for m in journal.milestones(rs.db, key, known)}
+    celebrated = {m.target for m in journal.milestones(rs.db, key, known)}
     adjustments = []
     for kpi in facts.kpis():
         for v in history.versions(rs.db, key, kpi):
-            if known is not None and v["seq"] > known:
+            if known is not None and v.seq > known:
                 continue
-            if v["version"] > 1 and v["recorded_at"] > (since or ""):
+            if v.version > 1 and v.recorded_at > (since or ""):
                 adjustments.append(
                     {
                         "kpi": kpi,
-                        "version": v["version"],
-                        "kind": v["kind"],
-                        "reason": v["reason"],
-                        "changes": v["changes"],
-                        "recorded_at": v["recorded_at"],
+                        "version": v.version,
+                        "kind": v.kind,
+                        "reason": v.reason,
+                        "changes": v.changes,
+                        "recorded_at": v.recorded_at,
                     }
                 )
     overdue = []
@@ -119,19 +121,19 @@ def agenda(
         "as_of": iso(moment),
         "known_at": iso(known_at),
         "last_session": last_session,
-        "attention": [_brief(i) for i in items if not i["retired"] and i["status"] in ATTENTION],
+        "attention": [_brief(i) for i in items if not i.retired and i.status in ATTENTION],
         "measurements_due": overdue,
         "to_celebrate": [
-            _brief(i) for i in items if i["status"] == "achieved" and i["kpi"] not in celebrated
+            _brief(i) for i in items if i.status == Status.ACHIEVED and i.kpi not in celebrated
         ],
         "recent_feedback": [
-            f for f in journal.feedback(rs.db, key, known, iso(moment)) if f["recorded_at"] > (since or "")
+            f for f in journal.feedback(rs.db, key, known, iso(moment)) if f.recorded_at > (since or "")
         ],
         "adjustments_since_last_session": adjustments,
         "goals": clients.goals(rs.db, key, known),
     }
 
 
-def _brief(item: dict[str, Any]) -> dict[str, Any]:
+def _brief(item: Progress) -> dict[str, Any]:
     keys = ("kpi", "name", "status", "current", "target", "unit", "progress_pct", "expected_pct", "due")
-    return {k: item[k] for k in keys}
+    return {k: getattr(item, k) for k in keys}

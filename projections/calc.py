@@ -17,6 +17,9 @@ from math import lcm
 from operator import attrgetter, floordiv, mul, sub
 from typing import NamedTuple, Protocol, TypeVar
 
+from coachledger.projections.models import Progress
+from coachledger.vocab import Direction, Status
+
 __all__ = [
     "BaselineRow",
     "ChangeRow",
@@ -279,40 +282,40 @@ def kpi_progress(
     changes: Sequence[ChangeRow],
     as_of: datetime,
     known_seq: int | None = None,
-) -> dict[str, object]:
+) -> Progress:
     """One item of `progress --json` as of `as_of`, from what was recorded up to `known_seq`."""
     history = _History(_known(defs, known_seq))
     version = history.at(as_of)
     fields = version.fields
     target = version.amounts["target"]
     due = fields["due"]
-    if target is None or not isinstance(due, datetime):
+    shown_target = _number(target)
+    if target is None or shown_target is None or not isinstance(due, datetime):
         raise TypeError(f"KPI {kpi}: the definition needs a target and a due datetime")
-
-    item: dict[str, object] = {
-        "kpi": kpi,
-        "name": fields.get("name"),
-        "category": fields.get("category"),
-        "unit": fields.get("unit"),
-        "direction": fields.get("direction"),
-        "baseline": None,
-        "current": None,
-        "target": _number(target),
-        "due": due.date().isoformat(),
-        "progress_pct": None,
-        "expected_pct": None,
-        "status": "no-baseline",
-        "measurements": 0,
-        "trend_per_month": None,
-        "retired": version.retired,
-        "baseline_at": None,
-        "dimension": fields.get("dimension"),
-        "horizon": fields.get("horizon"),
-    }
+    get = fields.get
     in_force = [b for b in _known(baselines, known_seq) if b.effective_at <= as_of]
     base = max(in_force, key=_order, default=None)
     if base is None:
-        return item
+        return Progress(
+            kpi=kpi,
+            name=_text(get("name")),
+            category=_text(get("category")),
+            unit=_text(get("unit")),
+            direction=_text(get("direction")),
+            baseline=None,
+            current=None,
+            target=shown_target,
+            due=due.date().isoformat(),
+            progress_pct=None,
+            expected_pct=None,
+            status=Status.NO_BASELINE,
+            measurements=0,
+            trend_per_month=None,
+            retired=version.retired,
+            baseline_at=None,
+            dimension=_text(get("dimension")),
+            horizon=_text(get("horizon")),
+        )
 
     since = base.effective_at
     shown = _Shown(history, as_of)
@@ -325,10 +328,17 @@ def kpi_progress(
     c = Fraction(*ratios[-1]) if ratios else None
     progress = None if c is None or target == b else 100 * (c - b) / (target - b)
     expected = _expected_pct(since, due, as_of)
-    achieved = c is not None and (c <= target if fields.get("direction") == "decrease" else c >= target)
-    item.update(
+    achieved = c is not None and (c <= target if get("direction") == Direction.DECREASE else c >= target)
+    return Progress(
+        kpi=kpi,
+        name=_text(get("name")),
+        category=_text(get("category")),
+        unit=_text(get("unit")),
+        direction=_text(get("direction")),
         baseline=_number(b),
         current=_number(c),
+        target=shown_target,
+        due=due.date().isoformat(),
         progress_pct=None if progress is None else _round(progress, 1),
         expected_pct=_round(expected, 1),
         status=_status(c is not None, achieved, as_of > due, progress, expected),
@@ -336,9 +346,16 @@ def kpi_progress(
         trend_per_month=_trend(
             [0, *map(floordiv, map(sub, counted, repeat(since)), repeat(_ONE_US))], [b_ratio, *ratios]
         ),
+        retired=version.retired,
         baseline_at=since.isoformat(),
+        dimension=_text(get("dimension")),
+        horizon=_text(get("horizon")),
     )
-    return item
+
+
+def _text(value: object) -> str | None:
+    """A definition's text field as the read model types it (the stored fields are JSON values)."""
+    return value if isinstance(value, str) or value is None else str(value)
 
 
 def _live(
@@ -378,18 +395,18 @@ def _expected_pct(since: datetime, due: datetime, at: datetime) -> Fraction:
 
 def _status(
     has_data: bool, achieved: bool, overdue: bool, progress: Fraction | None, expected: Fraction
-) -> str:
+) -> Status:
     if not has_data:
-        return "no-data"
+        return Status.NO_DATA
     if achieved:
-        return "achieved"
+        return Status.ACHIEVED
     if overdue:
-        return "overdue"
+        return Status.OVERDUE
     if progress is not None and progress >= expected - 10:
-        return "on-track"
+        return Status.ON_TRACK
     if progress is not None and progress >= expected - 25:
-        return "at-risk"
-    return "off-track"
+        return Status.AT_RISK
+    return Status.OFF_TRACK
 
 
 def _trend(xs: list[int], ys: list[tuple[int, int]]) -> float | None:

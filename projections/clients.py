@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from coachledger.projections.batch import utc_text
+from coachledger.projections.db import ViewDB
+from coachledger.projections.models import Goal
 from coachledger.projections.registry import on
 
 NAME = "clients"
@@ -33,7 +35,7 @@ def forget(db: Any, stream: str, key: int | None) -> None:
     db.execute("DELETE FROM goals WHERE client_key = ?", (key,))
 
 
-def key_of(db: Any, stream: str) -> int | None:
+def key_of(db: ViewDB, stream: str) -> int | None:
     """A client's key in the views: the sequence number of its registration (None: not registered,
     or forgotten). Views other than this one keep it instead of the 32-character stream id."""
     row = db.execute("SELECT seq FROM clients WHERE stream = ?", (stream,)).fetchone()
@@ -43,7 +45,7 @@ def key_of(db: Any, stream: str) -> int | None:
 _CLIENT = ("stream", "client", "name", "coach", "registered_at", "key")
 
 
-def all_clients(db: Any, coach: str | None = None) -> list[dict[str, Any]]:
+def all_clients(db: ViewDB, coach: str | None = None) -> list[dict[str, Any]]:
     sql = "SELECT stream, client, name, coach, registered_at, seq FROM clients"
     params: tuple[Any, ...] = ()
     if coach is not None:
@@ -53,16 +55,16 @@ def all_clients(db: Any, coach: str | None = None) -> list[dict[str, Any]]:
     return [dict(zip(_CLIENT, row, strict=True)) for row in rows]
 
 
-def one_client(db: Any, stream: str) -> dict[str, Any] | None:
+def one_client(db: ViewDB, stream: str) -> dict[str, Any] | None:
     row = db.execute(
         "SELECT stream, client, name, coach, registered_at, seq FROM clients WHERE stream = ?", (stream,)
     ).fetchone()
     return None if row is None else dict(zip(_CLIENT, row, strict=True))
 
 
-def goals(db: Any, key: int, known_seq: int | None = None) -> list[dict[str, Any]]:
+def goals(db: ViewDB, key: int, known_seq: int | None = None) -> list[Goal]:
     rows = db.execute(
         "SELECT goal, text, horizon, due, seq, recorded_at FROM goals WHERE client_key = ? AND seq <= ? ORDER BY seq",
         (key, known_seq if known_seq is not None else 1 << 62),
     ).fetchall()
-    return [dict(zip(("goal", "text", "horizon", "due", "seq", "recorded_at"), r, strict=True)) for r in rows]
+    return [Goal(*r) for r in rows]

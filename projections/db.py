@@ -74,7 +74,7 @@ class SqliteViews:
         self.conn.close()
 
 
-def open_views(settings: Any) -> Any:
+def open_views(settings: Any) -> ViewDB:
     """Open the read side of the store named by ``settings`` (a coachledger Settings)."""
     store = settings.store
     if store.kind == "postgres":

@@ -16,6 +16,8 @@ from typing import Any
 
 from coachledger.projections import calc
 from coachledger.projections.batch import dumps, number, utc_text
+from coachledger.projections.db import ViewDB
+from coachledger.projections.models import KpiVersion
 from coachledger.projections.registry import on
 
 NAME = "history"
@@ -124,7 +126,7 @@ def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]
     return {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
 
 
-def def_rows(db: Any, key: int, known_seq: int | None) -> dict[str, list[calc.DefRow]]:
+def def_rows(db: ViewDB, key: int, known_seq: int | None) -> dict[str, list[calc.DefRow]]:
     """Every KPI's definition rows (in recording order), as the progress calculation wants them."""
     result: dict[str, list[calc.DefRow]] = {}
     for kpi, seq, kind, effective, fields, rescale, factor in db.execute(
@@ -155,7 +157,7 @@ def forget(db: Any, stream: str, key: int | None) -> None:
     db.execute("DELETE FROM kpi_versions WHERE client_key = ?", (key,))
 
 
-def versions(db: Any, key: int, kpi: str) -> list[dict[str, Any]]:
+def versions(db: ViewDB, key: int, kpi: str) -> list[KpiVersion]:
     """Every version of one KPI's definition: what each event changed and the definition after it.
 
     A change back-dated before a later adjustment shows what it changed at its own date.
@@ -165,7 +167,7 @@ def versions(db: Any, key: int, kpi: str) -> list[dict[str, Any]]:
         "FROM kpi_versions WHERE client_key = ? AND kpi = ? ORDER BY seq",
         (key, kpi),
     ).fetchall()
-    out: list[dict[str, Any]] = []
+    out: list[KpiVersion] = []
     defs: list[calc.DefRow] = []
     before: dict[str, Any] = {}
     for seq, kind, recorded_at, effective, actor, reason, fields, rescale, factor in rows:
@@ -181,17 +183,17 @@ def versions(db: Any, key: int, kpi: str) -> list[dict[str, Any]]:
             then = display(calc.definition_at(defs[:-1], row.effective_at))
             changes = _diff(then, display(calc.definition_at(defs, row.effective_at)))
         out.append(
-            {
-                "version": len(defs),
-                "seq": seq,
-                "kind": kind,
-                "recorded_at": recorded_at,
-                "effective_at": effective,
-                "actor": actor,
-                "reason": reason,
-                "changes": json.loads(dumps(changes)),  # as JSON gives them: keys sorted
-                "definition": json.loads(dumps(after)),
-            }
+            KpiVersion(
+                version=len(defs),
+                seq=seq,
+                kind=kind,
+                recorded_at=recorded_at,
+                effective_at=effective,
+                actor=actor,
+                reason=reason,
+                changes=json.loads(dumps(changes)),  # as JSON gives them: keys sorted
+                definition=json.loads(dumps(after)),
+            )
         )
         before = after
     return out

@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 from coachledger.projections.batch import dumps, utc_text
+from coachledger.projections.db import ViewDB
+from coachledger.projections.models import Feedback, Milestone, Session
 from coachledger.projections.registry import on
 
 NAME = "journal"
@@ -53,46 +55,33 @@ def _upto(known_seq: int | None) -> int:
 
 
 def feedback(
-    db: Any, key: int, known_seq: int | None = None, until: str | None = None
-) -> list[dict[str, Any]]:
+    db: ViewDB, key: int, known_seq: int | None = None, until: str | None = None
+) -> list[Feedback]:
     rows = db.execute(
         "SELECT seq, rating, comment, about, effective_at, recorded_at, actor FROM feedback "
         "WHERE client_key = ? AND seq <= ? AND effective_at <= ? ORDER BY effective_at, seq",
         (key, _upto(known_seq), until or "9999"),
     ).fetchall()
-    keys = ("seq", "rating", "comment", "about", "effective_at", "recorded_at", "actor")
-    return [dict(zip(keys, r, strict=True)) for r in rows]
+    return [Feedback(*r) for r in rows]
 
 
 def sessions(
-    db: Any, key: int, known_seq: int | None = None, until: str | None = None
-) -> list[dict[str, Any]]:
+    db: ViewDB, key: int, known_seq: int | None = None, until: str | None = None
+) -> list[Session]:
     rows = db.execute(
         "SELECT seq, effective_at, notes, kpis, actions, recorded_at, actor FROM sessions "
         "WHERE client_key = ? AND seq <= ? AND effective_at <= ? ORDER BY effective_at, seq",
         (key, _upto(known_seq), until or "9999"),
     ).fetchall()
-    out = []
-    for seq, at, notes, kpis, actions, recorded_at, actor in rows:
-        out.append(
-            {
-                "seq": seq,
-                "effective_at": at,
-                "notes": notes,
-                "kpis": json.loads(kpis),
-                "actions": json.loads(actions),
-                "recorded_at": recorded_at,
-                "actor": actor,
-            }
-        )
-    return out
+    return [
+        Session(seq, at, notes, json.loads(kpis), json.loads(actions), recorded_at, actor)
+        for seq, at, notes, kpis, actions, recorded_at, actor in rows
+    ]
 
 
-def milestones(db: Any, key: int, known_seq: int | None = None) -> list[dict[str, Any]]:
+def milestones(db: ViewDB, key: int, known_seq: int | None = None) -> list[Milestone]:
     rows = db.execute(
         "SELECT seq, target, kind, note, recorded_at, actor FROM milestones WHERE client_key = ? AND seq <= ? ORDER BY seq",
         (key, _upto(known_seq)),
     ).fetchall()
-    return [
-        dict(zip(("seq", "target", "kind", "note", "recorded_at", "actor"), r, strict=True)) for r in rows
-    ]
+    return [Milestone(*r) for r in rows]

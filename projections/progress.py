@@ -13,6 +13,8 @@ from typing import Any
 
 from coachledger.projections import calc, history
 from coachledger.projections.batch import moment, utc_text
+from coachledger.projections.db import ViewDB
+from coachledger.projections.models import Progress
 from coachledger.projections.registry import on
 
 NAME = "progress"
@@ -80,7 +82,7 @@ class Facts:
     """Everything progress needs about one client, cut at a known-at sequence."""
 
     def __init__(
-        self, db: Any, key: int, known_seq: int | None = None, effective_until: datetime | None = None
+        self, db: ViewDB, key: int, known_seq: int | None = None, effective_until: datetime | None = None
     ) -> None:
         """``effective_until``: leave out measurements and baselines effective later (they count
         for no as-of date up to then), so an as-of read of a long history reads fewer rows."""
@@ -124,7 +126,7 @@ class Facts:
         """KPI ids in definition order."""
         return sorted(self.defs, key=lambda k: self.defs[k][0].seq)
 
-    def progress(self, kpi: str, as_of: datetime) -> dict[str, Any]:
+    def progress(self, kpi: str, as_of: datetime) -> Progress:
         return calc.kpi_progress(
             kpi,
             self.defs[kpi],
@@ -138,12 +140,12 @@ class Facts:
         return calc.definition_at(self.defs[kpi], at)
 
 
-def client_progress(db: Any, key: int, as_of: datetime, known_seq: int | None = None) -> list[dict[str, Any]]:
+def client_progress(db: ViewDB, key: int, as_of: datetime, known_seq: int | None = None) -> list[Progress]:
     facts = Facts(db, key, known_seq, effective_until=as_of)
     return [facts.progress(kpi, as_of) for kpi in facts.kpis()]
 
 
-def measurement_rows(db: Any, key: int, kpi: str, known_seq: int | None = None) -> list[dict[str, Any]]:
+def measurement_rows(db: ViewDB, key: int, kpi: str, known_seq: int | None = None) -> list[dict[str, Any]]:
     """The measurements of one KPI with their corrections and retractions (for reports and charts)."""
     upto = known_seq if known_seq is not None else UNKNOWN
     rows = db.execute(

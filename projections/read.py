@@ -8,9 +8,21 @@ from typing import Any
 from coachledger.errors import ClientNotFound, ClientWasForgotten, DomainError
 from coachledger.ids import stream_of
 from coachledger.projections import clients, history, journal, progress, runner, timeline
-from coachledger.projections.db import open_views
+from coachledger.projections.db import ViewDB, open_views
+from coachledger.projections.models import (
+    BalanceDoc,
+    ClientRow,
+    Feedback,
+    HistoryDoc,
+    Progress,
+    ProgressDoc,
+    Quadrant,
+    ReplayDoc,
+    ReplayStep,
+    TimelineDoc,
+)
+from coachledger.vocab import SEVERITY, Category, Dimension, Horizon, Status
 
-SEVERITY = ("off-track", "overdue", "at-risk", "no-data", "no-baseline", "on-track", "achieved")
 CADENCE = timedelta(days=30)
 
 
@@ -26,7 +38,7 @@ class ReadSide:
     """The views of one store, brought up to date when opened."""
 
     def __init__(self, settings: Any, *, catch_up: bool = True) -> None:
-        self.db = open_views(settings)
+        self.db: ViewDB = open_views(settings)
         self.decrypt = read_decryptor(settings)
         if catch_up:
             runner.current(self.db, self.decrypt)
@@ -59,31 +71,23 @@ class ReadSide:
     def known_seq(self, stream: str, known_at: datetime | None) -> int | None:
         return None if known_at is None else runner.known_seq_at(self.db, stream, known_at)
 
-    def client_list(self, coach: str | None = None) -> list[dict[str, Any]]:
+    def client_list(self, coach: str | None = None) -> list[ClientRow]:
         moment = now()
         out = []
         for c in clients.all_clients(self.db, coach):
             items = progress.client_progress(self.db, c["key"], moment)
-            active = [i for i in items if not i["retired"]]
-            out.append(
-                {
-                    "client": c["client"],
-                    "name": c["name"],
-                    "coach": c["coach"],
-                    "kpis": len(active),
-                    "status": overall(active),
-                }
-            )
+            active = [i for i in items if not i.retired]
+            out.append(ClientRow(c["client"], c["name"], c["coach"], len(active), overall(active)))
         return out
 
     # -- progress ---------------------------------------------------------
 
-    def progress(self, slug: str, as_of: datetime | None, known_at: datetime | None) -> dict[str, Any]:
+    def progress(self, slug: str, as_of: datetime | None, known_at: datetime | None) -> ProgressDoc:
         c = self.client(slug)
         moment = as_of or now()
         known = self.known_seq(c["stream"], known_at)
         items = progress.client_progress(self.db, c["key"], moment, known) if known != 0 else []
-        return {"client": slug, "as_of": iso(moment), "known_at": iso(known_at), "kpis": items}
+        return ProgressDoc(slug, iso(moment), iso(known_at), items)
 
     def kpi_list(self, slug: str) -> dict[str, Any]:
         c = self.client(slug)
@@ -97,31 +101,31 @@ class ReadSide:
                 {
                     "kpi": kpi,
                     **definition,
-                    "baseline": item["baseline"],
-                    "status": item["status"],
+                    "baseline": item.baseline,
+                    "status": item.status,
                     "versions": len(facts.defs[kpi]),
                 }
             )
         return {"client": slug, "kpis": kpis}
 
-    def history(self, slug: str, kpi: str) -> dict[str, Any]:
+    def history(self, slug: str, kpi: str) -> HistoryDoc:
         c = self.client(slug)
         versions = history.versions(self.db, c["key"], kpi)
         if not versions:
             raise DomainError(f"unknown KPI '{kpi}' for client '{slug}'")
-        return {"client": slug, "kpi": kpi, "versions": versions}
+        return HistoryDoc(slug, kpi, versions)
 
     def timeline(
         self, slug: str, since: datetime | None, until: datetime | None, known_at: datetime | None
-    ) -> dict[str, Any]:
+    ) -> TimelineDoc:
         c = self.client(slug, forgotten_ok=True)
         known = self.known_seq(c["stream"], known_at)
         events = timeline.events(
             self.db, c["stream"], since=iso(since), until=iso(until), known_seq=known, decrypt=self.decrypt
         )
-        return {"client": slug, "known_at": iso(known_at), "events": events}
+        return TimelineDoc(slug, iso(known_at), events)
 
-    def replay(self, slug: str, known_at: datetime | None) -> dict[str, Any]:
+    def replay(self, slug: str, known_at: datetime | None) -> ReplayDoc:
         """After each event: progress as of its recording time, known at that event."""
         c = self.client(slug, forgotten_ok=True)
         known = self.known_seq(c["stream"], known_at)
@@ -129,34 +133,20 @@ class ReadSide:
         facts = progress.Facts(self.db, c["key"], known)
         steps = []
         for ev in events:
-            moment = datetime.fromisoformat(ev["recorded_at"])
+            moment = datetime.fromisoformat(ev.recorded_at)
             kpis = [
-                _known_progress(facts, kpi, moment, ev["seq"])
+                _known_progress(facts, kpi, moment, ev.seq)
                 for kpi in facts.kpis()
-                if facts.defs[kpi][0].seq <= ev["seq"]
+                if facts.defs[kpi][0].seq <= ev.seq
             ]
-            steps.append(
-                {
-                    "seq": ev["seq"],
-                    "type": ev["type"],
-                    "recorded_at": ev["recorded_at"],
-                    "actor": ev["actor"],
-                    "summary": ev["summary"],
-                    "progress": kpis,
-                }
-            )
-        return {"client": slug, "known_at": iso(known_at), "steps": steps}
+            steps.append(ReplayStep(ev.seq, ev.type, ev.recorded_at, ev.actor, ev.summary, kpis))
+        return ReplayDoc(slug, iso(known_at), steps)
 
     # -- balance, portfolio, journal ---------------------------------------
 
-    def balance(self, slug: str, as_of: datetime | None, known_at: datetime | None) -> dict[str, Any]:
+    def balance(self, slug: str, as_of: datetime | None, known_at: datetime | None) -> BalanceDoc:
         doc = self.progress(slug, as_of, known_at)
-        return {
-            "client": slug,
-            "as_of": doc["as_of"],
-            "known_at": doc["known_at"],
-            "quadrants": balance_of(doc["kpis"]),
-        }
+        return BalanceDoc(slug, doc.as_of, doc.known_at, balance_of(doc.kpis))
 
     def portfolio(
         self, coach: str | None, as_of: datetime | None, known_at: datetime | None
@@ -170,7 +160,7 @@ class ReadSide:
             items = progress.client_progress(self.db, c["key"], moment, known)
             fb = journal.feedback(self.db, c["key"], known, iso(moment))
             goal_count = len(clients.goals(self.db, c["key"], known))
-            goals_met = sum(1 for m in journal.milestones(self.db, c["key"], known) if m["kind"] == "goal")
+            goals_met = sum(1 for m in journal.milestones(self.db, c["key"], known) if m.kind == "goal")
             rows.append((c, items, fb, goal_count, goals_met))
         return {"coach": coach, "as_of": iso(moment), "known_at": iso(known_at), **portfolio_of(rows)}
 
@@ -185,7 +175,7 @@ class ReadSide:
         }
 
 
-def _known_progress(facts: progress.Facts, kpi: str, moment: datetime, seq: int) -> dict[str, Any]:
+def _known_progress(facts: progress.Facts, kpi: str, moment: datetime, seq: int) -> Progress:
     from coachledger.projections import calc
 
     return calc.kpi_progress(
@@ -209,38 +199,34 @@ def read_decryptor(settings: Any) -> Any:
     return None if decrypt is CLEAR else decrypt  # None: the events are stored in clear
 
 
-def overall(items: list[dict[str, Any]]) -> str:
+def overall(items: list[Progress]) -> Status:
     """A client's status: the most pressing status among their active KPIs."""
     if not items:
-        return "no-kpis"
-    return min((i["status"] for i in items), key=SEVERITY.index)
+        return Status.NO_KPIS
+    return min((i.status for i in items), key=SEVERITY.index)
 
 
-def balance_of(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def balance_of(items: list[Progress]) -> list[Quadrant]:
     """Professional vs personal x short vs long term: how the active KPIs spread and fare."""
     import statistics  # here, not at the top: progress, the most frequent read, never needs it
 
     out = []
-    for dimension in ("professional", "personal"):
-        for horizon in ("short", "long"):
-            group = [
-                i
-                for i in items
-                if not i["retired"] and i.get("dimension") == dimension and i.get("horizon") == horizon
-            ]
-            pcts = [i["progress_pct"] for i in group if i["progress_pct"] is not None]
+    for dimension in Dimension:
+        for horizon in Horizon:
+            group = [i for i in items if not i.retired and i.dimension == dimension and i.horizon == horizon]
+            pcts = [i.progress_pct for i in group if i.progress_pct is not None]
             statuses: dict[str, int] = {}
             for i in group:
-                statuses[i["status"]] = statuses.get(i["status"], 0) + 1
+                statuses[i.status] = statuses.get(i.status, 0) + 1
             out.append(
-                {
-                    "dimension": dimension,
-                    "horizon": horizon,
-                    "kpis": [i["kpi"] for i in group],
-                    "count": len(group),
-                    "average_progress_pct": _round1(statistics.fmean(pcts)) if pcts else None,
-                    "statuses": dict(sorted(statuses.items())),
-                }
+                Quadrant(
+                    dimension=dimension,
+                    horizon=horizon,
+                    kpis=[i.kpi for i in group],
+                    count=len(group),
+                    average_progress_pct=_round1(statistics.fmean(pcts)) if pcts else None,
+                    statuses=dict(sorted(statuses.items())),
+                )
             )
     return out
 
@@ -253,7 +239,7 @@ def _round1(x: float) -> float:
     return value
 
 
-def portfolio_of(rows: list[Any]) -> dict[str, Any]:
+def portfolio_of(rows: list[tuple[Any, list[Progress], list[Feedback], int, int]]) -> dict[str, Any]:
     """The coach-level KPIs of the seed chapter, across clients."""
     import statistics
 
@@ -265,20 +251,20 @@ def portfolio_of(rows: list[Any]) -> dict[str, Any]:
     for _c, items, fb, goal_count, met in rows:
         goals += goal_count
         goals_met += met
-        ratings += [f["rating"] for f in fb]
-        promos = [i for i in items if i["category"] == "promotion"]
+        ratings += [f.rating for f in fb]
+        promos = [i for i in items if i.category == Category.PROMOTION]
         if promos:
             promo_clients += 1
-            promoted += any(i["status"] == "achieved" for i in promos)
+            promoted += any(i.status == Status.ACHIEVED for i in promos)
         for i in items:
-            b, c = i["baseline"], i["current"]
-            if i["category"] == "salary" and b and c is not None:
+            b, c = i.baseline, i.current
+            if i.category == Category.SALARY and b and c is not None:
                 salary_changes.append(100.0 * (c - b) / b)
-            if i["category"] == "job-satisfaction" and b is not None and c is not None:
+            if i.category == Category.JOB_SATISFACTION and b is not None and c is not None:
                 satisfaction.append(float(c - b))
-            if i["category"] == "goal-achievement" and not i["retired"]:
+            if i.category == Category.GOAL_ACHIEVEMENT and not i.retired:
                 goal_kpis += 1
-                goal_kpis_met += i["status"] == "achieved"
+                goal_kpis_met += i.status == Status.ACHIEVED
 
     def pct(n: int, d: int) -> float | None:
         return _round1(100.0 * n / d) if d else None

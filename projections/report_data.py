@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from coachledger.projections.db import ViewDB
 from coachledger.projections.read import iso
 
 _ALL = 1 << 62
 
 
-def change_reasons(db: Any, key: int, known_seq: int | None) -> dict[str, dict[str, str | None]]:
+def change_reasons(db: ViewDB, key: int, known_seq: int | None) -> dict[str, dict[str, str | None]]:
     """For each measurement id, the reason of its correction and of its retraction (by kind)."""
     rows = db.execute(
         "SELECT mid, kind, reason FROM measurement_changes WHERE client_key = ? AND seq <= ? ORDER BY seq",
@@ -22,7 +23,7 @@ def change_reasons(db: Any, key: int, known_seq: int | None) -> dict[str, dict[s
     return out
 
 
-def receipt(db: Any, known_at: datetime | None = None) -> dict[str, Any] | None:
+def receipt(db: ViewDB, known_at: datetime | None = None) -> dict[str, Any] | None:
     """The ledger's head seal and event count (as recorded by ``known_at``); None when unsealed."""
     if known_at is None:
         row = db.execute("SELECT count(*), max(seq) FROM event_index").fetchone()

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 from coachledger.projections.batch import moment, plain
+from coachledger.projections.db import ViewDB
+from coachledger.projections.models import TimelineEntry
 
 NAME = "timeline"
 HIDDEN = frozenset({"timestamp", "actor", "class_version", "originator_topic"})
@@ -37,7 +39,7 @@ def _forgotten_topic() -> str:
     return Client.Forgotten.TOPIC
 
 
-def was_forgotten(db: Any, stream: str) -> bool:
+def was_forgotten(db: ViewDB, stream: str) -> bool:
     row = db.execute(
         f"SELECT 1 FROM event_index i JOIN stored_events e ON e.{db.event_key} = i.seq "
         "WHERE i.originator_id = ? AND e.topic = ? LIMIT 1",
@@ -47,14 +49,14 @@ def was_forgotten(db: Any, stream: str) -> bool:
 
 
 def events(
-    db: Any,
+    db: ViewDB,
     stream: str,
     *,
     since: str | None = None,
     until: str | None = None,
     known_seq: int | None = None,
     decrypt: Decryptor | None = None,
-) -> list[dict[str, Any]]:
+) -> list[TimelineEntry]:
     """The events of one client in recording order, within a recording-time window."""
     from coachledger.adapters.codec import decode_payload, event_name
 
@@ -67,7 +69,7 @@ def events(
     ).fetchall()
     erased = was_forgotten(db, stream)
     forgotten, said = _forgotten_topic(), summaries()
-    out = []
+    out: list[TimelineEntry] = []
     for seq, version, recorded_at, topic, state in rows:
         kind = event_name(topic)
         data = None
@@ -75,12 +77,12 @@ def events(
             clear = bytes(state) if decrypt is None else decrypt(stream, topic, bytes(state))
             data = decode_payload(topic, clear) if clear is not None else None
         if data is None:
-            out.append(_row(seq, version, recorded_at, None, "-", kind, ERASED, {}))
+            out.append(TimelineEntry(seq, version, recorded_at, None, "-", kind, ERASED, {}))
             continue
         effective = getattr(data, "effective_at", None)
         fields = {k: plain(getattr(data, k)) for k in sorted(data.__struct_fields__) if k not in HIDDEN}
         out.append(
-            _row(
+            TimelineEntry(
                 seq,
                 version,
                 recorded_at,
@@ -93,17 +95,3 @@ def events(
         )
     return out
 
-
-def _row(
-    seq: int, version: int, rec: str, eff: str | None, actor: str, kind: str, text: str, data: dict[str, Any]
-) -> dict[str, Any]:
-    return {
-        "seq": seq,
-        "version": version,
-        "recorded_at": rec,
-        "effective_at": eff,
-        "actor": actor,
-        "type": kind,
-        "summary": text,
-        "data": data,
-    }

@@ -164,7 +164,14 @@ def at_option(f: F) -> F:
 
 
 def emit_json(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=_read_model) + "\n")
+
+
+def _read_model(value: Any) -> Any:
+    """A read model (a msgspec Struct) as its fields, in declaration order."""
+    from coachledger.projections.models import json_default
+
+    return json_default(value)
 
 
 def fmt_number(value: Any) -> str:

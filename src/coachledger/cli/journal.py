@@ -7,6 +7,8 @@ from datetime import datetime
 import click
 
 from coachledger.cli.common import MOMENT, Env, at_option, pass_env
+from coachledger.domain import HORIZONS
+from coachledger.vocab import Horizon
 
 
 @click.group()
@@ -18,7 +20,7 @@ def goal() -> None:
 @click.argument("client")
 @click.argument("goal_id", metavar="GOAL")
 @click.option("--text", required=True, help="The goal in the client's words.")
-@click.option("--horizon", type=click.Choice(["short", "long"]), default="long", show_default=True)
+@click.option("--horizon", type=click.Choice(HORIZONS), default=Horizon.LONG.value, show_default=True)
 @click.option("--due", type=MOMENT, help="When the goal should be reached (ISO date).")
 @pass_env
 def goal_add(env: Env, client: str, goal_id: str, text: str, horizon: str, due: datetime | None) -> None:

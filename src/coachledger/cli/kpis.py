@@ -8,7 +8,8 @@ from decimal import Decimal
 import click
 
 from coachledger.cli.common import MOMENT, NUMBER, SCALE, Env, at_option, json_option, pass_env
-from coachledger.domain import CATEGORIES
+from coachledger.domain import CATEGORIES, DEFINERS, DIMENSIONS, DIRECTIONS, HORIZONS
+from coachledger.vocab import Definer, Dimension, Horizon
 
 
 @click.group()
@@ -22,18 +23,18 @@ def kpi() -> None:
 @click.option("--name", required=True, help="A readable name.")
 @click.option("--category", type=click.Choice(CATEGORIES), required=True)
 @click.option("--unit", required=True, help="e.g. EUR, points, contacts.")
-@click.option("--direction", type=click.Choice(["increase", "decrease"]), required=True)
+@click.option("--direction", type=click.Choice(DIRECTIONS), required=True)
 @click.option("--target", type=NUMBER, required=True)
 @click.option("--due", type=MOMENT, required=True, help="Due date (ISO).")
 @click.option("--scale", type=SCALE, help="Allowed values, e.g. 1..10.")
 @click.option(
-    "--dimension", type=click.Choice(["professional", "personal"]), default="professional", show_default=True
+    "--dimension", type=click.Choice(DIMENSIONS), default=Dimension.PROFESSIONAL.value, show_default=True
 )
-@click.option("--horizon", type=click.Choice(["short", "long"]), default="short", show_default=True)
+@click.option("--horizon", type=click.Choice(HORIZONS), default=Horizon.SHORT.value, show_default=True)
 @click.option("--method", help="How it is measured.")
 @click.option("--goal", help="The goal this KPI serves.")
 @click.option(
-    "--defined-by", type=click.Choice(["coach", "client", "both"]), default="both", show_default=True
+    "--defined-by", type=click.Choice(DEFINERS), default=Definer.BOTH.value, show_default=True
 )
 @pass_env
 def define(
@@ -122,8 +123,8 @@ def baseline(
 @click.option("--factor", type=NUMBER, help="Unit change: new = old * FACTOR (EUR->kEUR: 0.001).")
 @click.option("--method")
 @click.option("--goal")
-@click.option("--dimension", type=click.Choice(["professional", "personal"]))
-@click.option("--horizon", type=click.Choice(["short", "long"]))
+@click.option("--dimension", type=click.Choice(DIMENSIONS))
+@click.option("--horizon", type=click.Choice(HORIZONS))
 @at_option
 @pass_env
 def adjust(

@@ -10,6 +10,7 @@ import click
 
 from coachledger.cli.common import NUMBER, Env, at_option, pass_env
 from coachledger.domain import SOURCES
+from coachledger.vocab import Source
 
 
 @click.group()
@@ -22,7 +23,7 @@ def measure() -> None:
 @click.argument("kpi")
 @click.argument("value", type=NUMBER)
 @at_option
-@click.option("--source", type=click.Choice(SOURCES), default="coach", show_default=True)
+@click.option("--source", type=click.Choice(SOURCES), default=Source.COACH.value, show_default=True)
 @click.option("--note", help="Context for the value.")
 @pass_env
 def record(

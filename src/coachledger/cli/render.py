@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from coachledger.cli.common import Env, emit_json, fmt_number
+from coachledger.vocab import Status
 
-STATUS_COLOURS = {
-    "achieved": "green",
-    "on-track": "green",
-    "at-risk": "yellow",
-    "off-track": "red",
-    "overdue": "red",
-    "no-data": "bright_black",
-    "no-baseline": "bright_black",
+if TYPE_CHECKING:
+    from coachledger.projections.models import ProgressDoc
+
+STATUS_COLOURS: dict[str, str] = {
+    Status.ACHIEVED: "green",
+    Status.ON_TRACK: "green",
+    Status.AT_RISK: "yellow",
+    Status.OFF_TRACK: "red",
+    Status.OVERDUE: "red",
+    Status.NO_DATA: "bright_black",
+    Status.NO_BASELINE: "bright_black",
 }
 
 
@@ -109,7 +113,7 @@ def render_kpi_list(env: Env, client: str, as_json: bool) -> None:
                 k["due"],
                 k["dimension"],
                 k["horizon"],
-                "retired" if k["retired"] else k["status"],
+                Status.RETIRED if k["retired"] else k["status"],
             )
             for k in doc["kpis"]
         ],
@@ -154,7 +158,7 @@ def render_client_show(env: Env, client: str, as_json: bool) -> None:
                     k["target"],
                     k["unit"],
                     k["due"],
-                    "retired" if k["retired"] else k["status"],
+                    Status.RETIRED if k["retired"] else k["status"],
                 )
                 for k in kpis
             ],
@@ -181,18 +185,18 @@ PROGRESS_COLUMNS = (
 )
 
 
-def render_progress(doc: dict[str, Any], as_json: bool, as_csv: bool = False) -> None:
+def render_progress(doc: ProgressDoc, as_json: bool, as_csv: bool = False) -> None:
     if as_json:
         emit_json(doc)
         return
-    rows = [[k[c] for c in PROGRESS_COLUMNS] for k in doc["kpis"]]
+    rows = [[getattr(k, c) for c in PROGRESS_COLUMNS] for k in doc.kpis]
     if as_csv:
         write_csv(PROGRESS_COLUMNS, rows)
         return
-    when = doc["as_of"][:10]
-    known = f", as known at {doc['known_at'][:19]}" if doc.get("known_at") else ""
-    click.echo(f"Progress of {doc['client']} as of {when}{known}")
-    if not doc["kpis"]:
+    when = (doc.as_of or "")[:10]
+    known = f", as known at {doc.known_at[:19]}" if doc.known_at else ""
+    click.echo(f"Progress of {doc.client} as of {when}{known}")
+    if not doc.kpis:
         click.echo("No KPIs.")
         return
     table(
@@ -211,19 +215,19 @@ def render_progress(doc: dict[str, Any], as_json: bool, as_csv: bool = False) ->
         ),
         [
             (
-                k["kpi"],
-                k["baseline"],
-                k["current"],
-                k["target"],
-                k["unit"],
-                k["due"],
-                k["progress_pct"],
-                k["expected_pct"],
-                "retired" if k["retired"] else k["status"],
-                k["measurements"],
-                k["trend_per_month"],
+                k.kpi,
+                k.baseline,
+                k.current,
+                k.target,
+                k.unit,
+                k.due,
+                k.progress_pct,
+                k.expected_pct,
+                Status.RETIRED if k.retired else k.status,
+                k.measurements,
+                k.trend_per_month,
             )
-            for k in doc["kpis"]
+            for k in doc.kpis
         ],
         status_col=8,
     )

@@ -7,23 +7,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from coachledger.errors import InvalidValue, OutsideScale, ReasonRequired
+from coachledger.vocab import Category, Definer, Dimension, Direction, Horizon, Source, values
 
-CATEGORIES = (
-    "job-satisfaction",
-    "salary",
-    "promotion",
-    "skill",
-    "networking",
-    "work-life-balance",
-    "goal-achievement",
-    "client-feedback",
-    "custom",
-)
-DIRECTIONS = ("increase", "decrease")
-DIMENSIONS = ("professional", "personal")
-HORIZONS = ("short", "long")
-DEFINERS = ("coach", "client", "both")
-SOURCES = ("self", "coach", "survey", "document")
+CATEGORIES = values(Category)
+DIRECTIONS = values(Direction)
+DIMENSIONS = values(Dimension)
+HORIZONS = values(Horizon)
+DEFINERS = values(Definer)
+SOURCES = values(Source)
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 

@@ -17,8 +17,9 @@ from typing import Any
 
 from coachledger.adapters.files import write_private
 from coachledger.errors import DomainError
+from coachledger.projections.models import json_default
 from coachledger.projections.read import ReadSide
-from coachledger.services.report.document import build_report, progress_under
+from coachledger.services.report.document import ReportDoc, build_report, progress_under
 from coachledger.services.report.html import render_html
 from coachledger.services.report.markdown import render_markdown
 
@@ -40,9 +41,9 @@ class ReportError(DomainError):
     """The report cannot be produced as asked (a bad format, an unwritable file)."""
 
 
-def render(doc: dict[str, Any], fmt: str) -> str:
+def render(doc: ReportDoc, fmt: str) -> str:
     if fmt == "json":
-        return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+        return json.dumps(doc, ensure_ascii=False, indent=2, default=json_default) + "\n"
     if fmt == "md":
         return render_markdown(doc)
     if fmt == "html":

@@ -13,13 +13,50 @@ from typing import Any
 
 from coachledger import __version__
 from coachledger.projections import calc, clients, history, journal, progress, report_data
+from coachledger.projections.models import (
+    Feedback,
+    Goal,
+    Milestone,
+    Progress,
+    Quadrant,
+    ReadModel,
+    Session,
+    json_default,
+)
 from coachledger.projections.read import ReadSide, balance_of, iso, now, overall
 from coachledger.services.report.text import num, when
+from coachledger.vocab import Status
 
 REPORT_VERSION = 1
 
 
-def progress_under(facts: progress.Facts, kpi: str, as_of: datetime, frame: datetime) -> dict[str, Any]:
+class ReportDoc(ReadModel):
+    """The whole report of one client: what ``--format json`` prints, in this order."""
+
+    report_version: int
+    generator: str
+    generated_at: str | None
+    client: str
+    name: str
+    coach: str | None
+    as_of: str
+    known_at: str | None
+    definition_as_of: str | None
+    definitions: str
+    nothing_known: bool
+    status: Status
+    goals: list[Goal]
+    progress: list[Progress]
+    definition_effect: list[dict[str, Any]] | None
+    kpis: list[dict[str, Any]]
+    balance: list[Quadrant]
+    feedback: list[Feedback]
+    sessions: list[Session]
+    milestones: list[Milestone]
+    receipt: dict[str, Any] | None
+
+
+def progress_under(facts: progress.Facts, kpi: str, as_of: datetime, frame: datetime) -> Progress:
     """Progress as of ``as_of`` under the KPI definition in force at ``frame``.
 
     Baselines, measurements, corrections and retractions are those counted as of ``as_of``
@@ -55,7 +92,7 @@ def progress_under(facts: progress.Facts, kpi: str, as_of: datetime, frame: date
         ],
         as_of,
     )
-    redone["retired"] = item["retired"]
+    redone.retired = item.retired
     return redone
 
 
@@ -65,7 +102,7 @@ def build_report(
     as_of: datetime | None = None,
     known_at: datetime | None = None,
     definition_as_of: datetime | None = None,
-) -> dict[str, Any]:
+) -> ReportDoc:
     """The whole report of one client as plain, JSON-ready data."""
     c = rs.client(slug)
     key = c["key"]
@@ -87,29 +124,29 @@ def build_report(
         effect = [
             _effect(facts, kpi, item, moment, definition_as_of) for kpi, item in zip(ids, items, strict=True)
         ]
-    return {
-        "report_version": REPORT_VERSION,
-        "generator": f"coachledger {__version__}",
-        "generated_at": iso(now()),
-        "client": slug,
-        "name": c["name"],
-        "coach": c["coach"],
-        "as_of": until,
-        "known_at": iso(known_at),
-        "definition_as_of": iso(definition_as_of),
-        "definitions": _definitions_note(moment, definition_as_of),
-        "nothing_known": known == 0,
-        "status": overall([i for i in items if not i["retired"]]),
-        "goals": clients.goals(rs.db, key, known),
-        "progress": items,
-        "definition_effect": effect,
-        "kpis": kpis,
-        "balance": balance_of(items),
-        "feedback": journal.feedback(rs.db, key, known, until),
-        "sessions": journal.sessions(rs.db, key, known, until),
-        "milestones": [m for m in journal.milestones(rs.db, key, known) if m["recorded_at"] <= until],
-        "receipt": report_data.receipt(rs.db, known_at),
-    }
+    return ReportDoc(
+        report_version=REPORT_VERSION,
+        generator=f"coachledger {__version__}",
+        generated_at=iso(now()),
+        client=slug,
+        name=c["name"],
+        coach=c["coach"],
+        as_of=until,
+        known_at=iso(known_at),
+        definition_as_of=iso(definition_as_of),
+        definitions=_definitions_note(moment, definition_as_of),
+        nothing_known=known == 0,
+        status=overall([i for i in items if not i.retired]),
+        goals=clients.goals(rs.db, key, known),
+        progress=items,
+        definition_effect=effect,
+        kpis=kpis,
+        balance=balance_of(items),
+        feedback=journal.feedback(rs.db, key, known, until),
+        sessions=journal.sessions(rs.db, key, known, until),
+        milestones=[m for m in journal.milestones(rs.db, key, known) if m.recorded_at <= until],
+        receipt=report_data.receipt(rs.db, known_at),
+    )
 
 
 def _definitions_note(moment: datetime, definition_as_of: datetime | None) -> str:
@@ -127,27 +164,27 @@ def _definitions_note(moment: datetime, definition_as_of: datetime | None) -> st
 
 
 def _effect(
-    facts: progress.Facts, kpi: str, under: dict[str, Any], moment: datetime, then: datetime
+    facts: progress.Facts, kpi: str, under: Progress, moment: datetime, then: datetime
 ) -> dict[str, Any]:
     """Split the change of progress since ``then`` into the measured part and the redefinition."""
     before = facts.progress(kpi, then)
     actual = facts.progress(kpi, moment)
 
-    def view(item: dict[str, Any]) -> dict[str, Any]:
+    def view(item: Progress) -> dict[str, Any]:
         keys = ("baseline", "current", "target", "unit", "due", "progress_pct", "expected_pct", "status")
-        return {k: item[k] for k in keys}
+        return {k: getattr(item, k) for k in keys}
 
     def diff(a: Any, b: Any) -> float | None:
         return None if a is None or b is None else calc.round1(a - b)
 
     return {
         "kpi": kpi,
-        "name": actual["name"],
+        "name": actual.name,
         "then": view(before),
         "under_definition_as_of": view(under),
         "under_as_of_definition": view(actual),
-        "real_change_pct": diff(under["progress_pct"], before["progress_pct"]),
-        "redefinition_pct": diff(actual["progress_pct"], under["progress_pct"]),
+        "real_change_pct": diff(under.progress_pct, before.progress_pct),
+        "redefinition_pct": diff(actual.progress_pct, under.progress_pct),
     }
 
 
@@ -156,7 +193,7 @@ def _kpi_section(
     key: int,
     facts: progress.Facts,
     kpi: str,
-    item: dict[str, Any],
+    item: Progress,
     moment: datetime,
     frame: datetime,
     known: int | None,
@@ -207,10 +244,12 @@ def _kpi_section(
                 "counted": not m["retracted"] and since is not None and since <= at,
             }
         )
-    versions = [v for v in history.versions(db, key, kpi) if known is None or v["seq"] <= known]
     maps = {row.seq: _conversion(row) for row in defs}
-    for v in versions:
-        v["conversion"] = maps.get(v["seq"])
+    versions = [
+        {**json_default(v), "conversion": maps.get(v.seq)}
+        for v in history.versions(db, key, kpi)
+        if known is None or v.seq <= known
+    ]
     return {
         "kpi": kpi,
         "definition": definition,

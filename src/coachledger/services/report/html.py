@@ -10,6 +10,7 @@ from importlib import resources
 from typing import Any
 
 from coachledger.projections import calc
+from coachledger.services.report.document import ReportDoc
 from coachledger.services.report.svg import chart_svg
 from coachledger.services.report.text import (
     PROGRESS_HEADERS,
@@ -24,8 +25,28 @@ from coachledger.services.report.text import (
     status_of,
     when,
 )
+from coachledger.vocab import Status
 
-CSS = "\n" + resources.files(__package__).joinpath("report.css").read_text(encoding="utf-8")
+# A status badge's class is the status itself (``coachledger.vocab.Status``): these rules take
+# the place of the stylesheet's ``/* status colours */`` line.
+STATUS_BACKGROUNDS: tuple[tuple[tuple[Status, ...], str], ...] = (
+    ((Status.ACHIEVED, Status.ON_TRACK), "var(--good)"),
+    ((Status.AT_RISK,), "var(--warn)"),
+    ((Status.OFF_TRACK, Status.OVERDUE), "var(--bad)"),
+    ((Status.RETIRED,), "#9aa5b1"),
+)
+
+
+def status_css() -> str:
+    return "".join(
+        ", ".join(f".status.{status}" for status in statuses) + f" {{ background: {background}; }}\n"
+        for statuses, background in STATUS_BACKGROUNDS
+    )
+
+
+CSS = "\n" + resources.files(__package__).joinpath("report.css").read_text(encoding="utf-8").replace(
+    "/* status colours */\n", status_css()
+)
 
 _LEGEND = (
     '<div class="legend">'
@@ -86,7 +107,7 @@ def _html_table(
     return f"<table{table_attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def render_html(doc: dict[str, Any]) -> str:
+def render_html(doc: ReportDoc) -> str:
     e: Callable[[Any], str] = esc
     title = f"Progress report: {doc['name']} ({doc['client']})"
     meta = [
@@ -158,7 +179,7 @@ def _progress_html(items: list[dict[str, Any]]) -> str:
     return _html_table(PROGRESS_HEADERS, rows, numeric=(1, 2, 3, 6, 7, 9, 10), cls="progress", nowrap=(5,))
 
 
-def _effect_html(doc: dict[str, Any]) -> str:
+def _effect_html(doc: ReportDoc) -> str:
     then = esc(when(doc["definition_as_of"]))
     rows = [
         (
@@ -276,7 +297,7 @@ def _balance_html(quadrants: list[dict[str, Any]]) -> str:
     return '<div class="quad">' + "".join(cells) + "</div>"
 
 
-def _goals_html(doc: dict[str, Any]) -> str:
+def _goals_html(doc: ReportDoc) -> str:
     out = []
     if doc["goals"]:
         out.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from coachledger.services.report.document import ReportDoc
 from coachledger.services.report.text import (
     PROGRESS_HEADERS,
     day,
@@ -40,7 +41,7 @@ def _md_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str
     return [*lines, ""]
 
 
-def render_markdown(doc: dict[str, Any]) -> str:
+def render_markdown(doc: ReportDoc) -> str:
     out = [f"# Progress report: {_md(doc['name'])} ({_md(doc['client'])})", ""]
     out += [
         f"- Coach: {_md(doc['coach'] or '-')}",
@@ -179,7 +180,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def _md_effect(doc: dict[str, Any]) -> list[str]:
+def _md_effect(doc: ReportDoc) -> list[str]:
     then = when(doc["definition_as_of"])
     out = ["## Definition effect", ""]
     out += [

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from coachledger.vocab import Status
+
 PROGRESS_HEADERS = (
     "KPI",
     "Baseline",
@@ -64,7 +66,7 @@ def signed(value: Any) -> str:
 
 
 def status_of(item: dict[str, Any]) -> str:
-    return "retired" if item["retired"] else str(item["status"])
+    return Status.RETIRED if item["retired"] else str(item["status"])
 
 
 def change_text(changes: dict[str, Any]) -> list[str]:
