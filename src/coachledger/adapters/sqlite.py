@@ -22,14 +22,19 @@ from eventsourcing.persistence import (
     IntegrityError,
     OperationalError,
     PersistenceError,
+    ProcessRecorder,
     StoredEvent,
+    Tracking,
 )
 from eventsourcing.sqlite import (
     SQLiteApplicationRecorder,
     SQLiteConnection,
     SQLiteConnectionPool,
+    SQLiteCursor,
     SQLiteDatastore,
     SQLiteFactory,
+    SQLiteProcessRecorder,
+    SQLiteTrackingRecorder,
 )
 
 from coachledger.adapters.files import (
@@ -50,14 +55,18 @@ class LedgerConnectionPool(SQLiteConnectionPool):
         raw = connection._sqlite_conn
         for pragma in PRAGMAS:
             raw.execute(pragma)
+        if self.lock_timeout is not None:  # the library's SQLITE_LOCK_TIMEOUT (seconds) wins
+            raw.execute(f"PRAGMA busy_timeout={int(self.lock_timeout) * 1000}")
         return connection
 
 
 class LedgerDatastore(SQLiteDatastore):
-    def __init__(self, db_name: str, **kwargs: Any) -> None:
-        super().__init__(db_name, **kwargs)
+    def __init__(self, db_name: str, *, lock_timeout: int | None = None, **kwargs: Any) -> None:
+        super().__init__(db_name, lock_timeout=lock_timeout, **kwargs)
         self.pool.close()
-        self.pool = LedgerConnectionPool(db_name=db_name, pool_size=1, max_overflow=2)
+        self.pool = LedgerConnectionPool(
+            db_name=db_name, lock_timeout=lock_timeout, pool_size=1, max_overflow=2
+        )
 
 
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
@@ -69,13 +78,28 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             conn = connection._sqlite_conn
             try:
                 with immediate(conn):
-                    return insert_sealed(conn, stored_events)
+                    ids = insert_sealed(conn, stored_events)
+                    self._insert_more(conn, **kwargs)
+                    return ids
             except sqlite3.IntegrityError as e:
                 raise IntegrityError(e) from e
             except sqlite3.OperationalError as e:
                 raise OperationalError(e) from e
             except sqlite3.DatabaseError as e:
                 raise PersistenceError(e) from e
+
+    def _insert_more(self, conn: sqlite3.Connection, **kwargs: Any) -> None:
+        """What a subclass writes in the same transaction as the events (nothing here)."""
+
+
+class LedgerSQLiteProcessRecorder(LedgerSQLiteRecorder, SQLiteProcessRecorder, ProcessRecorder):
+    """The library's process recorder on the ledger: events sealed and indexed, with their
+    tracking row, in one write transaction."""
+
+    def _insert_more(self, conn: sqlite3.Connection, **kwargs: Any) -> None:
+        tracking: Tracking | None = kwargs.get("tracking")
+        if tracking is not None:
+            self._insert_tracking(SQLiteCursor(conn.cursor()), tracking)
 
 
 EVENTS_INSERT = "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, state) VALUES "
@@ -258,25 +282,69 @@ LEDGER_OBJECTS = ("stored_events", "stored_snapshots", "event_index", "event_ind
 
 
 class LedgerSQLiteFactory(SQLiteFactory):
+    """The library's SQLite factory with the ledger's recorders; its settings are honoured.
+
+    ``SQLITE_LOCK_TIMEOUT`` (seconds) replaces the ledger's busy timeout and
+    ``SINGLE_ROW_TRACKING`` shapes the tracking table, as in the library.
+    ``ORIGINATOR_ID_TYPE=text`` is refused: every stream id is a UUID, sealed as 32 hex.
+    """
+
     application_recorder_class = LedgerSQLiteRecorder
+    process_recorder_class = LedgerSQLiteProcessRecorder
 
     def __init__(self, env: Any) -> None:
         super().__init__(env)
-        db_name = self.datastore.pool.db_name
-        self.datastore.close()
-        self.datastore = LedgerDatastore(db_name=db_name)
-        self._tables_exist: bool | None = None
+        library = self.datastore
+        refuse_text_ids(library.originator_id_type)
+        library.close()
+        self.datastore = LedgerDatastore(
+            db_name=library.pool.db_name,
+            lock_timeout=library.pool.lock_timeout,
+            single_row_tracking=library.single_row_tracking,
+            originator_id_type="uuid",
+        )
+        self._existing: dict[tuple[str, ...], bool] = {}
+        self._needed: tuple[str, ...] = LEDGER_OBJECTS
+
+    def tracking_recorder(
+        self, tracking_recorder_class: type[SQLiteTrackingRecorder] | None = None
+    ) -> SQLiteTrackingRecorder:
+        with self._needing((*LEDGER_OBJECTS, "tracking")):
+            return super().tracking_recorder(tracking_recorder_class)
+
+    def process_recorder(self) -> ProcessRecorder:
+        with self._needing((*LEDGER_OBJECTS, "tracking")):
+            return super().process_recorder()
+
+    @contextlib.contextmanager
+    def _needing(self, names: tuple[str, ...]) -> Iterator[None]:
+        before, self._needed = self._needed, names
+        try:
+            yield
+        finally:
+            self._needed = before
 
     def env_create_table(self) -> bool:
-        """Run the DDL only on a store that lacks the ledger's tables (one lookup, not a write
-        transaction of CREATE ... IF NOT EXISTS statements on every command)."""
+        """Run the DDL only on a store that lacks the tables the recorder needs (one lookup,
+        not a write transaction of CREATE ... IF NOT EXISTS statements on every command)."""
         if not super().env_create_table():
             return False
-        if self._tables_exist is None:
+        names = self._needed
+        if not self._existing.get(names):
             with self.datastore.get_connection(commit=False) as connection:
                 row = connection._sqlite_conn.execute(
-                    f"SELECT count(*) FROM sqlite_master WHERE name IN ({','.join('?' * len(LEDGER_OBJECTS))})",
-                    LEDGER_OBJECTS,
+                    f"SELECT count(*) FROM sqlite_master WHERE name IN ({','.join('?' * len(names))})",
+                    names,
                 ).fetchone()
-            self._tables_exist = row[0] == len(LEDGER_OBJECTS)
-        return not self._tables_exist
+            self._existing[names] = row[0] == len(names)
+            return not self._existing[names]
+        return False
+
+
+def refuse_text_ids(originator_id_type: str) -> None:
+    """The ledger's stream ids are UUIDs on every store (the seal covers their 32 hex digits)."""
+    if originator_id_type.lower() != "uuid":
+        raise OSError(
+            f"ORIGINATOR_ID_TYPE '{originator_id_type}' is not supported by the ledger: "
+            "its stream ids are UUIDs (sealed as 32 hex digits), so leave it unset or 'uuid'"
+        )
