@@ -21,6 +21,7 @@ from eventsourcing.persistence import (  # noqa: E402
     AggregateRecorder,
     ApplicationRecorder,
     InfrastructureFactory,
+    IntegrityError,
     ProcessRecorder,
     StoredEvent,
     Tracking,
@@ -44,6 +45,7 @@ from coachledger.adapters.postgres import (  # noqa: E402
     ledger_env,
 )
 from coachledger.adapters.sealing import GENESIS, seal  # noqa: E402
+from coachledger.adapters.snapshots import check_snapshots  # noqa: E402
 from coachledger.application import Ledger  # noqa: E402
 from coachledger.settings import StoreLocation  # noqa: E402
 
@@ -96,17 +98,54 @@ class PgLedger:
             assert previous == bytes(sealed), f"the seal of event {seq} does not hold"
 
 
+SNAPSHOTS_DIFFER = (
+    "by design: a snapshot is sealed to the event it was taken at (these bare snapshots have "
+    "none) and only the latest snapshot of a stream is kept (issue 18); see the tests below"
+)
+
+
 class TestLedgerSnapshotRecorder(PgLedger, AggregateRecorderTestCase):
     def create_recorder(self) -> AggregateRecorder:
         recorder = self.new_factory().aggregate_recorder("snapshots")
         assert type(recorder) is LedgerSnapshotRecorder
         return recorder
 
+    @pytest.mark.skip(reason=SNAPSHOTS_DIFFER)
+    def test_insert_and_select(self) -> None:
+        """"""
+
+    @pytest.mark.skip(reason=SNAPSHOTS_DIFFER)
+    def test_performance(self) -> None:
+        """"""
+
+    def ledger_stream(self) -> UUID:
+        stream = uuid4()
+        self.new_factory().application_recorder().insert_events(
+            [StoredEvent(stream, v, "t", b"e") for v in (1, 2, 3)]
+        )
+        return stream
+
+    def test_snapshots_are_sealed_and_one_per_stream(self) -> None:
+        stream = self.ledger_stream()
+        recorder = self.create_recorder()
+        with pytest.raises(IntegrityError, match="no event 4"):
+            recorder.insert_events([StoredEvent(stream, 4, "snap", b"s4")])
+        recorder.insert_events([StoredEvent(stream, 2, "snap", b"s2")])
+        recorder.insert_events([StoredEvent(stream, 3, "snap", b"s3")])
+        assert recorder.select_events(stream, desc=True, limit=1) == [StoredEvent(stream, 3, "snap", b"s3")]
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            assert conn.execute("SELECT originator_version FROM stored_snapshots").fetchall() == [(3,)]
+            conn.execute("UPDATE stored_snapshots SET state = state || '\\x00'::bytea")
+            assert [b.version for b in check_snapshots(conn)] == [3]
+        assert recorder.select_events(stream, desc=True, limit=1) == []
+        assert recorder.rejected == {stream.hex}
+
     def test_retry_insert_events_after_closing_connection(self) -> None:
+        stream = self.ledger_stream()
         recorder = self.create_recorder()
         recorder.select_events(uuid4())  # a connection in the pool
         drop_connections(self.url)
-        recorder.insert_events([StoredEvent(uuid4(), 1, "topic1", b"state1")])
+        recorder.insert_events([StoredEvent(stream, 1, "topic1", b"state1")])
 
 
 class TestLedgerApplicationRecorder(PgLedger, ApplicationRecorderTestCase[ApplicationRecorder]):
@@ -203,6 +242,13 @@ class TestLedgerPostgresFactory(PgLedger, InfrastructureFactoryTestCase[LedgerPo
 
     def expected_aggregate_recorder_class(self) -> type[AggregateRecorder]:
         return LedgerSnapshotRecorder
+
+    def test_create_aggregate_recorder(self) -> None:
+        """The library's test asks for aggregate_recorder('events'): it would write unsealed events
+        into the ledger, so it is refused; the snapshot recorder is the ledger's only one."""
+        assert type(self.factory.aggregate_recorder("snapshots")) is LedgerSnapshotRecorder
+        with pytest.raises(OSError, match=r"aggregate_recorder\('events'\) is not supported"):
+            self.factory.aggregate_recorder()
 
     def expected_application_recorder_class(self) -> type[ApplicationRecorder]:
         return LedgerPostgresRecorder

@@ -17,13 +17,14 @@ from eventsourcing.persistence import (
     AggregateRecorder,
     ApplicationRecorder,
     InfrastructureFactory,
+    IntegrityError,
     OperationalError,
     ProcessRecorder,
     StoredEvent,
     Tracking,
     TrackingRecorder,
 )
-from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteTrackingRecorder
+from eventsourcing.sqlite import SQLiteTrackingRecorder
 
 pytest.importorskip("Crypto", reason="the library's test cases need pycryptodome (pip install -e '.[test]')")
 from eventsourcing.tests.persistence import (
@@ -36,10 +37,12 @@ from eventsourcing.tests.persistence import (
 from eventsourcing.utils import Environment, get_topic
 
 from coachledger.adapters.sealing import GENESIS, seal
+from coachledger.adapters.snapshots import check_snapshots
 from coachledger.adapters.sqlite import (
     LedgerSQLiteFactory,
     LedgerSQLiteProcessRecorder,
     LedgerSQLiteRecorder,
+    LedgerSQLiteSnapshotRecorder,
 )
 
 FACTORY_TOPIC = get_topic(LedgerSQLiteFactory)
@@ -88,11 +91,43 @@ class LedgerFile:
             assert previous == sealed, f"the seal of event {seq} does not hold"
 
 
+SNAPSHOTS_DIFFER = (
+    "by design: a snapshot is sealed to the event it was taken at (these bare snapshots have "
+    "none) and only the latest snapshot of a stream is kept (issue 18); see the tests below"
+)
+
+
 class TestLedgerSnapshotRecorder(LedgerFile, AggregateRecorderTestCase):
     def create_recorder(self) -> AggregateRecorder:
         recorder = self.new_factory().aggregate_recorder("snapshots")
-        assert type(recorder) is SQLiteAggregateRecorder
+        assert type(recorder) is LedgerSQLiteSnapshotRecorder
         return recorder
+
+    @pytest.mark.skip(reason=SNAPSHOTS_DIFFER)
+    def test_insert_and_select(self) -> None:
+        """"""
+
+    @pytest.mark.skip(reason=SNAPSHOTS_DIFFER)
+    def test_performance(self) -> None:
+        """"""
+
+    def test_snapshots_are_sealed_and_one_per_stream(self) -> None:
+        stream = uuid4()
+        self.new_factory().application_recorder().insert_events(
+            [StoredEvent(stream, v, "t", b"e") for v in (1, 2, 3)]
+        )
+        recorder = self.create_recorder()
+        with pytest.raises(IntegrityError, match="no event 4"):
+            recorder.insert_events([StoredEvent(stream, 4, "snap", b"s4")])
+        recorder.insert_events([StoredEvent(stream, 2, "snap", b"s2")])
+        recorder.insert_events([StoredEvent(stream, 3, "snap", b"s3")])
+        assert recorder.select_events(stream, desc=True, limit=1) == [StoredEvent(stream, 3, "snap", b"s3")]
+        with sqlite3.connect(self.path) as conn:
+            assert conn.execute("SELECT originator_version FROM stored_snapshots").fetchall() == [(3,)]
+            conn.execute("UPDATE stored_snapshots SET state = CAST(state || x'00' AS BLOB)")
+            assert [b.version for b in check_snapshots(conn)] == [3]
+        assert recorder.select_events(stream, desc=True, limit=1) == []
+        assert recorder.rejected == {stream.hex}
 
 
 class TestLedgerApplicationRecorder(LedgerFile, ApplicationRecorderTestCase[ApplicationRecorder]):
@@ -172,7 +207,16 @@ class TestLedgerSQLiteFactory(LedgerFile, InfrastructureFactoryTestCase[LedgerSQ
         return LedgerSQLiteFactory
 
     def expected_aggregate_recorder_class(self) -> type[AggregateRecorder]:
-        return SQLiteAggregateRecorder
+        return LedgerSQLiteSnapshotRecorder
+
+    def test_create_aggregate_recorder(self) -> None:
+        """The library's test asks for aggregate_recorder('events'): it would write unsealed events
+        into the ledger, so it is refused; the snapshot recorder is the ledger's only one."""
+        assert type(self.factory.aggregate_recorder("snapshots")) is LedgerSQLiteSnapshotRecorder
+        self.env["CREATE_TABLE"] = "f"
+        assert type(self.factory.aggregate_recorder("snapshots")) is LedgerSQLiteSnapshotRecorder
+        with pytest.raises(OSError, match=r"aggregate_recorder\('events'\) is not supported"):
+            self.factory.aggregate_recorder()
 
     def expected_application_recorder_class(self) -> type[ApplicationRecorder]:
         return LedgerSQLiteRecorder

@@ -19,7 +19,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
-from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import (
@@ -34,8 +33,6 @@ from eventsourcing.persistence import (
     Tracking,
 )
 from eventsourcing.postgres import (
-    PgStoredEvent,
-    PostgresAggregateRecorder,
     PostgresApplicationRecorder,
     PostgresDatastore,
     PostgresFactory,
@@ -45,6 +42,7 @@ from eventsourcing.postgres import (
 from eventsourcing.utils import Environment, resolve_topic, retry
 
 from coachledger.adapters.files import StoreError
+from coachledger.adapters.pg_snapshots import HexIdsMixin, LedgerSnapshotRecorder, _held, _hex, _id, writing
 from coachledger.adapters.sealing import GENESIS, seal
 from coachledger.adapters.sqlite import refuse_text_ids
 from coachledger.settings import SettingsError, StoreLocation
@@ -220,37 +218,6 @@ def ensure_schema(conn: psycopg.Connection[Any]) -> None:
             conn.execute(statement)
 
 
-def _hex(originator_id: UUID | str) -> str:
-    return originator_id.hex if isinstance(originator_id, UUID) else str(originator_id)
-
-
-def _id(stored: str) -> UUID | str:
-    """A stored stream id as it went in: a UUID (as the SQLite store gives it back)."""
-    try:
-        return UUID(stored)
-    except ValueError:
-        return stored
-
-
-class HexIdsMixin:
-    """Stream ids stored as 32-hex text, exactly as the SQLite store keeps them, and given
-    back as UUIDs, as they went in."""
-
-    def construct_pg_stored_event(
-        self, originator_id: UUID | str, originator_version: int, topic: str, state: bytes
-    ) -> PgStoredEvent:
-        return super().construct_pg_stored_event(  # type: ignore[misc]
-            _hex(originator_id), originator_version, topic, state
-        )
-
-    def select_events(self, originator_id: UUID | str, **kwargs: Any) -> Sequence[StoredEvent]:
-        events: Sequence[StoredEvent] = super().select_events(_hex(originator_id), **kwargs)  # type: ignore[misc]
-        return [
-            StoredEvent(_id(e.originator_id), e.originator_version, e.topic, e.state)  # type: ignore[arg-type]
-            for e in events
-        ]
-
-
 class LedgerPostgresRecorder(HexIdsMixin, PostgresApplicationRecorder):
     """Events, their seals and index rows in one transaction, under the table lock."""
 
@@ -277,7 +244,7 @@ class LedgerPostgresRecorder(HexIdsMixin, PostgresApplicationRecorder):
         tracking: Tracking | None = kwargs.get("tracking")
         if not stored_events and tracking is None:
             return []
-        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+        with writing(self.datastore) as curs:
             if tracking is not None:
                 self._insert_tracking(curs, tracking)  # type: ignore[attr-defined]
             if not stored_events:
@@ -285,6 +252,23 @@ class LedgerPostgresRecorder(HexIdsMixin, PostgresApplicationRecorder):
             self._lock_table(curs)
             self._notify_channel(curs)
             return insert_sealed(curs, stored_events)
+
+    @contextlib.contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Hold the ledger's write lock (the events table's EXCLUSIVE lock, in one transaction)
+        until the block ends; the recorders' writes in this thread join that transaction.
+        Readers are not blocked."""
+        held = _held(self.datastore)
+        if getattr(held, "curs", None) is not None:
+            yield
+            return
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            self._lock_table(curs)
+            held.curs = curs
+            try:
+                yield
+            finally:
+                held.curs = None
 
     def select_notifications(self, *args: Any, **kwargs: Any) -> Sequence[Notification]:
         return [
@@ -347,11 +331,6 @@ def insert_sealed(curs: Any, stored_events: Sequence[StoredEvent]) -> list[int]:
     return [seqs[(_hex(s.originator_id), s.originator_version)] for s in stored_events]
 
 
-class LedgerSnapshotRecorder(HexIdsMixin, PostgresAggregateRecorder):
-    def create_table(self) -> None:
-        """The factory has created the schema already (see ensure_schema)."""
-
-
 class LedgerPostgresFactory(PostgresFactory):
     """The library's factory, on one database per ledger with the SQLite store's table names."""
 
@@ -377,6 +356,11 @@ class LedgerPostgresFactory(PostgresFactory):
         return LedgerPostgresRecorder(self.datastore, events_table_name="stored_events")
 
     def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        if purpose != "snapshots":
+            raise OSError(
+                f"aggregate_recorder('{purpose}') is not supported by the ledger: its events are "
+                "written sealed by application_recorder(); aggregate_recorder('snapshots') keeps snapshots"
+            )
         return LedgerSnapshotRecorder(self.datastore, events_table_name="stored_" + purpose)
 
     def process_recorder(self) -> ProcessRecorder:
