@@ -1,7 +1,7 @@
 """Sealed snapshots: a snapshot is used only while it is bound to the chain of events.
 
 A snapshot is a cache of a client's state at one version of its stream. It is stored as
-``MAGIC | seal | state``, where ``seal = sha256("snapshot" | seal of the event at that
+``state | seal | MAGIC`` (the state first, as the cipher wrote it), where ``seal = sha256("snapshot" | seal of the event at that
 stream and version | stream | version | topic | state)``: it changes with any byte of the
 snapshot, and with the chain it was taken from. A snapshot whose seal does not hold (an
 edited row, a snapshot of another chain, or an unsealed one from an older ledger) is
@@ -19,9 +19,7 @@ from typing import Any, NamedTuple
 
 from coachledger.adapters.sealing import sha256
 
-MAGIC = (
-    b"\x00CLS1"  # never the first bytes of an older, unsealed snapshot (JSON, or a cipher's nonce is random)
-)
+MAGIC = b"\x00CLS1"  # never the end of an unsealed snapshot: JSON ends with '}', a cipher's tag by 2**-40
 SEAL_LEN = 32
 
 
@@ -41,24 +39,23 @@ def snapshot_seal(event_seal: bytes, stream: str, version: int, topic: str, stat
 
 def seal_state(event_seal: bytes, stream: str, version: int, topic: str, state: bytes) -> bytes:
     """The bytes to store for a snapshot taken at the event whose seal is ``event_seal``."""
-    return MAGIC + snapshot_seal(event_seal, stream, version, topic, state) + state
+    return state + snapshot_seal(event_seal, stream, version, topic, state) + MAGIC
 
 
 def open_state(
     event_seal: bytes | None, stream: str, version: int, topic: str, stored: bytes
 ) -> bytes | None:
     """The snapshot's state if its seal holds against the chain, else None."""
-    return None if problem(event_seal, stream, version, topic, stored) else stored[len(MAGIC) + SEAL_LEN :]
+    return None if problem(event_seal, stream, version, topic, stored) else stored[: -len(MAGIC) - SEAL_LEN]
 
 
 def problem(event_seal: bytes | None, stream: str, version: int, topic: str, stored: bytes) -> str:
     """Why a stored snapshot may not be used ('' when its seal holds)."""
-    if not stored.startswith(MAGIC):
+    if not stored.endswith(MAGIC) or len(stored) < len(MAGIC) + SEAL_LEN:
         return "not sealed (taken by an older version, or written by hand)"
     if event_seal is None:
         return f"no event {version} in its stream to seal it"
-    sealed = stored[len(MAGIC) : len(MAGIC) + SEAL_LEN]
-    state = stored[len(MAGIC) + SEAL_LEN :]
+    state, sealed = stored[: -len(MAGIC) - SEAL_LEN], stored[-len(MAGIC) - SEAL_LEN : -len(MAGIC)]
     if snapshot_seal(event_seal, stream, version, topic, state) != sealed:
         return "its seal does not hold (the snapshot or the chain was changed)"
     return ""
