@@ -22,7 +22,9 @@ def test_import_contracts_are_kept(tmp_path: Path) -> None:
         pytest.fail("import-linter is not installed: pip install -e '.[test]'")
     package = tmp_path / "coachledger"
     shutil.copytree(ROOT / "src" / "coachledger", package, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "projections", package / "projections", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "projections", package / "projections", ignore=shutil.ignore_patterns("__pycache__")
+    )
     result = subprocess.run(
         [str(lint), str(ROOT / "pyproject.toml"), "--no-cache"],
         cwd=tmp_path,

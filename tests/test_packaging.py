@@ -10,7 +10,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _packages_in_tree() -> set[str]:
     found = set()
-    for base, prefix in ((ROOT / "src" / "coachledger", "coachledger"), (ROOT / "projections", "coachledger.projections")):
+    for base, prefix in (
+        (ROOT / "src" / "coachledger", "coachledger"),
+        (ROOT / "projections", "coachledger.projections"),
+    ):
         for init in base.rglob("__init__.py"):
             if "__pycache__" in init.parts:
                 continue

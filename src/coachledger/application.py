@@ -1,12 +1,18 @@
 """Application services: load a client, call the domain, save.
 
 A save that loses an optimistic-concurrency race (another process appended to the
-same stream first) is retried from a fresh load, so concurrent writers never fail and
-never lose or double a write.
+same stream first) is retried from a fresh load under the store's write lock, held for
+the whole load-decide-save: concurrent writers never fail, never lose or double a
+write, and a long write (a large import) is not starved by a stream of short ones.
+
+Snapshots: one per client is kept, sealed to the chain (adapters/snapshots.py), taken
+once per save that crosses an interval (not once per crossed interval), and again when
+the stored one was refused.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Callable
@@ -15,7 +21,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import InfrastructureFactory, IntegrityError, OperationalError
 
 from coachledger.adapters.codec import MsgspecMapper
@@ -61,19 +67,75 @@ class Ledger(Application[UUID]):
         return bool(self.recorder.select_events(client_id(slug), limit=1))
 
     def change(self, slug: str, command: Callable[[Client], T]) -> T:
-        """Run a command on a freshly loaded client and save it, retrying lost races."""
+        """Run a command on a freshly loaded client and save it; after a lost race, again
+        under the write lock (no other writer can then get in between)."""
         for attempt in range(MAX_ATTEMPTS):
-            client = self.client(slug)
-            result = command(client)
+            locked = attempt > 0
             try:
-                self.save(client)
+                with self._write_lock() if locked else contextlib.nullcontext():
+                    client = self.client(slug)
+                    result = command(client)
+                    self.save(client)
             except (IntegrityError, OperationalError):
                 if attempt == MAX_ATTEMPTS - 1:
                     raise
                 time.sleep(random.uniform(0, 0.005 * min(attempt + 1, 20)))
                 continue
+            finally:
+                self._take_deferred_snapshots()
             return result
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- snapshots: sealed, one per client, taken once per save -----------------
+
+    _deferred: list[tuple[UUID, int]]
+    _locked = False
+
+    @contextlib.contextmanager
+    def _write_lock(self) -> Any:
+        lock = getattr(self.recorder, "write_lock", None)
+        if lock is None:  # pragma: no cover - every ledger recorder has one
+            yield
+            return
+        with lock():
+            self._locked = True
+            try:
+                yield
+            finally:
+                self._locked = False
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        """One snapshot per client and save, at its last version, when the save crossed a
+        snapshotting interval or the stored snapshot was refused (the library takes one per
+        crossed interval, each from a fresh load: quadratic for a large import)."""
+        if self.snapshots is None:
+            return
+        rejected: set[str] = getattr(self.snapshots.recorder, "rejected", set())
+        last: dict[UUID, int] = {}
+        crossed: set[UUID] = set()
+        for event in processing_event.events:
+            aggregate = processing_event.aggregates.get(event.originator_id)
+            interval = self.snapshotting_intervals.get(type(aggregate)) if aggregate else None
+            if interval is None:
+                continue
+            last[event.originator_id] = event.originator_version
+            if event.originator_version % interval == 0:
+                crossed.add(event.originator_id)
+        for aggregate_id, version in last.items():
+            if aggregate_id in crossed or aggregate_id.hex in rejected:
+                self._deferred = [*getattr(self, "_deferred", []), (aggregate_id, version)]
+        if not self._locked:
+            self._take_deferred_snapshots()
+
+    def _take_deferred_snapshots(self) -> None:
+        """Take the snapshots a save asked for (after the write lock is released: the
+        snapshot is taken from a load, which sees committed events only)."""
+        if self._locked:
+            return
+        deferred, self._deferred = getattr(self, "_deferred", []), []
+        for aggregate_id, version in deferred:
+            with contextlib.suppress(IntegrityError):  # a later snapshot, or the same one, was stored first
+                self.take_snapshot(aggregate_id, version=version)
 
     # -- commands ---------------------------------------------------------
 

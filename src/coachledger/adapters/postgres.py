@@ -19,21 +19,32 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
-from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import AggregateRecorder, ApplicationRecorder, IntegrityError, StoredEvent
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    ApplicationRecorder,
+    IntegrityError,
+    InterfaceError,
+    Notification,
+    OperationalError,
+    ProcessRecorder,
+    StoredEvent,
+    Tracking,
+)
 from eventsourcing.postgres import (
-    PgStoredEvent,
-    PostgresAggregateRecorder,
     PostgresApplicationRecorder,
     PostgresDatastore,
     PostgresFactory,
+    PostgresProcessRecorder,
+    PostgresTrackingRecorder,
 )
-from eventsourcing.utils import Environment
+from eventsourcing.utils import Environment, resolve_topic, retry
 
 from coachledger.adapters.files import StoreError
+from coachledger.adapters.pg_snapshots import HexIdsMixin, LedgerSnapshotRecorder, _held, _hex, _id, writing
 from coachledger.adapters.sealing import GENESIS, seal
+from coachledger.adapters.sqlite import refuse_text_ids
 from coachledger.settings import SettingsError, StoreLocation
 
 APP_NAME = "coachledger"  # the Ledger application's name: the prefix of its environment keys
@@ -138,7 +149,6 @@ def ledger_env(store: StoreLocation) -> dict[str, str]:
         p + "POSTGRES_POOL_SIZE": "0",
         p + "POSTGRES_MAX_OVERFLOW": "4",
         p + "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
-        p + "ORIGINATOR_ID_TYPE": "text",
         p + "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
         p + "CREATE_TABLE": "y",
     }
@@ -208,24 +218,6 @@ def ensure_schema(conn: psycopg.Connection[Any]) -> None:
             conn.execute(statement)
 
 
-def _hex(originator_id: UUID | str) -> str:
-    return originator_id.hex if isinstance(originator_id, UUID) else str(originator_id)
-
-
-class HexIdsMixin:
-    """Stream ids stored as 32-hex text, exactly as the SQLite store keeps them."""
-
-    def construct_pg_stored_event(
-        self, originator_id: UUID | str, originator_version: int, topic: str, state: bytes
-    ) -> PgStoredEvent:
-        return super().construct_pg_stored_event(  # type: ignore[misc]
-            _hex(originator_id), originator_version, topic, state
-        )
-
-    def select_events(self, originator_id: UUID | str, **kwargs: Any) -> Sequence[StoredEvent]:
-        return super().select_events(_hex(originator_id), **kwargs)  # type: ignore[misc]
-
-
 class LedgerPostgresRecorder(HexIdsMixin, PostgresApplicationRecorder):
     """Events, their seals and index rows in one transaction, under the table lock."""
 
@@ -246,13 +238,54 @@ class LedgerPostgresRecorder(HexIdsMixin, PostgresApplicationRecorder):
     def create_table(self) -> None:
         """The factory has created the schema already (see ensure_schema)."""
 
+    # As the library's: a connection the server dropped is replaced and the insert retried.
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        if not stored_events:
+        tracking: Tracking | None = kwargs.get("tracking")
+        if not stored_events and tracking is None:
             return []
-        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+        with writing(self.datastore) as curs:
+            if tracking is not None:
+                self._insert_tracking(curs, tracking)  # type: ignore[attr-defined]
+            if not stored_events:
+                return []
             self._lock_table(curs)
             self._notify_channel(curs)
             return insert_sealed(curs, stored_events)
+
+    @contextlib.contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Hold the ledger's write lock (the events table's EXCLUSIVE lock, in one transaction)
+        until the block ends; the recorders' writes in this thread join that transaction.
+        Readers are not blocked."""
+        held = _held(self.datastore)
+        if getattr(held, "curs", None) is not None:
+            yield
+            return
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            self._lock_table(curs)
+            held.curs = curs
+            try:
+                yield
+            finally:
+                held.curs = None
+
+    def select_notifications(self, *args: Any, **kwargs: Any) -> Sequence[Notification]:
+        return [
+            Notification(
+                id=n.id,
+                originator_id=_id(n.originator_id),  # type: ignore[arg-type]
+                originator_version=n.originator_version,
+                topic=n.topic,
+                state=n.state,
+            )
+            for n in super().select_notifications(*args, **kwargs)
+        ]
+
+
+class LedgerPostgresProcessRecorder(LedgerPostgresRecorder, PostgresProcessRecorder):
+    """The library's process recorder on the ledger: events sealed and indexed, with their
+    tracking row, in one transaction (the factory creates the tracking table)."""
 
 
 def insert_sealed(curs: Any, stored_events: Sequence[StoredEvent]) -> list[int]:
@@ -298,17 +331,13 @@ def insert_sealed(curs: Any, stored_events: Sequence[StoredEvent]) -> list[int]:
     return [seqs[(_hex(s.originator_id), s.originator_version)] for s in stored_events]
 
 
-class LedgerSnapshotRecorder(HexIdsMixin, PostgresAggregateRecorder):
-    def create_table(self) -> None:
-        """The factory has created the schema already (see ensure_schema)."""
-
-
 class LedgerPostgresFactory(PostgresFactory):
     """The library's factory, on one database per ledger with the SQLite store's table names."""
 
     def __init__(self, env: Any) -> None:
         if not isinstance(env, Environment):
             env = Environment(APP_NAME, env)
+        refuse_text_ids(env.get(self.ORIGINATOR_ID_TYPE) or "uuid")
         self.params = PgParams(
             host=env.get("POSTGRES_HOST") or "localhost",
             port=int(env.get("POSTGRES_PORT") or 5432),
@@ -320,13 +349,36 @@ class LedgerPostgresFactory(PostgresFactory):
         with contextlib.closing(connect(self.params)) as conn:
             ensure_schema(conn)
         super().__init__(env)
+        self.datastore.originator_id_type = "text"  # how the tables keep ids (as 32 hex)
         _close_with_command(self)
 
     def application_recorder(self) -> ApplicationRecorder:
         return LedgerPostgresRecorder(self.datastore, events_table_name="stored_events")
 
     def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        if purpose != "snapshots":
+            raise OSError(
+                f"aggregate_recorder('{purpose}') is not supported by the ledger: its events are "
+                "written sealed by application_recorder(); aggregate_recorder('snapshots') keeps snapshots"
+            )
         return LedgerSnapshotRecorder(self.datastore, events_table_name="stored_" + purpose)
+
+    def process_recorder(self) -> ProcessRecorder:
+        """A process recorder whose events are sealed (its tracking table created as the
+        library's tracking recorder creates it)."""
+        topic = self.env.get(self.PROCESS_RECORDER_TOPIC)
+        cls = resolve_topic(topic) if topic else LedgerPostgresProcessRecorder
+        if not (isinstance(cls, type) and issubclass(cls, LedgerPostgresProcessRecorder)):
+            raise OSError(
+                f"{self.PROCESS_RECORDER_TOPIC} '{topic}' would write unsealed events into the ledger: "
+                f"use {LedgerPostgresProcessRecorder.__name__} or a subclass"
+            )
+        tracking = self.tracking_recorder(PostgresTrackingRecorder)
+        return cls(
+            self.datastore,
+            events_table_name="stored_events",
+            tracking_table_name=tracking.tracking_table_name,
+        )
 
 
 def pg_factory(env: Any) -> LedgerPostgresFactory:

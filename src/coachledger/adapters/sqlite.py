@@ -19,17 +19,24 @@ from pathlib import Path
 from typing import Any
 
 from eventsourcing.persistence import (
+    AggregateRecorder,
     IntegrityError,
     OperationalError,
     PersistenceError,
+    ProcessRecorder,
     StoredEvent,
+    Tracking,
 )
 from eventsourcing.sqlite import (
+    SQLiteAggregateRecorder,
     SQLiteApplicationRecorder,
     SQLiteConnection,
     SQLiteConnectionPool,
+    SQLiteCursor,
     SQLiteDatastore,
     SQLiteFactory,
+    SQLiteProcessRecorder,
+    SQLiteTrackingRecorder,
 )
 
 from coachledger.adapters.files import (
@@ -42,6 +49,7 @@ from coachledger.adapters.files import (
     immediate,
 )
 from coachledger.adapters.sealing import GENESIS, seal
+from coachledger.adapters.snapshots import open_state, seal_state
 
 
 class LedgerConnectionPool(SQLiteConnectionPool):
@@ -50,32 +58,159 @@ class LedgerConnectionPool(SQLiteConnectionPool):
         raw = connection._sqlite_conn
         for pragma in PRAGMAS:
             raw.execute(pragma)
+        if self.lock_timeout is not None:  # the library's SQLITE_LOCK_TIMEOUT (seconds) wins
+            raw.execute(f"PRAGMA busy_timeout={int(self.lock_timeout) * 1000}")
         return connection
 
 
 class LedgerDatastore(SQLiteDatastore):
-    def __init__(self, db_name: str, **kwargs: Any) -> None:
-        super().__init__(db_name, **kwargs)
+    def __init__(self, db_name: str, *, lock_timeout: int | None = None, **kwargs: Any) -> None:
+        super().__init__(db_name, lock_timeout=lock_timeout, **kwargs)
         self.pool.close()
-        self.pool = LedgerConnectionPool(db_name=db_name, pool_size=1, max_overflow=2)
+        self.pool = LedgerConnectionPool(
+            db_name=db_name, lock_timeout=lock_timeout, pool_size=1, max_overflow=2
+        )
+        self.held = threading.local()  # .conn: this thread's write transaction (see write_lock)
+
+    @contextlib.contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Hold the ledger's write lock (one write transaction) until the block ends; the
+        recorders' writes in this thread join it, and commit with it."""
+        if getattr(self.held, "conn", None) is not None:
+            yield
+            return
+        with self.get_connection(commit=True) as connection:
+            conn = connection._sqlite_conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as e:
+                raise StoreError(
+                    f"the ledger is busy: another writer kept it locked ({e}); try again in a moment"
+                ) from None
+            self.held.conn = conn
+            try:
+                yield
+            except BaseException:
+                conn.rollback()
+                raise
+            else:
+                conn.commit()
+            finally:
+                self.held.conn = None
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """A connection in a write transaction: this thread's held one (inside a savepoint,
+        so that a failed write leaves nothing), or one of its own; errors mapped."""
+        try:
+            held = getattr(self.held, "conn", None)
+            if held is not None:
+                held.execute("SAVEPOINT ledger_write")
+                try:
+                    yield held
+                except BaseException:
+                    held.execute("ROLLBACK TO ledger_write")
+                    raise
+                finally:
+                    held.execute("RELEASE ledger_write")
+                return
+            with self.get_connection(commit=True) as connection:
+                conn = connection._sqlite_conn
+                with immediate(conn):
+                    yield conn
+        except sqlite3.IntegrityError as e:
+            raise IntegrityError(e) from e
+        except sqlite3.OperationalError as e:
+            raise OperationalError(e) from e
+        except sqlite3.DatabaseError as e:
+            raise PersistenceError(e) from e
 
 
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), INDEX_TABLE, INDEX_BY_TIME]
 
+    datastore: LedgerDatastore
+
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        with self.datastore.get_connection(commit=True) as connection:
-            conn = connection._sqlite_conn
-            try:
-                with immediate(conn):
-                    return insert_sealed(conn, stored_events)
-            except sqlite3.IntegrityError as e:
-                raise IntegrityError(e) from e
-            except sqlite3.OperationalError as e:
-                raise OperationalError(e) from e
-            except sqlite3.DatabaseError as e:
-                raise PersistenceError(e) from e
+        with self.datastore.writing() as conn:
+            ids = insert_sealed(conn, stored_events)
+            self._insert_more(conn, **kwargs)
+            return ids
+
+    def write_lock(self) -> contextlib.AbstractContextManager[None]:
+        """The ledger's write lock for a whole load-decide-save (see LedgerDatastore.write_lock)."""
+        return self.datastore.write_lock()
+
+    def _insert_more(self, conn: sqlite3.Connection, **kwargs: Any) -> None:
+        """What a subclass writes in the same transaction as the events (nothing here)."""
+
+
+class LedgerSQLiteProcessRecorder(LedgerSQLiteRecorder, SQLiteProcessRecorder, ProcessRecorder):
+    """The library's process recorder on the ledger: events sealed and indexed, with their
+    tracking row, in one write transaction."""
+
+    def _insert_more(self, conn: sqlite3.Connection, **kwargs: Any) -> None:
+        tracking: Tracking | None = kwargs.get("tracking")
+        if tracking is not None:
+            self._insert_tracking(SQLiteCursor(conn.cursor()), tracking)
+
+
+class LedgerSQLiteSnapshotRecorder(SQLiteAggregateRecorder):
+    """Snapshots sealed to the chain, the latest one of a stream only (see snapshots.py).
+
+    A snapshot whose seal does not hold is not given back (the client is loaded from its
+    events), and its stream is noted in ``rejected`` so that the next write replaces it.
+    """
+
+    datastore: LedgerDatastore
+
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_snapshots") -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.rejected: set[str] = set()
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        with self.datastore.writing() as conn:
+            for s in stored_events:
+                stream = _hex(s.originator_id)
+                version = s.originator_version
+                row = conn.execute(SEAL_OF_EVENT, (stream, version)).fetchone()
+                if row is None:
+                    raise IntegrityError(f"no event {version} in stream {stream} to seal a snapshot with")
+                conn.execute(
+                    "DELETE FROM stored_snapshots WHERE originator_id = ? AND originator_version < ?",
+                    (stream, version),
+                )
+                conn.execute(
+                    "INSERT INTO stored_snapshots VALUES (?,?,?,?)",
+                    (stream, version, s.topic, seal_state(row[0], stream, version, s.topic, s.state)),
+                )
+                self.rejected.discard(stream)
+        return None
+
+    def select_events(self, originator_id: Any, **kwargs: Any) -> Sequence[StoredEvent]:
+        found = super().select_events(originator_id, **kwargs)
+        if not found:
+            return found
+        stream = _hex(originator_id)
+        with self.datastore.transaction(commit=False) as c:
+            good = []
+            for s in found:
+                c.execute(SEAL_OF_EVENT, (stream, s.originator_version))
+                row = c.fetchone()
+                state = open_state(row and row[0], stream, s.originator_version, s.topic, s.state)
+                if state is None:
+                    self.rejected.add(stream)
+                else:
+                    good.append(StoredEvent(s.originator_id, s.originator_version, s.topic, state))
+        return good
+
+
+SEAL_OF_EVENT = "SELECT seal FROM event_index WHERE originator_id = ? AND originator_version = ?"
+
+
+def _hex(originator_id: Any) -> str:
+    return originator_id.hex if hasattr(originator_id, "hex") else str(originator_id)
 
 
 EVENTS_INSERT = "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, state) VALUES "
@@ -258,25 +393,78 @@ LEDGER_OBJECTS = ("stored_events", "stored_snapshots", "event_index", "event_ind
 
 
 class LedgerSQLiteFactory(SQLiteFactory):
+    """The library's SQLite factory with the ledger's recorders; its settings are honoured.
+
+    ``SQLITE_LOCK_TIMEOUT`` (seconds) replaces the ledger's busy timeout and
+    ``SINGLE_ROW_TRACKING`` shapes the tracking table, as in the library.
+    ``ORIGINATOR_ID_TYPE=text`` is refused: every stream id is a UUID, sealed as 32 hex.
+    """
+
     application_recorder_class = LedgerSQLiteRecorder
+    process_recorder_class = LedgerSQLiteProcessRecorder
+    aggregate_recorder_class = LedgerSQLiteSnapshotRecorder
 
     def __init__(self, env: Any) -> None:
         super().__init__(env)
-        db_name = self.datastore.pool.db_name
-        self.datastore.close()
-        self.datastore = LedgerDatastore(db_name=db_name)
-        self._tables_exist: bool | None = None
+        library = self.datastore
+        refuse_text_ids(library.originator_id_type)
+        library.close()
+        self.datastore = LedgerDatastore(
+            db_name=library.pool.db_name,
+            lock_timeout=library.pool.lock_timeout,
+            single_row_tracking=library.single_row_tracking,
+            originator_id_type="uuid",
+        )
+        self._existing: dict[tuple[str, ...], bool] = {}
+        self._needed: tuple[str, ...] = LEDGER_OBJECTS
+
+    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        if purpose != "snapshots":
+            raise OSError(
+                f"aggregate_recorder('{purpose}') is not supported by the ledger: its events are "
+                "written sealed by application_recorder(); aggregate_recorder('snapshots') keeps snapshots"
+            )
+        return super().aggregate_recorder(purpose)
+
+    def tracking_recorder(
+        self, tracking_recorder_class: type[SQLiteTrackingRecorder] | None = None
+    ) -> SQLiteTrackingRecorder:
+        with self._needing((*LEDGER_OBJECTS, "tracking")):
+            return super().tracking_recorder(tracking_recorder_class)
+
+    def process_recorder(self) -> ProcessRecorder:
+        with self._needing((*LEDGER_OBJECTS, "tracking")):
+            return super().process_recorder()
+
+    @contextlib.contextmanager
+    def _needing(self, names: tuple[str, ...]) -> Iterator[None]:
+        before, self._needed = self._needed, names
+        try:
+            yield
+        finally:
+            self._needed = before
 
     def env_create_table(self) -> bool:
-        """Run the DDL only on a store that lacks the ledger's tables (one lookup, not a write
-        transaction of CREATE ... IF NOT EXISTS statements on every command)."""
+        """Run the DDL only on a store that lacks the tables the recorder needs (one lookup,
+        not a write transaction of CREATE ... IF NOT EXISTS statements on every command)."""
         if not super().env_create_table():
             return False
-        if self._tables_exist is None:
+        names = self._needed
+        if not self._existing.get(names):
             with self.datastore.get_connection(commit=False) as connection:
                 row = connection._sqlite_conn.execute(
-                    f"SELECT count(*) FROM sqlite_master WHERE name IN ({','.join('?' * len(LEDGER_OBJECTS))})",
-                    LEDGER_OBJECTS,
+                    f"SELECT count(*) FROM sqlite_master WHERE name IN ({','.join('?' * len(names))})",
+                    names,
                 ).fetchone()
-            self._tables_exist = row[0] == len(LEDGER_OBJECTS)
-        return not self._tables_exist
+            self._existing[names] = row[0] == len(names)
+            return not self._existing[names]
+        return False
+
+
+def refuse_text_ids(originator_id_type: str) -> None:
+    """The ledger's stream ids are UUIDs on every store (the seal covers their 32 hex digits)."""
+    if originator_id_type.lower() != "uuid":
+        raise OSError(
+            f"ORIGINATOR_ID_TYPE '{originator_id_type}' is not supported by the ledger: "
+            "its stream ids are UUIDs (sealed as 32 hex digits), so leave it unset or 'uuid'"
+        )
