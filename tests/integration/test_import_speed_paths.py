@@ -19,10 +19,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from coachledger.adapters import sqlite_events
 from coachledger.adapters.sealing import seal
 from coachledger.adapters.sqlite import SealedAppender, connect_threadable, seal_rows, sealed_appender
 from coachledger.services.transfer import LINE_TYPES, REGISTERED, ImportRefused, import_from, open_store
-from coachledger.services.transfer import backends as transfer_backends
 from coachledger.services.transfer import importer as transfer_importer
 from coachledger.services.transfer import references as transfer_references
 from coachledger.services.transfer.references import _Stream
@@ -47,7 +47,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[st
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     """Batches of a few events: several appends, statements and a deferred time index on a small file."""
     monkeypatch.setattr(transfer_importer, "CHUNK", 3)
-    monkeypatch.setattr(transfer_backends, "BULK_MIN", 4)
+    monkeypatch.setattr(sqlite_events, "BULK_MIN", 4)
     monkeypatch.setattr(SealedAppender, "ROWS_PER_STATEMENT", 2)
 
 

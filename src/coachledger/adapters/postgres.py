@@ -238,6 +238,11 @@ class LedgerPostgresRecorder(HexIdsMixin, PostgresApplicationRecorder):
     def create_table(self) -> None:
         """The factory has created the schema already (see ensure_schema)."""
 
+    def lock_for_append(self, curs: Any) -> None:
+        """Take the library's table lock (writers queue, seqs commit in order) and wake followers."""
+        self._lock_table(curs)
+        self._notify_channel(curs)
+
     # As the library's: a connection the server dropped is replaced and the insert retried.
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:

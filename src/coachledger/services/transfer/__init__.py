@@ -13,11 +13,11 @@ actors, re-encoded exactly as the write side encodes them. Events the store alre
 holds, identical, are skipped, so importing a file twice changes nothing.
 
 The parts: ``schema`` (the format), ``references`` (what an event may point at),
-``backends`` (the stores), ``export``, ``lines`` (reading lines), ``importer`` and
-``csv_import``.
+``export``, ``lines`` (reading lines), ``importer`` and
+``csv_import``. They read and write the store through ``adapters.eventstore``.
 """
 
-from coachledger.services.transfer.backends import Backend, StoreSession, open_store
+from coachledger.adapters.eventstore import EventStore, open_event_store
 from coachledger.services.transfer.csv_import import (
     CSV_COLUMNS,
     CSV_REQUIRED,
@@ -46,6 +46,13 @@ from coachledger.services.transfer.schema import (
     LineType,
     Progress,
 )
+from coachledger.settings import Settings
+
+
+def open_store(settings: Settings, *, create: bool = False) -> EventStore:
+    """The event store of ``settings`` (``create`` makes its tables first); see ``open_event_store``."""
+    return open_event_store(settings.store, create=create)
+
 
 __all__ = [
     "CSV_COLUMNS",
@@ -55,9 +62,9 @@ __all__ = [
     "MAX_ERRORS",
     "REGISTERED",
     "VERSION",
-    "Backend",
     "CipherFor",
     "CsvRow",
+    "EventStore",
     "ExportResult",
     "Header",
     "ImportRefused",
@@ -65,7 +72,6 @@ __all__ = [
     "LineType",
     "Parsed",
     "Progress",
-    "StoreSession",
     "bulk_append",
     "check_against_store",
     "export_lines",

@@ -11,12 +11,12 @@ from typing import IO, TYPE_CHECKING, Any
 
 from coachledger import __version__
 from coachledger.adapters.codec import decode_payload
+from coachledger.adapters.eventstore import EventTransaction, open_event_store
 from coachledger.adapters.files import replacing
 from coachledger.domain import (
     ClientWasForgotten,
     DomainError,
 )
-from coachledger.services.transfer.backends import Backend, _EmptyBackend, open_store
 from coachledger.services.transfer.references import REGISTERED
 from coachledger.services.transfer.schema import (
     FORMAT,
@@ -34,24 +34,24 @@ if TYPE_CHECKING:
     pass
 
 
-def export_lines(backend: Backend, cipher_for: CipherFor | None = None) -> Iterator[bytes]:
+def export_lines(tx: EventTransaction, cipher_for: CipherFor | None = None) -> Iterator[bytes]:
     """The header line, then one line per event in recording order (each ends with a newline).
 
     Clients forgotten on request (their key destroyed) are left out whole: their events
     can no longer be read, and an export must not carry what was erased.
     """
-    forgotten = _forgotten_streams(backend, cipher_for) if cipher_for is not None else {}
+    forgotten = _forgotten_streams(tx, cipher_for) if cipher_for is not None else {}
     header = Header(
         format=FORMAT,
         version=VERSION,
         exported_at=datetime.now(tz=UTC),
-        events=backend.count() - sum(forgotten.values()),
+        events=tx.count() - sum(forgotten.values()),
         generator=f"coachledger {__version__}",
         forgotten_clients=len(forgotten),
     )
     yield _line_encoder.encode(header) + b"\n"
     slugs: dict[str, str] = {}
-    for seq, stream, version, topic, state in backend.rows():
+    for seq, stream, version, topic, state in tx.rows():
         if stream in forgotten:
             continue
         lt = LINE_TYPES.get(topic)
@@ -74,14 +74,14 @@ def export_lines(backend: Backend, cipher_for: CipherFor | None = None) -> Itera
         yield _line_encoder.encode(line) + b"\n"
 
 
-def _forgotten_streams(backend: Backend, cipher_for: CipherFor) -> dict[str, int]:
+def _forgotten_streams(tx: EventTransaction, cipher_for: CipherFor) -> dict[str, int]:
     """Streams whose first event no longer decrypts (a forgotten client), with their event counts."""
     out: dict[str, int] = {}
-    for stream, topic, state in backend.first_events():
+    for stream, topic, state in tx.first_events():
         try:
             _clear(stream, topic, state, cipher_for)
         except ClientWasForgotten:
-            out[stream] = len(backend.stream_events(stream))
+            out[stream] = len(tx.stream_events(stream))
     return out
 
 
@@ -95,12 +95,12 @@ def export_to(settings: Settings, out: Path | None, sink: IO[bytes] | None = Non
     """Write the export to ``out`` (0600, replaced whole only when complete) or ``sink``."""
     from coachledger.services.bootstrap import cipher_for
 
-    with open_store(settings) as store, store.transaction(write=False) as backend:
-        if isinstance(backend, _EmptyBackend):
+    with open_event_store(settings.store) as store, store.transaction(write=False) as tx:
+        if store.empty:
             from coachledger.adapters.files import StoreError
 
             raise StoreError(f"no ledger at {settings.store.describe()}")
-        lines = export_lines(backend, cipher_for(settings))
+        lines = export_lines(tx, cipher_for(settings))
         first = next(lines)
         header = _header_decoder.decode(first)
         rest = itertools.chain((first,), lines)

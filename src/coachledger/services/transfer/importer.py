@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 from uuid import UUID
 
 from coachledger.adapters.codec import LedgerStoredEvent, decode_payload
+from coachledger.adapters.eventstore import (
+    EventTransaction,
+    new_store_file,
+    open_event_store,
+    remove_new_store_file,
+)
 from coachledger.domain import (
     DomainError,
 )
-from coachledger.services.transfer.backends import Backend, open_store
 from coachledger.services.transfer.lines import (
     ImportResult,
     Parsed,
@@ -116,9 +119,9 @@ def _new_stream(stream: str) -> _Stream:
     return _Stream()
 
 
-def _load_stream(backend: Backend, stream: str, cipher_for: CipherFor | None) -> _Stream:
+def _load_stream(tx: EventTransaction, stream: str, cipher_for: CipherFor | None) -> _Stream:
     s = _Stream()
-    for version, topic, state in backend.stream_events(stream):
+    for version, topic, state in tx.stream_events(stream):
         s.existing[version] = (topic, state)
         s.stored = version
         if topic in LINE_TYPES:
@@ -153,10 +156,10 @@ def parse_lines(lines: Sequence[bytes], progress: Progress = no_progress) -> lis
 
 
 def check_against_store(
-    parsed: Sequence[Parsed], backend: Backend, cipher_for: CipherFor | None = None
+    parsed: Sequence[Parsed], tx: EventTransaction, cipher_for: CipherFor | None = None
 ) -> list[Parsed]:
     """The lines the store does not hold yet; raise ImportRefused for any that do not fit."""
-    checker = _Checker(lambda stream: _load_stream(backend, stream, cipher_for), cipher_for)
+    checker = _Checker(lambda stream: _load_stream(tx, stream, cipher_for), cipher_for)
     new = checker.feed(parsed)
     checker.refuse()
     return new
@@ -175,7 +178,7 @@ def import_from(
     """
     from coachledger.services.bootstrap import cipher_for as ciphers
 
-    new_file = _missing_store_file(settings)
+    new_file = new_store_file(settings.store)
     try:
         with gc_paused():
             lines = source if isinstance(source, Sequence) else read_lines(source)
@@ -189,36 +192,16 @@ def import_from(
             result = _import(settings, parsed, dry_run, progress, ciphers(settings))
     except BaseException:
         if new_file is not None:  # a refused import leaves no store behind where there was none
-            _remove_store_file(new_file)
+            remove_new_store_file(new_file)
         raise
     if dry_run and new_file is not None:
-        _remove_store_file(new_file)
+        remove_new_store_file(new_file)
     return result
 
 
-def _missing_store_file(settings: Settings) -> Path | None:
-    """The SQLite store's path when no file is there yet (an import would create it)."""
-    path = settings.store.path if settings.store.kind == "sqlite" else None
-    return path if path is not None and not path.exists() else None
-
-
-def _remove_store_file(path: Path) -> None:
-    """Remove a store file this import created, unless it holds events (another process's)."""
-    try:
-        with contextlib.closing(sqlite3.connect(path)) as conn:
-            row = conn.execute("SELECT EXISTS (SELECT 1 FROM stored_events)").fetchone()
-        if row[0]:
-            return
-    except sqlite3.Error:
-        pass  # no events table: nothing of anyone's in it
-    for name in (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal"))):
-        with contextlib.suppress(FileNotFoundError):
-            name.unlink()
-
-
 def _holds_no_events(settings: Settings) -> bool:
-    with open_store(settings) as store, store.transaction(write=False) as backend:
-        return backend.is_empty()
+    with open_event_store(settings.store) as store, store.transaction(write=False) as tx:
+        return tx.is_empty()
 
 
 def _import_into_empty(
@@ -233,14 +216,14 @@ def _import_into_empty(
     """
     from coachledger.services.bootstrap import cipher_for as ciphers
 
-    with open_store(settings, create=True) as store, store.transaction(write=True) as backend:
-        if not backend.is_empty():
+    with open_event_store(settings.store, create=True) as store, store.transaction(write=True) as tx:
+        if not tx.is_empty():
             return None  # another process wrote first: check against what it wrote
         cipher_for = ciphers(settings)
         parser = _Parser()
         checker = _Checker(_new_stream, cipher_for)
         written = 0
-        with backend.appending(len(lines) - header[0]) as appender:
+        with tx.appending(len(lines) - header[0]) as appender:
             with progress("Checking", len(lines)) as advance:
                 advance(header[0])
                 for start in range(header[0], len(lines), CHUNK):
@@ -267,10 +250,13 @@ def _import(
     progress: Progress,
     cipher_for: CipherFor | None,
 ) -> ImportResult:
-    with open_store(settings, create=not dry_run) as store, store.transaction(write=not dry_run) as backend:
-        new = check_against_store(parsed, backend, cipher_for)
+    with (
+        open_event_store(settings.store, create=not dry_run) as store,
+        store.transaction(write=not dry_run) as tx,
+    ):
+        new = check_against_store(parsed, tx, cipher_for)
         if not dry_run and new:
-            with progress("Writing", len(new)) as advance, backend.appending(len(new)) as appender:
+            with progress("Writing", len(new)) as advance, tx.appending(len(new)) as appender:
                 for start in range(0, len(new), CHUNK):
                     chunk = new[start : start + CHUNK]
                     appender.add(_rows(chunk, cipher_for))
@@ -298,9 +284,9 @@ def bulk_append(
     """
     from coachledger.services.bootstrap import cipher_for as ciphers
 
-    with open_store(settings, create=True) as store:
-        with store.transaction(write=True) as backend:
-            if backend.count():
+    with open_event_store(settings.store, create=True) as store:
+        with store.transaction(write=True) as tx:
+            if tx.count():
                 raise DomainError(
                     f"the store at {settings.store.describe()} already holds events; "
                     "use an empty store for the demo"
@@ -311,8 +297,8 @@ def bulk_append(
         with progress("Writing", len(events)) as advance:
             for start in range(0, len(events), batch):
                 chunk = events[start : start + batch]
-                with store.transaction(write=True) as backend, backend.bulk(len(chunk)):
-                    backend.append(chunk)
+                with store.transaction(write=True) as tx, tx.bulk(len(chunk)):
+                    tx.append(chunk)
                 advance(len(chunk))
 
 
