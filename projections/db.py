@@ -12,10 +12,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
-EVENTS_AFTER_SQL = (
-    "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
-    "WHERE rowid > ? ORDER BY rowid LIMIT ?"
-)
+from coachledger.adapters.event_reads import EVENTS_AFTER_SQL
 
 
 class ViewDB(Protocol):

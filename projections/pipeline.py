@@ -29,16 +29,12 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import IO, Any
 
+from coachledger.adapters.event_reads import EVENTS_BETWEEN_SQL
 from coachledger.adapters.files import StoreError
 
 PARALLEL_MIN = 50_000  # events to catch up from which a helper process decodes them
 AVAILABLE = os.name == "posix"  # elsewhere a catch-up runs in one process
 PIPE_BYTES = 1 << 20
-
-EVENTS_SQL = (
-    "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
-    "WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?"
-)
 
 
 HELPER_MODULE = "coachledger.projections.pipeline"
@@ -166,7 +162,7 @@ def _serve(args: dict[str, Any], out: IO[bytes]) -> None:
         decrypt = read_decryptor(Settings.from_values(args["path"], "coachledger"))
     start, end, chunk = args["start"], args["end"], args["chunk"]
     while start < end:
-        rows = conn.execute(EVENTS_SQL, (start, end, chunk)).fetchall()
+        rows = conn.execute(EVENTS_BETWEEN_SQL, (start, end, chunk)).fetchall()
         if not rows:
             break
         start = rows[-1][0]

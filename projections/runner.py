@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from coachledger.adapters import event_reads
 from coachledger.projections import clients, history, journal, progress, registry
 
 VIEWS = (clients, history, progress, journal)
@@ -52,8 +53,7 @@ Decryptor = Callable[[str, str, bytes], bytes | None]
 
 
 def head(db: Any) -> int:
-    row = db.execute("SELECT max(seq) FROM event_index").fetchone()
-    return int(row[0] or 0)
+    return event_reads.head(db)
 
 
 def positions(db: Any) -> dict[str, int]:
@@ -64,8 +64,7 @@ def is_current(db: Any) -> bool:
     """The read fast path: one query, no decoding."""
     try:
         row = db.execute(
-            "SELECT (SELECT coalesce(max(seq), 0) FROM event_index), (SELECT min(position) FROM view_tracking), "
-            "(SELECT digest FROM view_schema)"
+            f"SELECT ({event_reads.HEAD_SQL}), (SELECT min(position) FROM view_tracking), (SELECT digest FROM view_schema)"
         ).fetchone()
     except Exception:  # the view tables do not exist yet
         _rollback(db)
@@ -417,7 +416,4 @@ def forget_client(db: Any, stream: str) -> None:
 def known_seq_at(db: Any, stream: str, known_at: datetime) -> int:
     """The last event of a stream recorded at or before ``known_at`` (0: nothing yet)."""
     text = known_at.astimezone(UTC).isoformat(timespec="microseconds")
-    row = db.execute(
-        "SELECT max(seq) FROM event_index WHERE originator_id = ? AND recorded_at <= ?", (stream, text)
-    ).fetchone()
-    return int(row[0] or 0)
+    return event_reads.known_seq_at(db, stream, text)

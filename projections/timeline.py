@@ -40,12 +40,9 @@ def _forgotten_topic() -> str:
 
 
 def was_forgotten(db: ViewDB, stream: str) -> bool:
-    row = db.execute(
-        f"SELECT 1 FROM event_index i JOIN stored_events e ON e.{db.event_key} = i.seq "
-        "WHERE i.originator_id = ? AND e.topic = ? LIMIT 1",
-        (stream, _forgotten_topic()),
-    ).fetchone()
-    return row is not None
+    from coachledger.adapters.event_reads import has_topic
+
+    return has_topic(db, stream, _forgotten_topic())
 
 
 def events(
@@ -59,14 +56,11 @@ def events(
 ) -> list[TimelineEntry]:
     """The events of one client in recording order, within a recording-time window."""
     from coachledger.adapters.codec import decode_payload, event_name
+    from coachledger.adapters.event_reads import stream_window
 
-    rows = db.execute(
-        "SELECT i.seq, i.originator_version, i.recorded_at, e.topic, e.state "
-        f"FROM event_index i JOIN stored_events e ON e.{db.event_key} = i.seq "
-        "WHERE i.originator_id = ? AND i.seq <= ? AND i.recorded_at >= ? AND i.recorded_at < ? "
-        "ORDER BY i.seq",
-        (stream, known_seq if known_seq is not None else 1 << 62, since or "", until or "9999"),
-    ).fetchall()
+    rows = stream_window(
+        db, stream, known_seq if known_seq is not None else 1 << 62, since or "", until or "9999"
+    )
     erased = was_forgotten(db, stream)
     forgotten, said = _forgotten_topic(), summaries()
     out: list[TimelineEntry] = []
@@ -94,4 +88,3 @@ def events(
             )
         )
     return out
-
