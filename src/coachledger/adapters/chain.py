@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from coachledger.adapters.eventstore import ChainRow
+from coachledger.adapters.event_tables import ChainRow
 from coachledger.adapters.sealing import GENESIS
 
 UNKNOWN_CLIENT = "(unknown)"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg.rows import dict_row
 
-from coachledger.adapters.eventstore import (
+from coachledger.adapters.event_tables import (
     ERASED_SQL,
     EVENTS_SQL,
     INDEX_SQL,
@@ -26,7 +26,6 @@ from coachledger.adapters.eventstore import (
     EmptyTransaction,
     EventAppender,
     EventRow,
-    EventTransaction,
     LedgerRows,
     Refuse,
     Row,
@@ -121,6 +120,9 @@ class PgTransaction:
         self.curs.execute("SELECT to_regclass(%s) AS t", (name,))
         return self.curs.fetchone()["t"] is not None
 
+    def sealed_tables(self) -> tuple[bool, bool]:
+        return self.has_table("stored_events"), self.has_table("event_index")
+
     def chain_rows(self) -> Iterator[ChainRow]:
         with self.curs.connection.cursor(name="coachledger_verify") as cursor:
             cursor.itersize = FETCH_ROWS
@@ -197,7 +199,7 @@ class PgEventStore:
         self.close()
 
     @contextlib.contextmanager
-    def transaction(self, *, write: bool) -> Iterator[EventTransaction]:
+    def transaction(self, *, write: bool) -> Iterator[PgTransaction | EmptyTransaction]:
         if self.factory is not None:
             from coachledger.adapters.postgres import datastore_cursor
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from coachledger.adapters.eventstore import (
+from coachledger.adapters.event_tables import (
     ERASED_SQL,
     EVENTS_SQL,
     INDEX_SQL,
@@ -23,7 +23,6 @@ from coachledger.adapters.eventstore import (
     DamagedRows,
     EmptyTransaction,
     EventRow,
-    EventTransaction,
     LedgerRows,
     Refuse,
     holdings,
@@ -138,6 +137,9 @@ class SqliteTransaction:
             is not None
         )
 
+    def sealed_tables(self) -> tuple[bool, bool]:
+        return self.has_table("stored_events"), self.has_table("event_index")
+
     def chain_rows(self) -> Iterator[ChainRow]:
         try:
             cursor = self.conn.execute(CHAIN_SQL)
@@ -201,7 +203,7 @@ class SqliteEventStore:
         self.close()
 
     @contextlib.contextmanager
-    def transaction(self, *, write: bool) -> Iterator[EventTransaction]:
+    def transaction(self, *, write: bool) -> Iterator[SqliteTransaction | EmptyTransaction]:
         if write and not self.writable:
             raise RuntimeError("open the store with create=True to write")  # a programming error
         if self.empty:

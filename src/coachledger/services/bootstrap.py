@@ -16,20 +16,11 @@ if TYPE_CHECKING:
 
 def open_ledger(settings: Settings) -> Ledger:
     """The write side, with its tables created on first use."""
+    from coachledger.adapters.eventstore import ledger_infrastructure
     from coachledger.application import Ledger
 
-    store = settings.store
-    if store.kind == "postgres":
-        from coachledger.adapters.postgres import ledger_env, pg_factory
-
-        return Ledger(ledger_env(store), pg_factory, settings.actor, cipher_for(settings))
-    from coachledger.adapters.files import prepare_file
-    from coachledger.adapters.sqlite import LedgerSQLiteFactory
-
-    assert store.path is not None
-    prepare_file(store.path)
-    env = {"SQLITE_DBNAME": str(store.path), "CREATE_TABLE": "y"}
-    return Ledger(env, LedgerSQLiteFactory, settings.actor, cipher_for(settings))
+    env, factory = ledger_infrastructure(settings.store)
+    return Ledger(env, factory, settings.actor, cipher_for(settings))
 
 
 def cipher_for(settings: Settings) -> Any:

@@ -68,12 +68,10 @@ def verify(settings: Settings, anchor: Anchor | None = None) -> Verification:
     """Recompute the whole chain; the first bad event, if any, is named with its client."""
     where = settings.store.describe()
     with open_event_store(settings.store, strict=True) as store, store.transaction(write=False) as tx:
-        if tx.has_table("stored_events") != tx.has_table("event_index"):
+        events, index = tx.sealed_tables()
+        if events != index:
             raise StoreError(f"the store at {where} lacks its event index: it is not a sealed ledger")
-        if not tx.has_table("stored_events"):
-            result = check_chain([], anchor=anchor)
-        else:
-            result = _verify_rows(tx, anchor, store.contiguous)
+        result = _verify_rows(tx, anchor, store.contiguous) if events else check_chain([], anchor=anchor)
         bad = result.first_bad
         if bad is not None:
             client = UNKNOWN_CLIENT if bad.stream is None else (tx.slug_of(bad.stream) or bad.stream)
