@@ -298,6 +298,21 @@ def test_a_flipped_bit_in_the_raw_file_is_found(tmp_path: Path) -> None:
     assert result.stderr.startswith("Error: client '") and ", seq 7: seal mismatch" in result.stderr
 
 
+def test_an_event_stored_as_text_is_named_not_a_traceback(tmp_path: Path) -> None:
+    """SQLite keeps whatever type is written: an event's bytes rewritten as text are named."""
+    path = tmp_path / "ledger.sqlite"
+    cli = Cli(str(path))
+    a_client(cli.run)
+    cli.run("client", "list")
+    lite = sqlite3.connect(path)
+    with lite:
+        lite.execute("UPDATE stored_events SET state = CAST(state AS TEXT) WHERE rowid = 2")
+    lite.close()
+    bad = first_bad(cli)
+    assert (bad["client"], bad["seq"]) == ("zoraida", 2)
+    assert "not stored as bytes" in bad["reason"]
+
+
 def test_verify_runs_in_one_snapshot_while_others_write(two_clients: Cli, store: str) -> None:
     assert verify(two_clients)[0] == 0
     two_clients.run("client", "add", "late", "--name", "Late")
