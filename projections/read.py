@@ -239,6 +239,17 @@ def _round1(x: float) -> float:
     return value
 
 
+def _finite(compute: Any) -> list[float]:
+    """``[compute()]``, or nothing beyond a float's range (values only an older version accepted)."""
+    import math
+
+    try:
+        value = compute()
+    except OverflowError:
+        return []
+    return [value] if math.isfinite(value) else []
+
+
 def portfolio_of(rows: list[tuple[Any, list[Progress], list[Feedback], int, int]]) -> dict[str, Any]:
     """The coach-level KPIs of the seed chapter, across clients."""
     import statistics
@@ -259,9 +270,9 @@ def portfolio_of(rows: list[tuple[Any, list[Progress], list[Feedback], int, int]
         for i in items:
             b, c = i.baseline, i.current
             if i.category == Category.SALARY and b and c is not None:
-                salary_changes.append(100.0 * (c - b) / b)
+                salary_changes += _finite(lambda: 100.0 * (c - b) / b)  # noqa: B023 - called at once
             if i.category == Category.JOB_SATISFACTION and b is not None and c is not None:
-                satisfaction.append(float(c - b))
+                satisfaction += _finite(lambda: float(c - b))  # noqa: B023 - called at once
             if i.category == Category.GOAL_ACHIEVEMENT and not i.retired:
                 goal_kpis += 1
                 goal_kpis_met += i.status == Status.ACHIEVED
