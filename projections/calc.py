@@ -78,6 +78,7 @@ _MICRO = Decimal("0.000001")
 _WIDE_DIGITS = 20
 _FAR_DIGITS = 100
 _FAR = 1e100
+_FAR_INT = 10**100
 
 _Key = tuple[datetime, int]  # (effective_at, seq): the order in which adjustments apply
 
@@ -440,7 +441,7 @@ def _round(q: Fraction, places: int) -> float:
 
     Beyond ±1e100 (only values an older version accepted get there), ±1e100.
     """
-    if abs(q) >= _FAR:
+    if abs(q.numerator) >= _FAR_INT * q.denominator:
         return _FAR if q >= 0 else -_FAR
     scale = 10**places
     n = int(abs(q) * scale + Fraction(1, 2))

@@ -63,24 +63,39 @@ def event_count(cli: Cli) -> int:
         ("kpi", "adjust", "ana", "sal", "--scale", "0..1e16", "--reason", "x"),
         ("goal", "add", "ana", "g", "--text", "t", "--due", "2201-01-01"),
         (
-            "kpi", "define", "ana", "k", "--name", "K", "--category", "salary", "--unit", "EUR",
-            "--direction", "increase", "--target", "1", "--due", "9999-12-31",
+            "kpi",
+            "define",
+            "ana",
+            "k",
+            "--name",
+            "K",
+            "--category",
+            "salary",
+            "--unit",
+            "EUR",
+            "--direction",
+            "increase",
+            "--target",
+            "1",
+            "--due",
+            "9999-12-31",
         ),
         ("timeline", "ana", "--to", "9999-12-31"),
         ("progress", "ana", "--as-of", "0001-01-01T00:00:00+01:00"),
         ("report", "ana", "--as-of", "9999-12-31T23:59:59-01:00"),
     ],
 )
-def test_values_and_dates_outside_the_bounds_are_refused_with_one_line(cli: Cli, args: tuple[str, ...]) -> None:
+def test_values_and_dates_outside_the_bounds_are_refused_with_one_line(
+    cli: Cli, args: tuple[str, ...]
+) -> None:
     a_kpi(cli)
     before = event_count(cli)
 
     result = cli.run(*args, ok=False)
 
     assert result.exit_code in (1, 2), result.output
-    assert "Traceback" not in result.output and result.exception is None or isinstance(
-        result.exception, SystemExit
-    )
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
     assert result.output.strip().splitlines()[-1].startswith("Error: ")
     assert event_count(cli) == before
 

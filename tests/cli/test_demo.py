@@ -173,12 +173,14 @@ def _event_count(store: str) -> int:
     else:
         if not Path(store).exists():
             return 0
-        conn = sqlite3.connect(store)
+        lite = sqlite3.connect(store)
         try:
-            exists = conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'stored_events'").fetchone()
-            found = conn.execute("SELECT count(*) FROM stored_events").fetchone() if exists[0] else (0,)
+            exists = lite.execute(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'stored_events'"
+            ).fetchone()
+            found = lite.execute("SELECT count(*) FROM stored_events").fetchone() if exists[0] else (0,)
         finally:
-            conn.close()
+            lite.close()
     return int(found[0]) if found else 0
 
 
