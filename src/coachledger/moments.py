@@ -33,5 +33,6 @@ class OutOfRange(ValueError):
     """A well-formed date outside the years the ledger keeps."""
 
     def __init__(self, text: str) -> None:
-        shown = text if len(text) <= 40 else text[:40] + "…"
+        shown = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text[:40])
+        shown += "…" if len(text) > 40 else ""
         super().__init__(f"'{shown}' is outside the years {FIRST_YEAR}..{LAST_YEAR}")

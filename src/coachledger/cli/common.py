@@ -59,6 +59,12 @@ def ledger_errors() -> Iterator[None]:
         raise click.ClickException(clean(str(e))) from None
     except click.exceptions.Exit:
         raise
+    except UnicodeEncodeError as e:  # bytes of the command line that are not UTF-8 (surrogate escapes)
+        if e.reason != "surrogates not allowed":
+            raise
+        raise click.ClickException(
+            "text must be valid UTF-8: a byte given is not part of a character"
+        ) from None
     except Exception as e:
         refusal = _domain_cause(e, DomainError)
         message = str(refusal) if refusal is not None else _store_message(e)
@@ -82,8 +88,10 @@ def clean(text: str) -> str:
 
 
 def shorten(text: str, limit: int = 80) -> str:
-    """A refused value as an error message quotes it: at most ``limit`` characters of it."""
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+    """A refused value as an error message quotes it: at most ``limit`` characters, control
+    characters written as escapes (``\\n``), so that the message stays one plain line."""
+    shown = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text[:limit])
+    return shown if len(text) <= limit else f"{shown}… ({len(text)} characters)"
 
 
 class _CleanStream:
