@@ -166,3 +166,35 @@ def test_every_read_survives_values_an_older_version_accepted(cli: Cli, values: 
         assert "Error" not in result.output
         if "--json" in args:
             json.loads(result.stdout, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("value", "1e308", "must be below 10^15 in magnitude"),
+        ("value", "0.0000000000001", "must have at most 12 decimals and 30 digits"),
+        ("effective_at", "0001-01-01T00:00:00+01:00", "must lie in the years 1900..2200"),
+        ("effective_at", "2201-01-01T00:00:00Z", "must lie in the years 1900..2200"),
+    ],
+)
+def test_an_import_refuses_values_and_dates_outside_the_bounds(
+    cli: Cli, tmp_path: Path, field: str, value: str, message: str
+) -> None:
+    source = Cli(str(tmp_path / "source.sqlite"))
+    a_kpi(source)
+    lines = source.run("export").stdout.splitlines()
+    out = [lines[0]]
+    for line in lines[1:]:
+        event = json.loads(line)
+        if event["type"] == "BaselineEstablished":
+            event["data"][field] = value
+        out.append(json.dumps(event))
+    export = tmp_path / "export.jsonl"
+    export.write_text("\n".join(out) + "\n")
+
+    cli.run("init")
+    result = cli.run("import", str(export), ok=False)
+
+    assert result.exit_code == 1, result.output
+    assert f"field data.{field}: {message}" in result.output
+    assert [c["client"] for c in cli.json("client", "list")["clients"]] == []
