@@ -73,6 +73,12 @@ _BEFORE_ALL = datetime.min.replace(tzinfo=UTC)
 _US_PER_DAY = 86_400_000_000
 _ONE_US = timedelta(microseconds=1)
 _MICRO = Decimal("0.000001")
+# Numbers an older version accepted beyond today's bounds: from 10^20 a float (quantizing to
+# 6 decimals would leave the 28-digit context), from 10^100 ±1e100 (float arithmetic stays finite).
+_WIDE_DIGITS = 20
+_FAR_DIGITS = 100
+_FAR = 1e100
+_FAR_INT = 10**100
 
 _Key = tuple[datetime, int]  # (effective_at, seq): the order in which adjustments apply
 
@@ -431,7 +437,12 @@ def _trend(xs: list[int], ys: list[tuple[int, int]]) -> float | None:
 
 
 def _round(q: Fraction, places: int) -> float:
-    """Half away from zero on the exact value (Python's round() is half-to-even on a float)."""
+    """Half away from zero on the exact value (Python's round() is half-to-even on a float).
+
+    Beyond ±1e100 (only values an older version accepted get there), ±1e100.
+    """
+    if abs(q.numerator) >= _FAR_INT * q.denominator:
+        return _FAR if q >= 0 else -_FAR
     scale = 10**places
     n = int(abs(q) * scale + Fraction(1, 2))
     return float(Fraction(n if q >= 0 else -n, scale))
@@ -445,6 +456,10 @@ def to_number(d: Decimal | None) -> int | float | None:
     """JSON-friendly: int when integral after rounding to 6 decimals, so 80 not 80.0000001."""
     if d is None:
         return None
+    if d.adjusted() >= _WIDE_DIGITS:  # beyond the bounds: only an older version accepted it
+        if d.adjusted() >= _FAR_DIGITS:
+            return _FAR if d > 0 else -_FAR
+        return float(d)
     q = d.quantize(_MICRO, rounding=ROUND_HALF_UP)
     return int(q) if q == q.to_integral_value() else float(q)
 

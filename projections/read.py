@@ -7,7 +7,7 @@ from typing import Any
 
 from coachledger.errors import ClientNotFound, ClientWasForgotten, DomainError
 from coachledger.ids import stream_of
-from coachledger.projections import clients, history, journal, progress, runner, timeline
+from coachledger.projections import clients, history, journal, progress, replay, runner, timeline
 from coachledger.projections.db import ViewDB, open_views
 from coachledger.projections.models import (
     BalanceDoc,
@@ -131,14 +131,11 @@ class ReadSide:
         known = self.known_seq(c["stream"], known_at)
         events = timeline.events(self.db, c["stream"], known_seq=known, decrypt=self.decrypt)
         facts = progress.Facts(self.db, c["key"], known)
+        replays = [replay.of(facts, kpi) for kpi in facts.kpis()]
         steps = []
         for ev in events:
             moment = datetime.fromisoformat(ev.recorded_at)
-            kpis = [
-                _known_progress(facts, kpi, moment, ev.seq)
-                for kpi in facts.kpis()
-                if facts.defs[kpi][0].seq <= ev.seq
-            ]
+            kpis = [r.at(ev.seq, moment) for r in replays if r.first_seq <= ev.seq]
             steps.append(ReplayStep(ev.seq, ev.type, ev.recorded_at, ev.actor, ev.summary, kpis))
         return ReplayDoc(slug, iso(known_at), steps)
 
@@ -173,20 +170,6 @@ class ReadSide:
             "sessions": journal.sessions(self.db, s),
             "milestones": journal.milestones(self.db, s),
         }
-
-
-def _known_progress(facts: progress.Facts, kpi: str, moment: datetime, seq: int) -> Progress:
-    from coachledger.projections import calc
-
-    return calc.kpi_progress(
-        kpi,
-        facts.defs[kpi],
-        facts.baselines.get(kpi, ()),
-        facts.measurements.get(kpi, ()),
-        facts.changes.get(kpi, ()),
-        moment,
-        seq,
-    )
 
 
 def read_decryptor(settings: Any) -> Any:
@@ -239,6 +222,17 @@ def _round1(x: float) -> float:
     return value
 
 
+def _finite(compute: Any) -> list[float]:
+    """``[compute()]``, or nothing beyond a float's range (values only an older version accepted)."""
+    import math
+
+    try:
+        value = compute()
+    except OverflowError:
+        return []
+    return [value] if math.isfinite(value) else []
+
+
 def portfolio_of(rows: list[tuple[Any, list[Progress], list[Feedback], int, int]]) -> dict[str, Any]:
     """The coach-level KPIs of the seed chapter, across clients."""
     import statistics
@@ -259,9 +253,9 @@ def portfolio_of(rows: list[tuple[Any, list[Progress], list[Feedback], int, int]
         for i in items:
             b, c = i.baseline, i.current
             if i.category == Category.SALARY and b and c is not None:
-                salary_changes.append(100.0 * (c - b) / b)
+                salary_changes += _finite(lambda: 100.0 * (c - b) / b)  # noqa: B023 - called at once
             if i.category == Category.JOB_SATISFACTION and b is not None and c is not None:
-                satisfaction.append(float(c - b))
+                satisfaction += _finite(lambda: float(c - b))  # noqa: B023 - called at once
             if i.category == Category.GOAL_ACHIEVEMENT and not i.retired:
                 goal_kpis += 1
                 goal_kpis_met += i.status == Status.ACHIEVED

@@ -9,7 +9,8 @@ class DomainError(Exception):
 
 class ClientNotFound(DomainError):
     def __init__(self, client: str) -> None:
-        super().__init__(f"unknown client '{client}'")
+        shown = client if len(client) <= 80 else f"{client[:80]}… ({len(client)} characters)"
+        super().__init__(f"unknown client '{shown}'")
 
 
 class DuplicateId(DomainError):

@@ -36,7 +36,11 @@ def parse_store(value: str | None) -> StoreLocation:
         return StoreLocation("sqlite", path=default_store_path())
     if value.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
         url = value.replace("postgresql+psycopg://", "postgresql://", 1)
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+        except ValueError as e:
+            raise SettingsError(f"the PostgreSQL URL cannot be read ({e})") from None
         if not parts.path.strip("/"):
             raise SettingsError(f"PostgreSQL URL '{value}' names no database (…/dbname)")
         return StoreLocation("postgres", url=url)

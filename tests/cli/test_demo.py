@@ -159,3 +159,68 @@ def test_the_demo_refuses_a_store_that_holds_a_ledger(cli: Cli) -> None:
     assert result.stderr.startswith("Error: the store at ")
     assert "already holds events" in result.stderr
     assert [c["client"] for c in cli.json("client", "list")["clients"]] == ["ana-lopez"]
+
+
+def _event_count(store: str) -> int:
+    if store.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(store) as conn:
+            row = conn.execute("SELECT to_regclass('stored_events') IS NOT NULL").fetchone()
+            if not row or not row[0]:
+                return 0
+            found = conn.execute("SELECT count(*) FROM stored_events").fetchone()
+    else:
+        if not Path(store).exists():
+            return 0
+        lite = sqlite3.connect(store)
+        try:
+            exists = lite.execute(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'stored_events'"
+            ).fetchone()
+            found = lite.execute("SELECT count(*) FROM stored_events").fetchone() if exists[0] else (0,)
+        finally:
+            lite.close()
+    return int(found[0]) if found else 0
+
+
+def _writing(store: str) -> bool:
+    """Whether the demo's append is under way (its transaction open)."""
+    if store.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(store, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL"
+            ).fetchone()
+            return bool(row and row[0])
+    return any(Path(store + suffix).exists() for suffix in ("-journal", "-wal"))
+
+
+def test_a_demo_killed_while_writing_leaves_nothing_and_a_rerun_works(cli: Cli, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = [sys.executable, "-m", "coachledger", "--store", cli.store, "demo", "--clients", "300"]
+    env = {**os.environ, **cli.env}
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    try:
+        while not _writing(cli.store):
+            assert proc.poll() is None, "the demo ended before it was seen writing"
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(0.3)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+    assert _event_count(cli.store) == 0  # all or nothing: the append was one transaction
+    out = cli.out("demo", "--clients", "3")
+    assert out.startswith("Demo ledger: 3 clients of ")
+    assert cli.run("verify").exit_code == 0

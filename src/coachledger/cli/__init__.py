@@ -90,9 +90,9 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
-        from coachledger.cli.common import ledger_errors
+        from coachledger.cli.common import clean_output, ledger_errors
 
-        with ledger_errors():
+        with ledger_errors(), clean_output():
             return super().invoke(ctx)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from coachledger.moments import parse_moment
+from coachledger.moments import OutOfRange, parse_moment
 from coachledger.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -55,15 +56,67 @@ def ledger_errors() -> Iterator[None]:
     try:
         yield
     except (DomainError, SettingsError) as e:
-        raise click.ClickException(str(e)) from None
+        raise click.ClickException(clean(str(e))) from None
     except click.exceptions.Exit:
         raise
+    except UnicodeEncodeError as e:  # bytes of the command line that are not UTF-8 (surrogate escapes)
+        if e.reason != "surrogates not allowed":
+            raise
+        raise click.ClickException(
+            "text must be valid UTF-8: a byte given is not part of a character"
+        ) from None
     except Exception as e:
         refusal = _domain_cause(e, DomainError)
         message = str(refusal) if refusal is not None else _store_message(e)
         if message is None:
             raise
-        raise click.ClickException(message) from None
+        raise click.ClickException(clean(message)) from None
+
+
+# Control characters from stored text (names, actors, notes) never reach the terminal: only
+# the colour/bold sequences (SGR) that styling writes pass, and newlines and tabs.
+_CONTROL = re.compile(r"\x1b\[[0-9;]*m|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _keep_style(match: re.Match[str]) -> str:
+    return match.group() if match.group().startswith("\x1b[") else ""
+
+
+def clean(text: str) -> str:
+    """``text`` without terminal control characters (an escape sequence is left as harmless text)."""
+    return _CONTROL.sub(_keep_style, text)
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """A refused value as an error message quotes it: at most ``limit`` characters, control
+    characters written as escapes (``\\n``), so that the message stays one plain line."""
+    shown = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text[:limit])
+    return shown if len(text) <= limit else f"{shown}… ({len(text)} characters)"
+
+
+class _CleanStream:
+    """A text stream that writes ``clean`` text; everything else is the stream's own."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(clean(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def clean_output() -> Iterator[None]:
+    """While a command runs, what it prints goes through ``clean``."""
+    stdout = sys.stdout
+    sys.stdout = _CleanStream(stdout)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sys.stdout = stdout
 
 
 def _domain_cause(e: BaseException, kind: type[Exception]) -> BaseException | None:
@@ -110,9 +163,9 @@ class DecimalType(click.ParamType):
         try:
             number = Decimal(str(value).strip())
         except InvalidOperation:
-            self.fail(f"'{value}' is not a number", param, ctx)
+            self.fail(f"'{shorten(str(value))}' is not a number", param, ctx)
         if not number.is_finite():
-            self.fail(f"'{value}' is not a finite number", param, ctx)
+            self.fail(f"'{shorten(str(value))}' is not a finite number", param, ctx)
         return number
 
 
@@ -126,8 +179,10 @@ class MomentType(click.ParamType):
             return value
         try:
             return parse_moment(str(value))
+        except OutOfRange as e:
+            self.fail(str(e), param, ctx)
         except ValueError:
-            self.fail(f"'{value}' is not an ISO date (YYYY-MM-DD) or datetime", param, ctx)
+            self.fail(f"'{shorten(str(value))}' is not an ISO date (YYYY-MM-DD) or datetime", param, ctx)
 
 
 class ScaleType(click.ParamType):
@@ -144,9 +199,9 @@ class ScaleType(click.ParamType):
                 raise InvalidOperation
             bounds = Decimal(low.strip()), Decimal(high.strip())
         except InvalidOperation:
-            self.fail(f"'{value}' is not a scale like 1..10", param, ctx)
+            self.fail(f"'{shorten(str(value))}' is not a scale like 1..10", param, ctx)
         if not all(b.is_finite() for b in bounds):
-            self.fail(f"'{value}' is not a scale like 1..10", param, ctx)
+            self.fail(f"'{shorten(str(value))}' is not a scale like 1..10", param, ctx)
         return bounds
 
 

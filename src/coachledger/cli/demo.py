@@ -76,7 +76,7 @@ def demo(env: Env, clients: int, months: int, seed: int, until: datetime, store:
     settings = Settings.from_values(given, env.settings.actor)
     began = time.perf_counter()
     events, summary = generate(clients, months, seed, until.replace(hour=17))
-    bulk_append(settings, events)
+    bulk_append(settings, events, batch=max(len(events), 1))  # all or nothing: one transaction
     took = time.perf_counter() - began
     where = settings.store.describe()
     click.echo(

@@ -15,6 +15,8 @@ from coachledger.domain.rules import (
     SOURCES,
     check_choice,
     check_id,
+    check_moment,
+    check_number,
     iso,
     require_reason,
 )
@@ -53,6 +55,8 @@ __all__ = [
     "UnknownId",
     "check_choice",
     "check_id",
+    "check_moment",
+    "check_number",
     "client_id",
     "iso",
     "require_reason",

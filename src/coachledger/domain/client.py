@@ -27,6 +27,8 @@ from coachledger.domain.rules import (
     check_choice,
     check_id,
     check_in_scale,
+    check_moment,
+    check_number,
     check_scale,
     iso,
     require_reason,
@@ -88,6 +90,7 @@ class Client(Aggregate):
             raise DuplicateId(f"goal '{goal}' already exists for client '{self.slug}'")
         if not text.strip():
             raise InvalidValue("goal text must not be empty")
+        check_moment("the due date", due)
         self.trigger_event(self.GoalSet, actor=actor, goal=goal, text=text, horizon=horizon, due=due)
 
     def define_kpi(
@@ -125,6 +128,7 @@ class Client(Aggregate):
             raise UnknownId(f"unknown goal '{goal}' for client '{self.slug}'")
         check_scale(scale_min, scale_max)
         check_in_scale("target", target, scale_min, scale_max)
+        check_moment("the due date", due)
         if due <= now:
             raise InvalidValue(f"due date {due.date()} must be after the definition date {now.date()}")
         self.trigger_event(
@@ -244,8 +248,12 @@ class Client(Aggregate):
             raise InvalidValue("an adjustment must change at least one field")
         if rescale and scale_min is None:
             raise InvalidValue("--rescale needs a new --scale")
-        if factor is not None and factor <= 0:
-            raise InvalidValue("--factor must be a positive number")
+        if factor is not None:
+            check_number("--factor", factor)
+            if factor <= 0:
+                raise InvalidValue("--factor must be a positive number")
+        check_moment("the effective date", effective_at)
+        check_moment("the due date", due)
         if goal is not None and goal not in self.goals:
             raise UnknownId(f"unknown goal '{goal}' for client '{self.slug}'")
         if name is not None and not name.strip():
@@ -287,6 +295,7 @@ class Client(Aggregate):
     def retire_kpi(self, actor: str, kpi: str, reason: str | None, effective_at: datetime) -> None:
         self._open_kpi(kpi)
         reason = require_reason(reason, "retiring a KPI")
+        check_moment("the effective date", effective_at)
         self.trigger_event(self.KpiRetired, actor=actor, kpi=kpi, reason=reason, effective_at=effective_at)
 
     def receive_feedback(
@@ -304,6 +313,7 @@ class Client(Aggregate):
             self._known_kpi(about[4:])
         elif about not in ("session", "process"):
             raise InvalidValue(f"about must be 'session', 'process' or 'kpi:<id>', not '{about}'")
+        check_moment("the date", effective_at)
         self.trigger_event(
             self.FeedbackReceived,
             actor=actor,
@@ -324,6 +334,7 @@ class Client(Aggregate):
         self._check_writable()
         if not notes.strip():
             raise InvalidValue("session notes must not be empty")
+        check_moment("the date", effective_at)
         for kpi in kpis:
             self._known_kpi(kpi)
         self.trigger_event(
@@ -396,5 +407,6 @@ class Client(Aggregate):
         return low, high
 
     def _check_value(self, kpi: str, value: Decimal, effective_at: datetime) -> None:
+        check_moment("the effective date", effective_at)
         low, high = self._scale_at(kpi, effective_at)
         check_in_scale("value", value, low, high)

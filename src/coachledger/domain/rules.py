@@ -25,7 +25,42 @@ def iso(moment: datetime) -> str:
 
 def check_id(kind: str, value: str) -> None:
     if not ID_PATTERN.match(value):
-        raise InvalidValue(f"{kind} id '{value}' must be 1-64 lowercase letters, digits, '.', '_' or '-'")
+        shown = value[:80].encode("unicode_escape").decode()
+        shown += f"… ({len(value)} characters)" if len(value) > 80 else ""
+        raise InvalidValue(f"{kind} id '{shown}' must be 1-64 lowercase letters, digits, '.', '_' or '-'")
+
+
+# Bounds of every amount and date the ledger records (DOMAIN.md, "Bounds").
+MAX_MAGNITUDE = 15  # |value| < 10^15
+MAX_DECIMALS = 12
+MAX_DIGITS = 30
+FIRST_MOMENT = datetime(1900, 1, 1, tzinfo=UTC)
+END_MOMENT = datetime(2201, 1, 1, tzinfo=UTC)  # years 1900..2200
+
+
+def check_number(what: str, value: Decimal) -> None:
+    """A finite amount below 10^15 in magnitude, with at most 12 decimals and 30 digits."""
+    if not value.is_finite():
+        raise InvalidValue(f"{what} must be a finite number")
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    if value and value.adjusted() >= MAX_MAGNITUDE:
+        raise InvalidValue(f"{what} must be below 10^{MAX_MAGNITUDE} in magnitude")
+    if len(digits) > MAX_DIGITS or (exponent < -MAX_DECIMALS and any(digits[exponent + MAX_DECIMALS :])):
+        raise InvalidValue(f"{what} must have at most {MAX_DECIMALS} decimals and {MAX_DIGITS} digits")
+
+
+def check_moment(what: str, moment: datetime | None) -> None:
+    """A date in the years 1900..2200."""
+    if moment is None:
+        return
+    try:
+        aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+        inside = FIRST_MOMENT <= aware < END_MOMENT
+    except OverflowError:
+        inside = False
+    if not inside:
+        raise InvalidValue(f"{what} must lie in the years 1900..2200")
 
 
 def check_choice(field: str, value: str | None, choices: tuple[str, ...]) -> None:
@@ -50,12 +85,14 @@ def opt(value: Decimal | None) -> str | None:
 def check_scale(low: Decimal | None, high: Decimal | None) -> None:
     if (low is None) != (high is None):
         raise InvalidValue("a scale needs both a minimum and a maximum")
+    for bound in (low, high):
+        if bound is not None:
+            check_number("a scale bound", bound)
     if low is not None and high is not None and low >= high:
         raise InvalidValue(f"scale minimum {fmt(low)} must be below its maximum {fmt(high)}")
 
 
 def check_in_scale(what: str, value: Decimal, low: Decimal | None, high: Decimal | None) -> None:
-    if not value.is_finite():
-        raise InvalidValue(f"{what} must be a finite number")
+    check_number(what, value)
     if low is not None and high is not None and not low <= value <= high:
         raise OutsideScale(f"{what} {fmt(value)} is outside the KPI's scale {fmt(low)}..{fmt(high)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import typing
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,9 +15,11 @@ from uuid import UUID
 
 import msgspec
 
-from coachledger.adapters.codec import encoder
+from coachledger.adapters.codec import SCHEMAS, encoder
 from coachledger.domain import (
     DomainError,
+    check_moment,
+    check_number,
 )
 from coachledger.ids import client_id
 from coachledger.services.transfer.references import REGISTERED
@@ -24,6 +27,7 @@ from coachledger.services.transfer.schema import (
     _BY_CLASS,
     _STREAM_ID,
     AGGREGATE_TOPIC,
+    ENVELOPE,
     FORMAT,
     VERSION,
     CipherFor,
@@ -125,6 +129,7 @@ class _Parser:
                 and (client is None or slugs.get(client) == stream)
                 and (not lt.registered or slugs.get(line.data.slug) == stream)
                 and (not lt.decimals or _finite(line.data, lt.decimals))
+                and _in_years(line.data, _moment_fields(lt.topic))
             ):
                 last_seq = seq
                 append((number, line, lt))
@@ -171,9 +176,18 @@ class _Parser:
 
 
 def _finite(data: Any, names: tuple[str, ...]) -> bool:
+    """Finite and within the bounds (the cheap test first; ``_check_line`` says what is wrong)."""
     for name in names:
         value = getattr(data, name)
-        if value is not None and not value.is_finite():
+        if value is not None and (not value.is_finite() or _out_of_bounds(name, check_number, value)):
+            return False
+    return True
+
+
+def _in_years(data: Any, names: tuple[str, ...]) -> bool:
+    for name in names:
+        value = getattr(data, name)
+        if value is not None and _out_of_bounds(name, check_moment, value):
             return False
     return True
 
@@ -196,7 +210,32 @@ def _check_line(line: Any, lt: LineType, last_seq: int) -> list[tuple[str, str]]
         value = getattr(line.data, name)
         if value is not None and not value.is_finite():
             bad.append((f"data.{name}", f"must be a finite number, not {value}"))
+        elif value is not None:
+            bad += _out_of_bounds(name, check_number, value)
+    for name in _moment_fields(lt.topic):
+        value = getattr(line.data, name)
+        if value is not None:
+            bad += _out_of_bounds(name, check_moment, value)
     return bad
+
+
+def _out_of_bounds(name: str, check: Callable[[str, Any], None], value: Any) -> list[tuple[str, str]]:
+    """The domain's bounds (DOMAIN.md, "Bounds") for one field of a line."""
+    try:
+        check("it", value)
+    except DomainError as e:
+        return [(f"data.{name}", str(e).removeprefix("it "))]
+    return []
+
+
+@functools.lru_cache(maxsize=64)
+def _moment_fields(topic: str) -> tuple[str, ...]:
+    """The payload's date fields of an event topic."""
+    return tuple(
+        f.name
+        for f in msgspec.structs.fields(SCHEMAS[topic].struct)
+        if f.name not in ENVELOPE and (f.type is datetime or datetime in typing.get_args(f.type))
+    )
 
 
 @functools.lru_cache(maxsize=4096)
