@@ -123,6 +123,8 @@ def main(ctx: click.Context, store: str | None, actor: str | None) -> None:
       coachledger progress ana-lopez
     """
     os.umask(0o077)  # every file this program creates is private to its owner
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        ctx.color = False  # https://no-color.org; every subcommand inherits it
     from coachledger.cli.common import Env
 
     ctx.obj = Env(store, actor)

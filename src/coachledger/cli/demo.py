@@ -119,7 +119,11 @@ def _show_progress(settings: object, slug: str, until: datetime) -> None:
 
 def _n(count: int, noun: str) -> str:
     return (
-        f"{count} {noun}" if count == 1 else f"{count} {noun}es" if noun.endswith("h") else f"{count} {noun}s"
+        f"{count} {noun}"
+        if count == 1
+        else f"{count} {noun}es"
+        if noun.endswith(("ch", "sh", "s", "x"))
+        else f"{count} {noun}s"
     )
 
 
