@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -58,6 +59,13 @@ def ledger_errors() -> Iterator[None]:
         raise click.ClickException(str(e)) from None
     except click.exceptions.Exit:
         raise
+    except ImportError as e:
+        if not (e.name or "").startswith("psycopg") and "psycopg" not in str(e):
+            raise
+        raise click.ClickException(
+            f"a PostgreSQL store needs the driver, which is not installed ({e}): "
+            "pip install 'coachledger[postgres]'"
+        ) from None
     except Exception as e:
         refusal = _domain_cause(e, DomainError)
         message = str(refusal) if refusal is not None else _store_message(e)
@@ -83,7 +91,7 @@ def _store_message(e: Exception) -> str | None:
     from coachledger.adapters.files import StoreError, describe_sqlite_error
 
     if isinstance(e, StoreError):
-        return str(e)
+        return _no_ledger_hint(str(e))
     cause: BaseException | None = e
     while cause is not None:
         if isinstance(cause, sqlite3.Error):
@@ -99,6 +107,20 @@ def _store_message(e: Exception) -> str | None:
     if name.startswith("psycopg"):
         return f"PostgreSQL error: {str(e).strip().splitlines()[0]}"
     return None
+
+
+def _no_ledger_hint(message: str) -> str:
+    """A missing ledger: say how to create one, and where the demo's ledger is when there is one."""
+    if not message.startswith("no ledger at "):
+        return message
+    if "coachledger init" not in message:
+        message += " (record something first, or run 'coachledger init')"
+    from coachledger.cli.demo import demo_store_path
+
+    demo = demo_store_path()
+    if demo.exists() and not message.startswith(f"no ledger at {demo} "):
+        message += f"; the demo ledger is {demo}: export COACHLEDGER_STORE={shlex.quote(str(demo))}"
+    return message
 
 
 class DecimalType(click.ParamType):

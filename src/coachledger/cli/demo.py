@@ -103,6 +103,8 @@ def demo(env: Env, clients: int, months: int, seed: int, until: datetime, store:
         "portfolio",
     ):
         click.echo(f"  {prefix} {command}")
+    click.echo("\nOr point every command at the demo ledger (your own ledger stays untouched):")
+    click.echo(f"  export COACHLEDGER_STORE={_quoted(given)}")
 
 
 def _show_progress(settings: object, slug: str, until: datetime) -> None:

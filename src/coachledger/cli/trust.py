@@ -49,8 +49,8 @@ def verify(env: Env, ctx: click.Context, anchor_file: Path | None, as_json: bool
 @click.command()
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Write the anchor to FILE (created 0600) instead of printing it.",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True, path_type=Path),
+    help="Write the anchor to FILE (created 0600) instead of printing it ('-': stdout).",
 )
 @json_option
 @pass_env
@@ -74,7 +74,7 @@ def anchor(env: Env, out: Path | None, as_json: bool) -> None:
     if result.first_bad is not None:
         raise DomainError(f"the ledger fails verification, not anchoring it: {result.first_bad.describe()}")
     doc = anchor_document(result)
-    if out is None:
+    if out is None or str(out) == "-":
         emit_json(doc)
         return
     try:
@@ -106,8 +106,8 @@ def forget(env: Env, client: str, yes: bool) -> None:
     Example:
       coachledger forget ana-lopez --yes
     """
-    if not yes:
-        raise click.UsageError("forgetting a client cannot be undone: add --yes to confirm")
+    if not yes:  # a refusal like every other (exit 1), not a usage error
+        raise click.ClickException("forgetting a client cannot be undone: add --yes to confirm")
     from coachledger.errors import ClientWasForgotten
     from coachledger.services.trust import forget as forget_client
 
