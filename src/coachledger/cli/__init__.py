@@ -46,6 +46,7 @@ COMMANDS: dict[str, str] = {
     "verify": "coachledger.cli.trust:verify",
     "anchor": "coachledger.cli.trust:anchor",
     "forget": "coachledger.cli.trust:forget",
+    "completion": "coachledger.cli.completion:completion",
 }
 
 

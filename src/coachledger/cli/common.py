@@ -204,3 +204,49 @@ def fmt_number(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.10g}" if abs(value) < 1e15 else str(value)
     return str(value)
+
+
+# -- shell completion of ids, from the views (cheap: no catch-up, no store created) ----
+
+
+def _completion_views(ctx: click.Context) -> Any:
+    root = ctx.find_root()
+    settings = Settings.from_values(root.params.get("store"), root.params.get("actor"))
+    if settings.store.kind == "sqlite" and not (settings.store.path and settings.store.path.is_file()):
+        return None
+    from coachledger.projections.db import open_views
+
+    return open_views(settings)
+
+
+def _complete(ctx: click.Context, sql: str, params: tuple[Any, ...], incomplete: str) -> list[str]:
+    try:
+        views = _completion_views(ctx)
+        if views is None:
+            return []
+        try:
+            rows = views.execute(sql, params).fetchall()
+        finally:
+            views.close()
+    except Exception:  # no ledger, no views yet, no driver: nothing to offer, never a traceback
+        return []
+    return [str(r[0]) for r in rows if str(r[0]).startswith(incomplete)]
+
+
+def complete_client(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """The ids of the ledger's clients, for shell completion of CLIENT."""
+    return _complete(ctx, "SELECT client FROM clients ORDER BY client", (), incomplete)
+
+
+def complete_kpi(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """The KPI ids of the CLIENT given before, for shell completion of KPI."""
+    client = ctx.params.get("client") or ctx.params.get("client_id")
+    if not client:
+        return []
+    return _complete(
+        ctx,
+        "SELECT DISTINCT kpi FROM kpi_versions WHERE client_key = "
+        "(SELECT seq FROM clients WHERE client = ?) ORDER BY kpi",
+        (client,),
+        incomplete,
+    )

@@ -8,19 +8,26 @@ from pathlib import Path
 
 import click
 
-from coachledger.cli.common import NUMBER, Env, at_option, pass_env
+from coachledger.cli.common import NUMBER, Env, at_option, complete_client, complete_kpi, pass_env
 from coachledger.domain import SOURCES
 from coachledger.vocab import Source
 
 
 @click.group()
 def measure() -> None:
-    """Measurements of a client's KPIs."""
+    """Measurements of a client's KPIs.
+
+    \b
+    Example:
+      coachledger measure record ana-lopez satisfaction 7 --at 2026-03-01 --source survey
+      coachledger measure correct ana-lopez m3 6.5 --reason "Typo in the survey export"
+      coachledger measure import ana-lopez march-survey.csv
+    """
 
 
 @measure.command("record")
-@click.argument("client")
-@click.argument("kpi")
+@click.argument("client", shell_complete=complete_client)
+@click.argument("kpi", shell_complete=complete_kpi)
 @click.argument("value", type=NUMBER)
 @at_option
 @click.option("--source", type=click.Choice(SOURCES), default=Source.COACH.value, show_default=True)
@@ -41,7 +48,7 @@ def record(
 
 
 @measure.command("correct")
-@click.argument("client")
+@click.argument("client", shell_complete=complete_client)
 @click.argument("measurement")
 @click.argument("value", type=NUMBER)
 @click.option("--reason", required=True, help="Why the value was wrong.")
@@ -58,7 +65,7 @@ def correct(env: Env, client: str, measurement: str, value: Decimal, reason: str
 
 
 @measure.command("retract")
-@click.argument("client")
+@click.argument("client", shell_complete=complete_client)
 @click.argument("measurement")
 @click.option("--reason", required=True, help="Why the measurement does not count.")
 @pass_env
@@ -74,7 +81,7 @@ def retract(env: Env, client: str, measurement: str, reason: str) -> None:
 
 
 @measure.command("import")
-@click.argument("client")
+@click.argument("client", shell_complete=complete_client)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--source",

@@ -8,7 +8,15 @@ from typing import Any
 
 import click
 
-from coachledger.cli.common import MOMENT, Env, emit_json, json_option, pass_env
+from coachledger.cli.common import (
+    MOMENT,
+    Env,
+    complete_client,
+    complete_kpi,
+    emit_json,
+    json_option,
+    pass_env,
+)
 from coachledger.cli.render import (
     read_side,
     render_progress,
@@ -39,7 +47,7 @@ def one_format(as_json: bool, as_csv: bool) -> None:
 
 
 @click.command()
-@click.argument("client")
+@click.argument("client", shell_complete=complete_client)
 @as_of_option
 @known_at_option
 @json_option
@@ -62,8 +70,8 @@ def progress(
 
 
 @click.command()
-@click.argument("client")
-@click.argument("kpi")
+@click.argument("client", shell_complete=complete_client)
+@click.argument("kpi", shell_complete=complete_kpi)
 @json_option
 @pass_env
 def history(env: Env, client: str, kpi: str, as_json: bool) -> None:
@@ -96,7 +104,7 @@ def _value(value: Any) -> str:
 
 
 @click.command()
-@click.argument("client")
+@click.argument("client", shell_complete=complete_client)
 @click.option("--from", "since", type=MOMENT, help="First recording day (included).")
 @click.option("--to", "until", type=MOMENT, help="Last recording day (included).")
 @known_at_option
@@ -155,7 +163,7 @@ def timeline(
 
 
 @click.command()
-@click.argument("client")
+@click.argument("client", shell_complete=complete_client)
 @known_at_option
 @json_option
 @pass_env
@@ -189,7 +197,7 @@ def replay(env: Env, client: str, known_at: datetime | None, as_json: bool) -> N
 
 
 @click.command()
-@click.argument("client")
+@click.argument("client", shell_complete=complete_client)
 @as_of_option
 @known_at_option
 @json_option
@@ -254,7 +262,7 @@ def portfolio(
 
 
 @click.command()
-@click.argument("client", required=False)
+@click.argument("client", required=False, shell_complete=complete_client)
 @click.option("--all", "all_clients", is_flag=True, help="Check every client.")
 @json_option
 @pass_env
@@ -287,7 +295,7 @@ def check(env: Env, client: str | None, all_clients: bool, as_json: bool) -> Non
 
 
 @click.command()
-@click.argument("client")
+@click.argument("client", shell_complete=complete_client)
 @as_of_option
 @known_at_option
 @json_option

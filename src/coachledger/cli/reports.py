@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 
-from coachledger.cli.common import MOMENT, Env, pass_env
+from coachledger.cli.common import MOMENT, Env, complete_client, pass_env
 
 FORMATS = ("md", "html", "json")
 SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json"}
 
 
 @click.command()
-@click.argument("client")
+@click.argument("client", shell_complete=complete_client)
 @click.option(
     "--format",
     "fmt",

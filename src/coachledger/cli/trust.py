@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from coachledger.cli.common import Env, emit_json, json_option, pass_env
+from coachledger.cli.common import Env, complete_client, emit_json, json_option, pass_env
 
 
 @click.command()
@@ -88,7 +88,7 @@ def anchor(env: Env, out: Path | None, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("client")
+@click.argument("client", shell_complete=complete_client)
 @click.option(
     "--yes", is_flag=True, help="Confirm: the client's personal data cannot be recovered afterwards."
 )
