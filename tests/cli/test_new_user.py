@@ -165,7 +165,6 @@ def test_a_retired_kpi_is_retired_in_the_table_the_csv_and_the_json(cli: Cli) ->
 def test_client_list_and_client_show_count_the_same_kpis(cli: Cli) -> None:
     ana_with_a_retired_kpi(cli)
     listing = cli.out("client", "list")
-    assert "active kpis" in listing.splitlines()[0]
     assert re.search(r"^ana-lopez .* 1  on-track$", listing, re.M)
     assert cli.json("client", "list")["clients"][0]["kpis"] == 1
     shown = cli.out("client", "show", "ana-lopez")

@@ -206,7 +206,7 @@ def fmt_number(value: Any) -> str:
     return str(value)
 
 
-# -- shell completion of ids, from the views (cheap: no catch-up, no store created) ----
+# -- shell completion of ids, from the views (no store is ever created for it) -------
 
 
 def _completion_views(ctx: click.Context) -> Any:
@@ -214,9 +214,9 @@ def _completion_views(ctx: click.Context) -> Any:
     settings = Settings.from_values(root.params.get("store"), root.params.get("actor"))
     if settings.store.kind == "sqlite" and not (settings.store.path and settings.store.path.is_file()):
         return None
-    from coachledger.projections.db import open_views
+    from coachledger.projections.read import ReadSide
 
-    return open_views(settings)
+    return ReadSide(settings)  # catches up the views, as every read does (usually nothing to do)
 
 
 def _complete(ctx: click.Context, sql: str, params: tuple[Any, ...], incomplete: str) -> list[str]:
@@ -225,7 +225,7 @@ def _complete(ctx: click.Context, sql: str, params: tuple[Any, ...], incomplete:
         if views is None:
             return []
         try:
-            rows = views.execute(sql, params).fetchall()
+            rows = views.db.execute(sql, params).fetchall()
         finally:
             views.close()
     except Exception:  # no ledger, no views yet, no driver: nothing to offer, never a traceback
