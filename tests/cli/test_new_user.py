@@ -391,3 +391,50 @@ def test_cli_md_names_every_option_of_every_command() -> None:
                 if opt.startswith("--") and opt != "--help" and opt not in documented:
                     missing.append(f"{' '.join(command)} {opt}")
     assert not missing, missing
+
+
+# -- 4: verify names the client, not its stream -------------------------------------------------
+
+
+def tamper(store: str, rowid: int) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(store)
+    with conn:
+        conn.execute("UPDATE stored_events SET state = ? WHERE rowid = ?", (b'{"x":1}', rowid))
+    conn.close()
+
+
+def test_verify_names_the_client_of_a_tampered_event_by_its_id(cli: Cli) -> None:
+    from coachledger.ids import stream_of
+
+    ana_with_a_retired_kpi(cli)  # no read has run: the views do not know Ana yet
+    tamper(cli.store, 3)
+    result = cli.run("verify", ok=False)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: client 'ana-lopez', seq 3: ")
+    doc = json.loads(cli.run("verify", "--json", ok=False).stdout)["first_bad"]
+    assert (doc["client"], doc["seq"], doc["stream"]) == ("ana-lopez", 3, stream_of("ana-lopez"))
+
+
+def test_verify_says_when_the_client_cannot_be_named(cli: Cli) -> None:
+    from coachledger.ids import stream_of
+
+    ana_with_a_retired_kpi(cli)
+    tamper(cli.store, 1)  # the registration itself
+    result = cli.run("verify", ok=False)
+    assert result.stderr.startswith(
+        f"Error: client '(unknown)' (stream {stream_of('ana-lopez')}: its registration is missing or unreadable)"
+    )
+    assert json.loads(cli.run("verify", "--json", ok=False).stdout)["first_bad"]["client"] == "(unknown)"
+
+
+def test_verify_never_names_a_forgotten_client(cli: Cli) -> None:
+    ana_with_a_retired_kpi(cli)
+    cli.run("client", "add", "ben-okafor", "--name", "Ben")
+    cli.run("forget", "ana-lopez", "--yes")
+    tamper(cli.store, 3)
+    result = cli.run("verify", ok=False)
+    assert result.stderr.startswith("Error: client '(forgotten)' (stream ")
+    assert "ana-lopez" not in result.stderr
+    assert json.loads(cli.run("verify", "--json", ok=False).stdout)["first_bad"]["client"] == "(forgotten)"

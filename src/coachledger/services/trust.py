@@ -32,6 +32,7 @@ from coachledger.adapters.chain import Anchor as ChainAnchor
 from coachledger.adapters.eventstore import DamagedRows, EventTransaction, new_store_file, open_event_store
 from coachledger.adapters.files import StoreError
 from coachledger.adapters.sealing import GENESIS
+from coachledger.services.client_names import client_from_events
 from coachledger.settings import Settings
 
 __all__ = ["UNKNOWN_CLIENT", "Anchor", "BadEvent", "Verification", "check_chain", "forget", "verify"]
@@ -74,7 +75,11 @@ def verify(settings: Settings, anchor: Anchor | None = None) -> Verification:
         result = _verify_rows(tx, anchor, store.contiguous) if events else check_chain([], anchor=anchor)
         bad = result.first_bad
         if bad is not None:
-            client = UNKNOWN_CLIENT if bad.stream is None else (tx.slug_of(bad.stream) or bad.stream)
+            client = (
+                UNKNOWN_CLIENT
+                if bad.stream is None
+                else tx.slug_of(bad.stream) or client_from_events(tx, bad.stream, settings)
+            )
             result = Verification(
                 result.events, result.seq, result.head, BadEvent(bad.seq, bad.stream, bad.reason, client)
             )
