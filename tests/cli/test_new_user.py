@@ -438,3 +438,57 @@ def test_verify_never_names_a_forgotten_client(cli: Cli) -> None:
     assert result.stderr.startswith("Error: client '(forgotten)' (stream ")
     assert "ana-lopez" not in result.stderr
     assert json.loads(cli.run("verify", "--json", ok=False).stdout)["first_bad"]["client"] == "(forgotten)"
+
+
+def test_dash_means_stdin_for_every_file_read(cli: Cli, tmp_path: Path) -> None:
+    ana_with_a_retired_kpi(cli)
+    anchor = cli.run("anchor", "--out", "-").stdout
+    exported = cli.run("export").stdout
+    runner = CliRunner()
+    verified = runner.invoke(main, ["--store", cli.store, "verify", "--anchor", "-"], input=anchor)
+    assert verified.exit_code == 0 and "Anchor of 10 events" in verified.stdout, verified.output
+    measured = runner.invoke(
+        main,
+        ["--store", cli.store, "measure", "import", "ana-lopez", "-"],
+        input="kpi,value,date\nsatisfaction,7,2026-04-01\n",
+    )
+    assert measured.exit_code == 0 and measured.stdout.startswith("Recorded 1 measurement"), measured.output
+    copy = str(tmp_path / "copy.sqlite")
+    imported = runner.invoke(main, ["--store", copy, "import", "-"], input=exported)
+    assert imported.exit_code == 0 and imported.stdout.startswith("Imported 10 events"), imported.output
+    bad = runner.invoke(main, ["--store", cli.store, "verify", "--anchor", "-"], input="{}")
+    assert bad.exit_code == 1 and bad.stderr.startswith("Error: the anchor on stdin is not a coachledger")
+
+
+# -- 16: CSV from European survey tools -------------------------------------------------------------
+
+
+def measure_import(cli: Cli, tmp_path: Path, text: str, ok: bool = True) -> Any:
+    survey = tmp_path / "survey.csv"
+    survey.write_text(text, encoding="utf-8")
+    return cli.run("measure", "import", "ana-lopez", str(survey), ok=ok)
+
+
+def test_a_semicolon_separated_survey_with_decimal_commas_imports(cli: Cli, tmp_path: Path) -> None:
+    ana_with_a_retired_kpi(cli)
+    result = measure_import(cli, tmp_path, "date;kpi;value;note\n2026-04-01;satisfaction;6,5;a, b\n")
+    assert result.stdout.startswith("Recorded 1 measurement for ana-lopez")
+    items = {k["kpi"]: k for k in cli.json("progress", "ana-lopez", "--as-of", "2026-04-02")["kpis"]}
+    assert items["satisfaction"]["current"] == 6.5
+    tabbed = measure_import(cli, tmp_path, "kpi\tvalue\tdate\nsatisfaction\t7\t2026-04-03\n")
+    assert tabbed.stdout.startswith("Recorded 1 measurement")
+
+
+def test_csv_errors_say_which_delimiter_was_seen(cli: Cli, tmp_path: Path) -> None:
+    ana_with_a_retired_kpi(cli)
+    comma = measure_import(cli, tmp_path, 'kpi,value,date\nsatisfaction,"6,5",2026-04-01\n', ok=False)
+    assert comma.exit_code == 1
+    assert comma.stderr == (
+        "Error: line 2, field value: '6,5' is not a number (a decimal comma is read only in a "
+        "';'-separated file); the delimiter is ',' (comma)\n"
+    )
+    piped = measure_import(cli, tmp_path, "kpi|value|date\nsatisfaction|6|2026-04-01\n", ok=False)
+    assert piped.exit_code == 1 and "the cells were split at ',' (comma)" in piped.stderr
+    semi = measure_import(cli, tmp_path, "kpi;value;date\nsatisfaction;6.5.1;2026-04-01\n", ok=False)
+    assert "the delimiter is ';' (semicolon)" in semi.stderr
+    assert cli.json("kpi", "list", "ana-lopez")  # nothing half-written: still readable

@@ -82,7 +82,7 @@ def retract(env: Env, client: str, measurement: str, reason: str) -> None:
 
 @measure.command("import")
 @click.argument("client", shell_complete=complete_client)
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
 @click.option(
     "--source",
     type=click.Choice(SOURCES),
@@ -96,15 +96,20 @@ def import_csv(env: Env, client: str, file: Path, source: str) -> None:
 
     Columns (a header line names them, in any order): kpi, value, date, and optionally
     source and note, the shape survey tools export. Dates are ISO (YYYY-MM-DD, 00:00 UTC,
-    or a datetime). Every row is checked first; errors name the line and column.
+    or a datetime). Every row is checked first; errors name the line and column. The
+    delimiter is detected: ',' or ';' (as European survey tools write, with decimal
+    commas: 6,5) or a tab. FILE '-' reads stdin.
 
     \b
     Example:
       coachledger measure import ana-lopez march-survey.csv
+      survey-export --month 2026-03 | coachledger measure import ana-lopez -
     """
+    import sys
+
     from coachledger.services.transfer import import_measurements
 
-    ids = import_measurements(env.ledger(), client, file, source)
+    ids = import_measurements(env.ledger(), client, sys.stdin.buffer if str(file) == "-" else file, source)
     span = ids[0] if len(ids) == 1 else f"{ids[0]}..{ids[-1]}"
     noun = "measurement" if len(ids) == 1 else "measurements"
     click.echo(f"Recorded {len(ids)} {noun} for {client} ({span}).")

@@ -14,8 +14,9 @@ from coachledger.cli.common import Env, complete_client, emit_json, json_option,
 @click.option(
     "--anchor",
     "anchor_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="An anchor file written earlier by 'coachledger anchor': the ledger must still contain it.",
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
+    help="An anchor file written earlier by 'coachledger anchor' ('-': stdin): the ledger must still "
+    "contain it.",
 )
 @json_option
 @click.pass_context
@@ -34,7 +35,11 @@ def verify(env: Env, ctx: click.Context, anchor_file: Path | None, as_json: bool
     from coachledger.services.trust import Anchor
     from coachledger.services.trust import verify as verify_chain
 
-    anchor = Anchor.load(anchor_file) if anchor_file is not None else None
+    import sys
+
+    anchor = None
+    if anchor_file is not None:
+        anchor = Anchor.load(sys.stdin.buffer if str(anchor_file) == "-" else anchor_file)
     result = verify_chain(env.settings, anchor)
     if as_json:
         emit_json(result.as_json())

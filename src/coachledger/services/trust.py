@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import msgspec
 
@@ -50,11 +50,13 @@ class AnchorFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 @dataclass(frozen=True)
 class Anchor(ChainAnchor):
     @classmethod
-    def load(cls, path: Path) -> Anchor:
+    def load(cls, source: Path | BinaryIO) -> Anchor:
         from coachledger.errors import DomainError
 
+        path = source if isinstance(source, Path) else "the anchor on stdin"
         try:
-            doc = msgspec.json.decode(path.read_bytes(), type=AnchorFile)
+            data = source.read_bytes() if isinstance(source, Path) else source.read()
+            doc = msgspec.json.decode(data, type=AnchorFile)
             head = bytes.fromhex(doc.head)
         except OSError as e:
             raise DomainError(f"cannot read the anchor file {path}: {e.strerror}") from None
