@@ -32,10 +32,10 @@ def verify(env: Env, ctx: click.Context, anchor_file: Path | None, as_json: bool
       coachledger verify
       coachledger verify --anchor ~/ledger-anchor.json --json
     """
+    import sys
+
     from coachledger.services.trust import Anchor
     from coachledger.services.trust import verify as verify_chain
-
-    import sys
 
     anchor = None
     if anchor_file is not None:

@@ -65,8 +65,8 @@ def read_measurements_csv(
             (
                 1,
                 unknown[0],
-                f"unknown column (the columns are {', '.join(CSV_COLUMNS)}; source, note optional; "
-                f"the cells were split at {seen})",
+                f"unknown column (the columns are {', '.join(CSV_COLUMNS)}; source, note optional"
+                + (f"; the cells were split at {seen})" if _misread(columns, unknown[0]) else ")"),
             )
         )
     if missing:
@@ -76,6 +76,7 @@ def read_measurements_csv(
         problems.append((1, duplicated[0], "the column appears twice"))
     if problems:
         raise ImportRefused(problems)
+    split_at = "" if delimiter == "," else f" (split at {seen})"  # where the delimiter may be the cause
     rows: list[CsvRow] = []
     start = reader.line_num + 1
     while True:
@@ -93,7 +94,7 @@ def read_measurements_csv(
                 (
                     line,
                     None,
-                    f"{len(cells)} cells, but the header has {len(columns)} columns (split at {seen})",
+                    f"{len(cells)} cells, but the header has {len(columns)} columns{split_at}",
                 )
             )
             continue
@@ -107,8 +108,10 @@ def read_measurements_csv(
             if not value.is_finite():
                 raise InvalidOperation
         except InvalidOperation:
-            comma = " (a decimal comma is read only in a ';'-separated file)" if "," in row["value"] else ""
-            bad.append(("value", f"'{row['value']}' is not a number{comma}; the delimiter is {seen}"))
+            why = f"; the delimiter is {seen}" if "," in row["value"] or delimiter != "," else ""
+            if "," in row["value"] and delimiter != ";":
+                why = f" (a decimal comma is read only in a ';'-separated file){why}"
+            bad.append(("value", f"'{row['value']}' is not a number{why}"))
         at = datetime.min
         try:
             at = parse_moment(row["date"])
@@ -139,6 +142,11 @@ def sniff_delimiter(text: str) -> str:
         return csv.Sniffer().sniff(sample, delimiters="".join(DELIMITER_NAMES)).delimiter
     except csv.Error:
         return ","
+
+
+def _misread(columns: list[str], unknown: str) -> bool:
+    """A header that looks split at the wrong character (one column, or a name holding a delimiter)."""
+    return len(columns) == 1 or any(c in unknown for c in ",;\t|")
 
 
 def decimal_text(value: str, delimiter: str) -> str:
