@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from coachledger.moments import parse_moment
-from coachledger.settings import Settings, SettingsError
+from coachledger.settings import Settings, SettingsError, demo_store_path
 
 if TYPE_CHECKING:
     from coachledger.application import Ledger
@@ -115,8 +115,6 @@ def _no_ledger_hint(message: str) -> str:
         return message
     if "coachledger init" not in message:
         message += " (record something first, or run 'coachledger init')"
-    from coachledger.cli.demo import demo_store_path
-
     demo = demo_store_path()
     if demo.exists() and not message.startswith(f"no ledger at {demo} "):
         message += f"; the demo ledger is {demo}: export COACHLEDGER_STORE={shlex.quote(str(demo))}"

@@ -10,14 +10,9 @@ from pathlib import Path
 import click
 
 from coachledger.cli.common import MOMENT, Env, pass_env
+from coachledger.settings import demo_store_path
 
 DEMO_FILE = "demo.sqlite"
-
-
-def demo_store_path() -> Path:
-    """The demo's own file, next to the default ledger but never the ledger itself."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "coachledger" / DEMO_FILE
 
 
 def _remove_store_file(path: Path) -> None:
