@@ -30,6 +30,11 @@ def default_store_path() -> Path:
     return Path(base) / "coachledger" / "ledger.sqlite"
 
 
+def demo_store_path() -> Path:
+    """The demo's own file, next to the default ledger but never the ledger itself."""
+    return default_store_path().with_name("demo.sqlite")
+
+
 def parse_store(value: str | None) -> StoreLocation:
     """A plain path, a ``sqlite:///`` URL (SQLAlchemy's convention) or a ``postgresql://`` URL."""
     if not value:

@@ -197,7 +197,7 @@ def test_client_show_gives_details_goals_kpis_and_journal_counts(ledger: Cli) ->
     text = ledger.out("client", "show", "ana")
     assert text.splitlines()[0] == "Ana López (ana), coached by maria"
     assert "goal lead-team (long): Lead a team of five" in text
-    assert "4 KPIs, 1 sessions, 1 feedback entries" in text
+    assert "4 active KPIs, 1 session, 1 feedback entry" in text  # issue 14: counts in English
 
 
 def test_kpi_list_shows_the_current_definition_and_status(ledger: Cli) -> None:

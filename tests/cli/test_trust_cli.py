@@ -101,11 +101,11 @@ def test_anchor_into_a_missing_folder_is_one_error_line(sqlite_cli: Cli, tmp_pat
     assert result.exit_code == 1 and result.stderr.startswith("Error: cannot write the anchor")
 
 
-def test_forget_without_yes_is_a_usage_error_that_changes_nothing(sqlite_cli: Cli) -> None:
+def test_forget_without_yes_is_a_refusal_that_changes_nothing(sqlite_cli: Cli) -> None:
     a_client(sqlite_cli)
     before = sqlite_cli.json("verify")
     result = sqlite_cli.run("forget", "ana-lopez", ok=False)
-    assert result.exit_code == 2 and "--yes" in result.stderr
+    assert result.exit_code == 1 and "--yes" in result.stderr  # issue 14: a refusal, as the README says
     assert sqlite_cli.json("verify") == before
 
 

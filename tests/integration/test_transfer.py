@@ -403,7 +403,9 @@ def test_the_export_file_is_private_and_replaced_only_when_complete(tmp_path: Pa
 def test_exporting_a_store_that_does_not_exist_is_refused(tmp_path: Path) -> None:
     err = refused(Cli(str(tmp_path / "none.sqlite")), "export")
 
-    assert err == f"Error: no ledger at {tmp_path / 'none.sqlite'}\n"
+    assert err == (  # issue 14: the error says how to create a ledger
+        f"Error: no ledger at {tmp_path / 'none.sqlite'} (record something first, or run 'coachledger init')\n"
+    )
     assert not (tmp_path / "none.sqlite").exists()
 
 

@@ -278,12 +278,13 @@ def test_a_deleted_last_event_whose_index_row_remains_is_found_without_an_anchor
     assert (bad["client"], bad["seq"]) == ("bart", 16)
 
 
-def test_a_client_unknown_to_the_views_is_named_by_its_stream(store: str) -> None:
+def test_a_client_unknown_to_the_views_is_named_by_its_registration(store: str) -> None:
     cli = Cli(store)
     cli.run("client", "add", "solo", "--name", "Solo")  # no read command: no views yet
     cli.run("goal", "add", "solo", "g", "--text", "a goal")
     sql(store, "UPDATE stored_events SET state = ? WHERE {seq} = 2", (b"{}",))
-    assert first_bad(cli)["client"] == stream_of("solo")
+    assert first_bad(cli)["client"] == "solo"  # issue 14: the client's id, not its stream
+    assert first_bad(cli)["stream"] == stream_of("solo")
 
 
 def test_a_flipped_bit_in_the_raw_file_is_found(tmp_path: Path) -> None:
@@ -510,7 +511,7 @@ def test_forget_without_encryption_clears_the_views_and_warns(tmp_path: Path) ->
 def test_forget_needs_yes_and_a_known_client(tmp_path: Path) -> None:
     store = tmp_path / "ledger.sqlite"
     result = coachledger(store, "forget", "nobody")
-    assert result.returncode == 2 and "--yes" in result.stderr
+    assert result.returncode == 1 and "--yes" in result.stderr  # issue 14: a refusal, exit 1
     result = coachledger(store, "forget", "nobody", "--yes")
     assert result.returncode == 1 and result.stderr == "Error: unknown client 'nobody'\n"
     assert not store.exists()

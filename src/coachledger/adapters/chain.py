@@ -23,7 +23,8 @@ from typing import Any
 from coachledger.adapters.event_tables import ChainRow
 from coachledger.adapters.sealing import GENESIS
 
-UNKNOWN_CLIENT = "(unknown)"
+UNKNOWN_CLIENT = "(unknown)"  # no stream, or its registration is missing or unreadable
+FORGOTTEN_CLIENT = "(forgotten)"  # erased on request: its id is not shown
 GONE = "the event is gone but its index row and seal remain (deleted)"
 
 
@@ -46,7 +47,12 @@ class BadEvent:
     kind: str = field(default="", compare=False)
 
     def describe(self) -> str:
-        return f"client '{self.client}', seq {self.seq}: {self.reason}"
+        why = ""
+        if self.client == FORGOTTEN_CLIENT:
+            why = f" (stream {self.stream}: erased on request, its id is not shown)"
+        elif self.client == UNKNOWN_CLIENT and self.stream:
+            why = f" (stream {self.stream}: its registration is missing or unreadable)"
+        return f"client '{self.client}'{why}, seq {self.seq}: {self.reason}"
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ COMMANDS: dict[str, str] = {
     "verify": "coachledger.cli.trust:verify",
     "anchor": "coachledger.cli.trust:anchor",
     "forget": "coachledger.cli.trust:forget",
+    "completion": "coachledger.cli.completion:completion",
 }
 
 
@@ -123,6 +124,8 @@ def main(ctx: click.Context, store: str | None, actor: str | None) -> None:
       coachledger progress ana-lopez
     """
     os.umask(0o077)  # every file this program creates is private to its owner
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        ctx.color = False  # https://no-color.org; every subcommand inherits it
     from coachledger.cli.common import Env
 
     ctx.obj = Env(store, actor)

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import click
 
-from coachledger.cli.common import Env, json_option, pass_env
+from coachledger.cli.common import Env, complete_client, json_option, pass_env
 
 
 @click.group()
 def client() -> None:
-    """Coaching clients (one event stream each)."""
+    """Coaching clients (one event stream each).
+
+    \b
+    Example:
+      coachledger client add ana-lopez --name "Ana López" --coach maria
+      coachledger client list
+      coachledger client show ana-lopez
+    """
 
 
 @client.command("add")
@@ -43,7 +50,7 @@ def list_(env: Env, as_json: bool) -> None:
 
 
 @client.command("show")
-@click.argument("client_id", metavar="CLIENT")
+@click.argument("client_id", metavar="CLIENT", shell_complete=complete_client)
 @json_option
 @pass_env
 def show(env: Env, client_id: str, as_json: bool) -> None:

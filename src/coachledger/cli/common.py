@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from coachledger.moments import OutOfRange, parse_moment
-from coachledger.settings import Settings, SettingsError
+from coachledger.settings import Settings, SettingsError, demo_store_path
 
 if TYPE_CHECKING:
     from coachledger.application import Ledger
@@ -64,6 +65,13 @@ def ledger_errors() -> Iterator[None]:
             raise
         raise click.ClickException(
             "text must be valid UTF-8: a byte given is not part of a character"
+        ) from None
+    except ImportError as e:
+        if not (e.name or "").startswith("psycopg") and "psycopg" not in str(e):
+            raise
+        raise click.ClickException(
+            f"a PostgreSQL store needs the driver, which is not installed ({e}): "
+            "pip install 'coachledger[postgres]'"
         ) from None
     except Exception as e:
         refusal = _domain_cause(e, DomainError)
@@ -136,7 +144,7 @@ def _store_message(e: Exception) -> str | None:
     from coachledger.adapters.files import StoreError, describe_sqlite_error
 
     if isinstance(e, StoreError):
-        return str(e)
+        return _no_ledger_hint(str(e))
     cause: BaseException | None = e
     while cause is not None:
         if isinstance(cause, sqlite3.Error):
@@ -152,6 +160,18 @@ def _store_message(e: Exception) -> str | None:
     if name.startswith("psycopg"):
         return f"PostgreSQL error: {str(e).strip().splitlines()[0]}"
     return None
+
+
+def _no_ledger_hint(message: str) -> str:
+    """A missing ledger: say how to create one, and where the demo's ledger is when there is one."""
+    if not message.startswith("no ledger at "):
+        return message
+    if "coachledger init" not in message:
+        message += " (record something first, or run 'coachledger init')"
+    demo = demo_store_path()
+    if demo.exists() and not message.startswith(f"no ledger at {demo} "):
+        message += f"; the demo ledger is {demo}: export COACHLEDGER_STORE={shlex.quote(str(demo))}"
+    return message
 
 
 class DecimalType(click.ParamType):
@@ -237,3 +257,49 @@ def fmt_number(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.10g}" if abs(value) < 1e15 else str(value)
     return str(value)
+
+
+# -- shell completion of ids, from the views (no store is ever created for it) -------
+
+
+def _completion_views(ctx: click.Context) -> Any:
+    root = ctx.find_root()
+    settings = Settings.from_values(root.params.get("store"), root.params.get("actor"))
+    if settings.store.kind == "sqlite" and not (settings.store.path and settings.store.path.is_file()):
+        return None
+    from coachledger.projections.read import ReadSide
+
+    return ReadSide(settings)  # catches up the views, as every read does (usually nothing to do)
+
+
+def _complete(ctx: click.Context, sql: str, params: tuple[Any, ...], incomplete: str) -> list[str]:
+    try:
+        views = _completion_views(ctx)
+        if views is None:
+            return []
+        try:
+            rows = views.db.execute(sql, params).fetchall()
+        finally:
+            views.close()
+    except Exception:  # no ledger, no views yet, no driver: nothing to offer, never a traceback
+        return []
+    return [str(r[0]) for r in rows if str(r[0]).startswith(incomplete)]
+
+
+def complete_client(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """The ids of the ledger's clients, for shell completion of CLIENT."""
+    return _complete(ctx, "SELECT client FROM clients ORDER BY client", (), incomplete)
+
+
+def complete_kpi(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """The KPI ids of the CLIENT given before, for shell completion of KPI."""
+    client = ctx.params.get("client") or ctx.params.get("client_id")
+    if not client:
+        return []
+    return _complete(
+        ctx,
+        "SELECT DISTINCT kpi FROM kpi_versions WHERE client_key = "
+        "(SELECT seq FROM clients WHERE client = ?) ORDER BY kpi",
+        (client,),
+        incomplete,
+    )

@@ -10,14 +10,9 @@ from pathlib import Path
 import click
 
 from coachledger.cli.common import MOMENT, Env, pass_env
+from coachledger.settings import demo_store_path
 
 DEMO_FILE = "demo.sqlite"
-
-
-def demo_store_path() -> Path:
-    """The demo's own file, next to the default ledger but never the ledger itself."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "coachledger" / DEMO_FILE
 
 
 def _remove_store_file(path: Path) -> None:
@@ -103,6 +98,8 @@ def demo(env: Env, clients: int, months: int, seed: int, until: datetime, store:
         "portfolio",
     ):
         click.echo(f"  {prefix} {command}")
+    click.echo("\nOr point every command at the demo ledger (your own ledger stays untouched):")
+    click.echo(f"  export COACHLEDGER_STORE={_quoted(given)}")
 
 
 def _show_progress(settings: object, slug: str, until: datetime) -> None:
@@ -119,7 +116,11 @@ def _show_progress(settings: object, slug: str, until: datetime) -> None:
 
 def _n(count: int, noun: str) -> str:
     return (
-        f"{count} {noun}" if count == 1 else f"{count} {noun}es" if noun.endswith("h") else f"{count} {noun}s"
+        f"{count} {noun}"
+        if count == 1
+        else f"{count} {noun}es"
+        if noun.endswith(("ch", "sh", "s", "x"))
+        else f"{count} {noun}s"
     )
 
 

@@ -6,18 +6,23 @@ from datetime import datetime
 
 import click
 
-from coachledger.cli.common import MOMENT, Env, at_option, pass_env
+from coachledger.cli.common import MOMENT, Env, at_option, complete_client, complete_kpi, pass_env
 from coachledger.domain import HORIZONS
 from coachledger.vocab import Horizon
 
 
 @click.group()
 def goal() -> None:
-    """Career goals that KPIs point at (the R of SMART)."""
+    """Career goals that KPIs point at (the R of SMART).
+
+    \b
+    Example:
+      coachledger goal add ana-lopez lead-team --text "Lead a team of five" --due 2027-12-31
+    """
 
 
 @goal.command("add")
-@click.argument("client")
+@click.argument("client", shell_complete=complete_client)
 @click.argument("goal_id", metavar="GOAL")
 @click.option("--text", required=True, help="The goal in the client's words.")
 @click.option("--horizon", type=click.Choice(HORIZONS), default=Horizon.LONG.value, show_default=True)
@@ -35,11 +40,16 @@ def goal_add(env: Env, client: str, goal_id: str, text: str, horizon: str, due: 
 
 @click.group()
 def feedback() -> None:
-    """The client's view of the coaching."""
+    """The client's view of the coaching.
+
+    \b
+    Example:
+      coachledger feedback add ana-lopez --rating 5 --comment "Clear next steps"
+    """
 
 
 @feedback.command("add")
-@click.argument("client")
+@click.argument("client", shell_complete=complete_client)
 @click.option("--rating", type=click.IntRange(1, 5), required=True, help="1 (poor) to 5 (excellent).")
 @click.option("--comment", help="What the client said.")
 @click.option("--about", default="session", show_default=True, help="session, process or kpi:<id>.")
@@ -60,11 +70,16 @@ def feedback_add(
 
 @click.group()
 def session() -> None:
-    """Coaching sessions: the feedback loop."""
+    """Coaching sessions: the feedback loop.
+
+    \b
+    Example:
+      coachledger session log ana-lopez --notes "Salary talk prep" --kpi salary
+    """
 
 
 @session.command("log")
-@click.argument("client")
+@click.argument("client", shell_complete=complete_client)
 @at_option
 @click.option("--notes", required=True, help="What was discussed.")
 @click.option("--kpi", "kpis", multiple=True, help="A KPI discussed (repeatable).")
@@ -86,12 +101,17 @@ def session_log(
 
 @click.group()
 def milestone() -> None:
-    """Celebrate milestones (recorded once; a replay never celebrates again)."""
+    """Celebrate milestones (recorded once; a replay never celebrates again).
+
+    \b
+    Example:
+      coachledger milestone celebrate ana-lopez salary --note "Offer signed"
+    """
 
 
 @milestone.command("celebrate")
-@click.argument("client")
-@click.argument("target", metavar="KPI")
+@click.argument("client", shell_complete=complete_client)
+@click.argument("target", metavar="KPI", shell_complete=complete_kpi)
 @click.option("--note", help="What was celebrated.")
 @pass_env
 def milestone_celebrate(env: Env, client: str, target: str, note: str | None) -> None:

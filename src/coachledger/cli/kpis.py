@@ -7,18 +7,36 @@ from decimal import Decimal
 
 import click
 
-from coachledger.cli.common import MOMENT, NUMBER, SCALE, Env, at_option, json_option, pass_env
+from coachledger.cli.common import (
+    MOMENT,
+    NUMBER,
+    SCALE,
+    Env,
+    at_option,
+    complete_client,
+    complete_kpi,
+    json_option,
+    pass_env,
+)
 from coachledger.domain import CATEGORIES, DEFINERS, DIMENSIONS, DIRECTIONS, HORIZONS
 from coachledger.vocab import Definer, Dimension, Horizon
 
 
 @click.group()
 def kpi() -> None:
-    """A client's KPIs and their definitions."""
+    """A client's KPIs and their definitions.
+
+    \b
+    Example:
+      coachledger kpi define ana-lopez satisfaction --name "Job satisfaction" \\
+          --category job-satisfaction --unit points --direction increase --target 8 --due 2026-12-31
+      coachledger kpi baseline ana-lopez satisfaction 5 --at 2026-01-01
+      coachledger kpi list ana-lopez
+    """
 
 
 @kpi.command("define")
-@click.argument("client")
+@click.argument("client", shell_complete=complete_client)
 @click.argument("kpi_id", metavar="KPI")
 @click.option("--name", required=True, help="A readable name.")
 @click.option("--category", type=click.Choice(CATEGORIES), required=True)
@@ -84,8 +102,8 @@ def define(
 
 
 @kpi.command("baseline")
-@click.argument("client")
-@click.argument("kpi_id", metavar="KPI")
+@click.argument("client", shell_complete=complete_client)
+@click.argument("kpi_id", metavar="KPI", shell_complete=complete_kpi)
 @click.argument("value", type=NUMBER)
 @at_option
 @click.option("--source", help="Where the value comes from.")
@@ -111,8 +129,8 @@ def baseline(
 
 
 @kpi.command("adjust")
-@click.argument("client")
-@click.argument("kpi_id", metavar="KPI")
+@click.argument("client", shell_complete=complete_client)
+@click.argument("kpi_id", metavar="KPI", shell_complete=complete_kpi)
 @click.option("--reason", required=True, help="Why the KPI changes.")
 @click.option("--target", type=NUMBER)
 @click.option("--due", type=MOMENT)
@@ -176,8 +194,8 @@ def adjust(
 
 
 @kpi.command("retire")
-@click.argument("client")
-@click.argument("kpi_id", metavar="KPI")
+@click.argument("client", shell_complete=complete_client)
+@click.argument("kpi_id", metavar="KPI", shell_complete=complete_kpi)
 @click.option("--reason", required=True, help="Why the KPI no longer applies.")
 @at_option
 @pass_env
@@ -193,7 +211,7 @@ def retire(env: Env, client: str, kpi_id: str, reason: str, at: datetime | None)
 
 
 @kpi.command("list")
-@click.argument("client")
+@click.argument("client", shell_complete=complete_client)
 @json_option
 @pass_env
 def list_(env: Env, client: str, as_json: bool) -> None:

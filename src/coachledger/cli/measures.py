@@ -8,19 +8,26 @@ from pathlib import Path
 
 import click
 
-from coachledger.cli.common import NUMBER, Env, at_option, pass_env
+from coachledger.cli.common import NUMBER, Env, at_option, complete_client, complete_kpi, pass_env
 from coachledger.domain import SOURCES
 from coachledger.vocab import Source
 
 
 @click.group()
 def measure() -> None:
-    """Measurements of a client's KPIs."""
+    """Measurements of a client's KPIs.
+
+    \b
+    Example:
+      coachledger measure record ana-lopez satisfaction 7 --at 2026-03-01 --source survey
+      coachledger measure correct ana-lopez m3 6.5 --reason "Typo in the survey export"
+      coachledger measure import ana-lopez march-survey.csv
+    """
 
 
 @measure.command("record")
-@click.argument("client")
-@click.argument("kpi")
+@click.argument("client", shell_complete=complete_client)
+@click.argument("kpi", shell_complete=complete_kpi)
 @click.argument("value", type=NUMBER)
 @at_option
 @click.option("--source", type=click.Choice(SOURCES), default=Source.COACH.value, show_default=True)
@@ -41,7 +48,7 @@ def record(
 
 
 @measure.command("correct")
-@click.argument("client")
+@click.argument("client", shell_complete=complete_client)
 @click.argument("measurement")
 @click.argument("value", type=NUMBER)
 @click.option("--reason", required=True, help="Why the value was wrong.")
@@ -58,7 +65,7 @@ def correct(env: Env, client: str, measurement: str, value: Decimal, reason: str
 
 
 @measure.command("retract")
-@click.argument("client")
+@click.argument("client", shell_complete=complete_client)
 @click.argument("measurement")
 @click.option("--reason", required=True, help="Why the measurement does not count.")
 @pass_env
@@ -74,8 +81,8 @@ def retract(env: Env, client: str, measurement: str, reason: str) -> None:
 
 
 @measure.command("import")
-@click.argument("client")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("client", shell_complete=complete_client)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
 @click.option(
     "--source",
     type=click.Choice(SOURCES),
@@ -89,15 +96,20 @@ def import_csv(env: Env, client: str, file: Path, source: str) -> None:
 
     Columns (a header line names them, in any order): kpi, value, date, and optionally
     source and note, the shape survey tools export. Dates are ISO (YYYY-MM-DD, 00:00 UTC,
-    or a datetime). Every row is checked first; errors name the line and column.
+    or a datetime). Every row is checked first; errors name the line and column. The
+    delimiter is detected: ',' or ';' (as European survey tools write, with decimal
+    commas: 6,5) or a tab. FILE '-' reads stdin.
 
     \b
     Example:
       coachledger measure import ana-lopez march-survey.csv
+      survey-export --month 2026-03 | coachledger measure import ana-lopez -
     """
+    import sys
+
     from coachledger.services.transfer import import_measurements
 
-    ids = import_measurements(env.ledger(), client, file, source)
+    ids = import_measurements(env.ledger(), client, sys.stdin.buffer if str(file) == "-" else file, source)
     span = ids[0] if len(ids) == 1 else f"{ids[0]}..{ids[-1]}"
     noun = "measurement" if len(ids) == 1 else "measurements"
     click.echo(f"Recorded {len(ids)} {noun} for {client} ({span}).")

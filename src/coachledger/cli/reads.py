@@ -8,8 +8,23 @@ from typing import Any
 
 import click
 
-from coachledger.cli.common import MOMENT, Env, emit_json, json_option, pass_env
-from coachledger.cli.render import read_side, render_progress, table, write_csv
+from coachledger.cli.common import (
+    MOMENT,
+    Env,
+    complete_client,
+    complete_kpi,
+    emit_json,
+    json_option,
+    pass_env,
+)
+from coachledger.cli.render import (
+    read_side,
+    render_progress,
+    shown_status,
+    table,
+    with_shown_status,
+    write_csv,
+)
 
 
 def as_of_option(f: Any) -> Any:
@@ -26,8 +41,13 @@ def csv_option(f: Any) -> Any:
     return click.option("--csv", "as_csv", is_flag=True, help="CSV on stdout (spreadsheet-safe).")(f)
 
 
+def one_format(as_json: bool, as_csv: bool) -> None:
+    if as_json and as_csv:
+        raise click.UsageError("--json and --csv contradict each other: give one of them")
+
+
 @click.command()
-@click.argument("client")
+@click.argument("client", shell_complete=complete_client)
 @as_of_option
 @known_at_option
 @json_option
@@ -45,12 +65,13 @@ def progress(
       coachledger progress ana-lopez
       coachledger progress ana-lopez --as-of 2026-04-01 --known-at 2026-04-02T09:00 --json
     """
+    one_format(as_json, as_csv)
     render_progress(read_side(env).progress(client, as_of, known_at), as_json, as_csv)
 
 
 @click.command()
-@click.argument("client")
-@click.argument("kpi")
+@click.argument("client", shell_complete=complete_client)
+@click.argument("kpi", shell_complete=complete_kpi)
 @json_option
 @pass_env
 def history(env: Env, client: str, kpi: str, as_json: bool) -> None:
@@ -66,16 +87,24 @@ def history(env: Env, client: str, kpi: str, as_json: bool) -> None:
         return
     for v in doc["versions"]:
         who = f"{v['recorded_at'][:16].replace('T', ' ')} by {v['actor']}"
-        effective = v["effective_at"][:10]
+        effective = "from the start" if v["version"] == 1 else v["effective_at"][:10]
         click.echo(f"v{v['version']} {v['kind']} (recorded {who}, effective {effective})")
         if v["reason"]:
             click.echo(f"    reason: {v['reason']}")
         for field, (old, new) in v["changes"].items():
-            click.echo(f"    {field}: {'-' if old is None else old} -> {'-' if new is None else new}")
+            click.echo(f"    {field}: {_value(old)} -> {_value(new)}")
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 @click.command()
-@click.argument("client")
+@click.argument("client", shell_complete=complete_client)
 @click.option("--from", "since", type=MOMENT, help="First recording day (included).")
 @click.option("--to", "until", type=MOMENT, help="Last recording day (included).")
 @known_at_option
@@ -97,6 +126,7 @@ def timeline(
     Example:
       coachledger timeline ana-lopez --from 2026-03-01 --to 2026-03-31
     """
+    one_format(as_json, as_csv)
     if until is not None and until.time() == until.min.time():
         until = until + timedelta(days=1)  # a day is included whole
     elif until is not None:
@@ -133,7 +163,7 @@ def timeline(
 
 
 @click.command()
-@click.argument("client")
+@click.argument("client", shell_complete=complete_client)
 @known_at_option
 @json_option
 @pass_env
@@ -145,14 +175,18 @@ def replay(env: Env, client: str, known_at: datetime | None, as_json: bool) -> N
       coachledger replay ana-lopez --known-at 2026-06-30
     """
     doc = read_side(env).replay(client, known_at)
+    import msgspec
+
+    steps = [msgspec.structs.replace(s, progress=with_shown_status(s.progress)) for s in doc.steps]
+    doc = msgspec.structs.replace(doc, steps=steps)
     if as_json:
         emit_json(doc)
         return
-    before: dict[str, tuple[Any, Any]] = {}
+    before: dict[str, tuple[Any, ...]] = {}
     for step in doc["steps"]:
         click.echo(f"{step['recorded_at'][:16].replace('T', ' ')}  {step['actor']}: {step['summary']}")
         for item in step["progress"]:
-            now = (item["status"], item["progress_pct"])
+            now = (shown_status(item), item["progress_pct"], item["current"], item["target"])
             if before.get(item["kpi"]) != now:
                 pct = "-" if item["progress_pct"] is None else f"{item['progress_pct']}%"
                 click.echo(
@@ -163,7 +197,7 @@ def replay(env: Env, client: str, known_at: datetime | None, as_json: bool) -> N
 
 
 @click.command()
-@click.argument("client")
+@click.argument("client", shell_complete=complete_client)
 @as_of_option
 @known_at_option
 @json_option
@@ -228,7 +262,7 @@ def portfolio(
 
 
 @click.command()
-@click.argument("client", required=False)
+@click.argument("client", required=False, shell_complete=complete_client)
 @click.option("--all", "all_clients", is_flag=True, help="Check every client.")
 @json_option
 @pass_env
@@ -261,7 +295,7 @@ def check(env: Env, client: str | None, all_clients: bool, as_json: bool) -> Non
 
 
 @click.command()
-@click.argument("client")
+@click.argument("client", shell_complete=complete_client)
 @as_of_option
 @known_at_option
 @json_option

@@ -25,6 +25,25 @@ STATUS_COLOURS: dict[str, str] = {
 }
 
 
+def shown_status(item: Any) -> str:
+    """One status everywhere: a retired KPI is ``retired`` in tables, CSV and JSON alike."""
+    return Status.RETIRED if item["retired"] else item["status"]  # type: ignore[no-any-return]
+
+
+def with_shown_status(items: list[Any]) -> list[Any]:
+    """The items (dicts or read models) with the status a person is shown."""
+    import msgspec
+
+    return [
+        item
+        if not item["retired"]
+        else {**item, "status": Status.RETIRED}
+        if isinstance(item, dict)
+        else msgspec.structs.replace(item, status=Status.RETIRED)
+        for item in items
+    ]
+
+
 def read_side(env: Env) -> Any:
     from coachledger.projections.read import ReadSide
 
@@ -51,8 +70,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], status_col: int
         parts = []
         for i, (value, width) in enumerate(zip(row, widths, strict=True)):
             padded = value.rjust(width) if _numeric(value) else value.ljust(width)
-            if i == status_col:
-                padded = click.style(padded, fg=STATUS_COLOURS.get(value))
+            if i == status_col and value in STATUS_COLOURS:  # the padding stays outside the colour
+                padded = click.style(value, fg=STATUS_COLOURS[value]) + padded[len(value) :]
             parts.append(padded)
         click.echo("  ".join(parts).rstrip())
 
@@ -74,7 +93,16 @@ def write_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(headers)
     for row in rows:
-        writer.writerow([safe_cell("" if v is None else v) for v in row])
+        writer.writerow([safe_cell(csv_value(v)) for v in row])
+
+
+def csv_value(value: Any) -> Any:
+    """Empty for no value; booleans as spreadsheets and JSON spell them (true/false), not Python's."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
 
 
 def render_client_list(env: Env, as_json: bool, coach: str | None = None) -> None:
@@ -94,6 +122,7 @@ def render_client_list(env: Env, as_json: bool, coach: str | None = None) -> Non
 
 def render_kpi_list(env: Env, client: str, as_json: bool) -> None:
     doc = read_side(env).kpi_list(client)
+    doc["kpis"] = with_shown_status(doc["kpis"])
     if as_json:
         emit_json(doc)
         return
@@ -113,7 +142,7 @@ def render_kpi_list(env: Env, client: str, as_json: bool) -> None:
                 k["due"],
                 k["dimension"],
                 k["horizon"],
-                Status.RETIRED if k["retired"] else k["status"],
+                shown_status(k),
             )
             for k in doc["kpis"]
         ],
@@ -124,7 +153,7 @@ def render_kpi_list(env: Env, client: str, as_json: bool) -> None:
 def render_client_show(env: Env, client: str, as_json: bool) -> None:
     rs = read_side(env)
     c = rs.client(client)
-    kpis = rs.kpi_list(client)["kpis"]
+    kpis = with_shown_status(rs.kpi_list(client)["kpis"])
     journal = rs.journal(client)
     doc = {
         "client": client,
@@ -142,8 +171,8 @@ def render_client_show(env: Env, client: str, as_json: bool) -> None:
         return
     click.echo(f"{c['name']} ({client})" + (f", coached by {c['coach']}" if c["coach"] else ""))
     click.echo(
-        f"Registered {c['registered_at'][:10]}; {len(kpis)} KPIs, {doc['sessions']} sessions, "
-        f"{doc['feedback']} feedback entries."
+        f"Registered {c['registered_at'][:10]}; {kpi_count(kpis)}, {plural(doc['sessions'], 'session')}, "
+        f"{plural(doc['feedback'], 'feedback entry', 'feedback entries')}."
     )
     for g in journal["goals"]:
         click.echo(f"  goal {g['goal']} ({g['horizon']}): {g['text']}")
@@ -158,12 +187,23 @@ def render_client_show(env: Env, client: str, as_json: bool) -> None:
                     k["target"],
                     k["unit"],
                     k["due"],
-                    Status.RETIRED if k["retired"] else k["status"],
+                    shown_status(k),
                 )
                 for k in kpis
             ],
             status_col=5,
         )
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
+
+
+def kpi_count(kpis: list[Any]) -> str:
+    """Active KPIs (the count `client list` shows), and the retired ones beside them."""
+    retired = sum(1 for k in kpis if k["retired"])
+    active = plural(len(kpis) - retired, "active KPI")
+    return f"{active} ({retired} retired)" if retired else active
 
 
 PROGRESS_COLUMNS = (
@@ -186,6 +226,9 @@ PROGRESS_COLUMNS = (
 
 
 def render_progress(doc: ProgressDoc, as_json: bool, as_csv: bool = False) -> None:
+    import msgspec
+
+    doc = msgspec.structs.replace(doc, kpis=with_shown_status(doc.kpis))
     if as_json:
         emit_json(doc)
         return
@@ -223,7 +266,7 @@ def render_progress(doc: ProgressDoc, as_json: bool, as_csv: bool = False) -> No
                 k.due,
                 k.progress_pct,
                 k.expected_pct,
-                Status.RETIRED if k.retired else k.status,
+                k.status,
                 k.measurements,
                 k.trend_per_month,
             )

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 
-from coachledger.cli.common import MOMENT, Env, pass_env
+from coachledger.cli.common import MOMENT, Env, complete_client, pass_env
 
 FORMATS = ("md", "html", "json")
 SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json"}
 
 
 @click.command()
-@click.argument("client")
+@click.argument("client", shell_complete=complete_client)
 @click.option(
     "--format",
     "fmt",
@@ -23,9 +23,9 @@ SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".j
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     metavar="FILE",
-    help="Write the report to FILE (readable by you only) and print its path.",
+    help="Write the report to FILE (readable by you only) and print its path ('-': stdout).",
 )
 @click.option("--as-of", type=MOMENT, help="Effective date: what was true then (default: now).")
 @click.option("--known-at", type=MOMENT, help="Recording time: only what had been recorded by then.")
@@ -68,6 +68,8 @@ def report(
       coachledger report ana-lopez --format html --out ana-lopez.html
       coachledger report ana-lopez --as-of 2026-04-01 --definition-as-of 2026-02-15 --json
     """
+    if out is not None and str(out) == "-":
+        out = None  # '-' is stdout, as everywhere a file is written
     if as_json:
         if fmt not in (None, "json"):
             raise click.UsageError("--json and --format " + fmt + " contradict each other")

@@ -9,7 +9,12 @@ from coachledger.cli.common import emit_json, json_option
 
 @click.group()
 def store() -> None:
-    """The store itself: move a whole ledger between stores."""
+    """The store itself: move a whole ledger between stores.
+
+    \b
+    Example:
+      coachledger store copy --from ./ledger.sqlite --to postgresql://coach@db.example.org/practice
+    """
 
 
 @store.command("copy")

@@ -17,8 +17,8 @@ PROGRESS_MIN_BYTES = 8_000_000  # smaller files (some 20,000 events) finish befo
 @click.command()
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Write to FILE (readable by its owner only) instead of stdout.",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True, path_type=Path),
+    help="Write to FILE (readable by its owner only) instead of stdout ('-': stdout).",
 )
 @pass_env
 def export(env: Env, out: Path | None) -> None:
@@ -35,6 +35,8 @@ def export(env: Env, out: Path | None) -> None:
     """
     from coachledger.services.transfer import export_to
 
+    if out is not None and str(out) == "-":
+        out = None  # '-' is stdout, as everywhere a file is written
     result = export_to(env.settings, out, None if out else sys.stdout.buffer)
     if out is not None:
         left_out = ""

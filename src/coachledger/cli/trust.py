@@ -7,15 +7,16 @@ from pathlib import Path
 
 import click
 
-from coachledger.cli.common import Env, emit_json, json_option, pass_env
+from coachledger.cli.common import Env, complete_client, emit_json, json_option, pass_env
 
 
 @click.command()
 @click.option(
     "--anchor",
     "anchor_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="An anchor file written earlier by 'coachledger anchor': the ledger must still contain it.",
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
+    help="An anchor file written earlier by 'coachledger anchor' ('-': stdin): the ledger must still "
+    "contain it.",
 )
 @json_option
 @click.pass_context
@@ -31,10 +32,14 @@ def verify(env: Env, ctx: click.Context, anchor_file: Path | None, as_json: bool
       coachledger verify
       coachledger verify --anchor ~/ledger-anchor.json --json
     """
+    import sys
+
     from coachledger.services.trust import Anchor
     from coachledger.services.trust import verify as verify_chain
 
-    anchor = Anchor.load(anchor_file) if anchor_file is not None else None
+    anchor = None
+    if anchor_file is not None:
+        anchor = Anchor.load(sys.stdin.buffer if str(anchor_file) == "-" else anchor_file)
     result = verify_chain(env.settings, anchor)
     if as_json:
         emit_json(result.as_json())
@@ -49,8 +54,8 @@ def verify(env: Env, ctx: click.Context, anchor_file: Path | None, as_json: bool
 @click.command()
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Write the anchor to FILE (created 0600) instead of printing it.",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True, path_type=Path),
+    help="Write the anchor to FILE (created 0600) instead of printing it ('-': stdout).",
 )
 @json_option
 @pass_env
@@ -74,7 +79,7 @@ def anchor(env: Env, out: Path | None, as_json: bool) -> None:
     if result.first_bad is not None:
         raise DomainError(f"the ledger fails verification, not anchoring it: {result.first_bad.describe()}")
     doc = anchor_document(result)
-    if out is None:
+    if out is None or str(out) == "-":
         emit_json(doc)
         return
     try:
@@ -88,7 +93,7 @@ def anchor(env: Env, out: Path | None, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("client")
+@click.argument("client", shell_complete=complete_client)
 @click.option(
     "--yes", is_flag=True, help="Confirm: the client's personal data cannot be recovered afterwards."
 )
@@ -106,8 +111,8 @@ def forget(env: Env, client: str, yes: bool) -> None:
     Example:
       coachledger forget ana-lopez --yes
     """
-    if not yes:
-        raise click.UsageError("forgetting a client cannot be undone: add --yes to confirm")
+    if not yes:  # a refusal like every other (exit 1), not a usage error
+        raise click.ClickException("forgetting a client cannot be undone: add --yes to confirm")
     from coachledger.errors import ClientWasForgotten
     from coachledger.services.trust import forget as forget_client
 

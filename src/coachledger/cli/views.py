@@ -13,7 +13,13 @@ from coachledger.cli.render import table
 
 @click.group()
 def projections() -> None:
-    """The read models (views) rebuilt from the events."""
+    """The read models (views) rebuilt from the events.
+
+    \b
+    Example:
+      coachledger projections status
+      coachledger projections rebuild
+    """
 
 
 def _open(env: Env) -> tuple[Any, Any]:

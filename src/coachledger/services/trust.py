@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import msgspec
 
@@ -32,6 +32,7 @@ from coachledger.adapters.chain import Anchor as ChainAnchor
 from coachledger.adapters.eventstore import DamagedRows, EventTransaction, new_store_file, open_event_store
 from coachledger.adapters.files import StoreError
 from coachledger.adapters.sealing import GENESIS
+from coachledger.services.client_names import client_from_events
 from coachledger.settings import Settings
 
 __all__ = ["UNKNOWN_CLIENT", "Anchor", "BadEvent", "Verification", "check_chain", "forget", "verify"]
@@ -49,11 +50,13 @@ class AnchorFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 @dataclass(frozen=True)
 class Anchor(ChainAnchor):
     @classmethod
-    def load(cls, path: Path) -> Anchor:
+    def load(cls, source: Path | BinaryIO) -> Anchor:
         from coachledger.errors import DomainError
 
+        path = source if isinstance(source, Path) else "the anchor on stdin"
         try:
-            doc = msgspec.json.decode(path.read_bytes(), type=AnchorFile)
+            data = source.read_bytes() if isinstance(source, Path) else source.read()
+            doc = msgspec.json.decode(data, type=AnchorFile)
             head = bytes.fromhex(doc.head)
         except OSError as e:
             raise DomainError(f"cannot read the anchor file {path}: {e.strerror}") from None
@@ -74,7 +77,11 @@ def verify(settings: Settings, anchor: Anchor | None = None) -> Verification:
         result = _verify_rows(tx, anchor, store.contiguous) if events else check_chain([], anchor=anchor)
         bad = result.first_bad
         if bad is not None:
-            client = UNKNOWN_CLIENT if bad.stream is None else (tx.slug_of(bad.stream) or bad.stream)
+            client = (
+                UNKNOWN_CLIENT
+                if bad.stream is None
+                else tx.slug_of(bad.stream) or client_from_events(tx, bad.stream, settings)
+            )
             result = Verification(
                 result.events, result.seq, result.head, BadEvent(bad.seq, bad.stream, bad.reason, client)
             )

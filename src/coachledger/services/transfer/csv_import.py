@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from coachledger.domain import (
     SOURCES,
@@ -47,7 +47,9 @@ def read_measurements_csv(
     """
     from coachledger.moments import parse_moment
 
-    reader = csv.reader(io.StringIO(text, newline=""))
+    delimiter = sniff_delimiter(text)
+    seen = DELIMITER_NAMES[delimiter]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
@@ -63,7 +65,8 @@ def read_measurements_csv(
             (
                 1,
                 unknown[0],
-                f"unknown column (the columns are {', '.join(CSV_COLUMNS)}; source, note optional)",
+                f"unknown column (the columns are {', '.join(CSV_COLUMNS)}; source, note optional"
+                + (f"; the cells were split at {seen})" if _misread(columns, unknown[0]) else ")"),
             )
         )
     if missing:
@@ -73,6 +76,7 @@ def read_measurements_csv(
         problems.append((1, duplicated[0], "the column appears twice"))
     if problems:
         raise ImportRefused(problems)
+    split_at = "" if delimiter == "," else f" (split at {seen})"  # where the delimiter may be the cause
     rows: list[CsvRow] = []
     start = reader.line_num + 1
     while True:
@@ -86,7 +90,13 @@ def read_measurements_csv(
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != len(columns):
-            problems.append((line, None, f"{len(cells)} cells, but the header has {len(columns)} columns"))
+            problems.append(
+                (
+                    line,
+                    None,
+                    f"{len(cells)} cells, but the header has {len(columns)} columns{split_at}",
+                )
+            )
             continue
         row = dict(zip(columns, (c.strip() for c in cells), strict=True))
         bad: list[tuple[str, str]] = []
@@ -94,11 +104,14 @@ def read_measurements_csv(
             bad.append(("kpi", "empty"))
         value = Decimal(0)
         try:
-            value = Decimal(row["value"])
+            value = Decimal(decimal_text(row["value"], delimiter))
             if not value.is_finite():
                 raise InvalidOperation
         except InvalidOperation:
-            bad.append(("value", f"'{row['value']}' is not a number"))
+            why = f"; the delimiter is {seen}" if "," in row["value"] or delimiter != "," else ""
+            if "," in row["value"] and delimiter != ";":
+                why = f" (a decimal comma is read only in a ';'-separated file){why}"
+            bad.append(("value", f"'{row['value']}' is not a number{why}"))
         at = datetime.min
         try:
             at = parse_moment(row["date"])
@@ -114,6 +127,33 @@ def read_measurements_csv(
     if not rows and not problems:
         raise ImportRefused([(2, None, "no measurements: the file has a header but no rows")])
     return rows, problems
+
+
+DELIMITER_NAMES = {",": "',' (comma)", ";": "';' (semicolon)", "\t": "tab"}
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter of a survey export: ',' or, as European tools write, ';' (or a tab).
+
+    csv.Sniffer reads the first lines; a file it cannot decide on is read with ','.
+    """
+    sample = "\n".join(text.splitlines()[:20])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters="".join(DELIMITER_NAMES)).delimiter
+    except csv.Error:
+        return ","
+
+
+def _misread(columns: list[str], unknown: str) -> bool:
+    """A header that looks split at the wrong character (one column, or a name holding a delimiter)."""
+    return len(columns) == 1 or any(c in unknown for c in ",;\t|")
+
+
+def decimal_text(value: str, delimiter: str) -> str:
+    """A ';'-separated file writes decimals with a comma (6,5): read it as 6.5."""
+    if delimiter == ";" and value.count(",") == 1 and "." not in value:
+        return value.replace(",", ".")
+    return value
 
 
 def record_csv_rows(
@@ -138,13 +178,21 @@ def record_csv_rows(
     return ids
 
 
-def import_measurements(ledger: Ledger, slug: str, source: Path, default_source: str = "survey") -> list[str]:
-    """All rows of a CSV file as measurements of one client, saved together or not at all."""
+def import_measurements(
+    ledger: Ledger, slug: str, source: Path | BinaryIO, default_source: str = "survey"
+) -> list[str]:
+    """All rows of a CSV file (or an open binary stream, e.g. stdin) as measurements of one client,
+    saved together or not at all."""
     try:
-        text = source.read_text(encoding="utf-8-sig")
+        data = source.read_bytes() if isinstance(source, Path) else source.read()
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise DomainError(f"{source} is not UTF-8 text") from None
+        raise DomainError(f"{_name(source)} is not UTF-8 text") from None
     except OSError as e:
-        raise DomainError(f"cannot read {source}: {e.strerror}") from None
+        raise DomainError(f"cannot read {_name(source)}: {e.strerror}") from None
     rows, problems = read_measurements_csv(text, default_source)
     return ledger.change(slug, lambda c: record_csv_rows(c, ledger.actor, rows, problems))
+
+
+def _name(source: Path | BinaryIO) -> str:
+    return str(source) if isinstance(source, Path) else "stdin"
