@@ -24,6 +24,7 @@ __all__ = [
     "Feedback",
     "Finding",
     "Goal",
+    "GoalState",
     "HistoryDoc",
     "KpiVersion",
     "Milestone",
@@ -196,6 +197,22 @@ class Goal(ReadModel):
     due: str | None
     seq: int
     recorded_at: str
+
+
+class GoalState(ReadModel):
+    """A goal as of a date: its text, horizon and due date after adjustments, its lifecycle
+    status ("open" | "achieved" | "abandoned", since ``status_at``, with the note or reason),
+    and its progress rolled up from its linked KPIs."""
+
+    goal: str
+    text: str
+    horizon: str
+    due: str | None
+    status: str
+    status_at: str | None
+    status_note: str | None
+    progress_pct: float | None
+    kpis: list[str]
 
 
 class Feedback(ReadModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from coachledger.projections import calc, history
 from coachledger.projections.batch import moment, utc_text
@@ -26,7 +26,7 @@ TABLES = {
     # (the recording time is in event_index) and one index, so that a rebuild writes less.
     "measurements": "CREATE TABLE IF NOT EXISTS measurements (seq INTEGER PRIMARY KEY, client_key INTEGER NOT NULL, "
     "mid TEXT NOT NULL, kpi TEXT NOT NULL, effective_at TEXT NOT NULL, value TEXT NOT NULL, source TEXT, "
-    "note TEXT, actor TEXT NOT NULL)",
+    "note TEXT, actor TEXT NOT NULL, confidence INTEGER)",
     "measurement_changes": "CREATE TABLE IF NOT EXISTS measurement_changes (seq INTEGER PRIMARY KEY, "
     "client_key INTEGER NOT NULL, mid TEXT NOT NULL, kind TEXT NOT NULL, value TEXT, reason TEXT, "
     "recorded_at TEXT NOT NULL, actor TEXT NOT NULL)",
@@ -42,7 +42,7 @@ UNKNOWN = 1 << 62
 _CHANGE = "INSERT INTO measurement_changes VALUES (?,?,?,?,?,?,?,?)"
 
 
-@on("MeasurementRecorded", "INSERT INTO measurements VALUES (?,?,?,?,?,?,?,?,?)")
+@on("MeasurementRecorded", "INSERT INTO measurements VALUES (?,?,?,?,?,?,?,?,?,?)")
 def _measured(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     return (
         seq,
@@ -54,6 +54,7 @@ def _measured(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
         d.source,
         d.note,
         d.actor,
+        d.confidence,
     )
 
 
@@ -166,4 +167,36 @@ def measurement_rows(db: ViewDB, key: int, kpi: str, known_seq: int | None = Non
         m["retracted"] = any(kind == "retracted" for kind, _ in changes.get(m["mid"], ()))
         corrected = [v for kind, v in changes.get(m["mid"], ()) if kind == "corrected"]
         m["corrected_value"] = corrected[-1] if corrected else None
+    return out
+
+
+class Confidence(NamedTuple):
+    """One check-in's confidence (0..10) of reaching a KPI's target."""
+
+    effective_at: str
+    confidence: int
+    mid: str
+
+
+def confidences(
+    db: ViewDB, key: int, known_seq: int | None = None, until: datetime | None = None
+) -> dict[str, list[Confidence]]:
+    """KPI -> the confidences of its measurements effective by ``until`` (retracted ones left out),
+    in effective order."""
+    upto = known_seq if known_seq is not None else UNKNOWN
+    retracted = {
+        mid
+        for (mid,) in db.execute(
+            "SELECT mid FROM measurement_changes WHERE client_key = ? AND seq <= ? AND kind = 'retracted'",
+            (key, upto),
+        ).fetchall()
+    }
+    out: dict[str, list[Confidence]] = {}
+    for kpi, mid, at, value in db.execute(
+        "SELECT kpi, mid, effective_at, confidence FROM measurements WHERE client_key = ? AND seq <= ? "
+        "AND effective_at <= ? AND confidence IS NOT NULL ORDER BY effective_at, seq",
+        (key, upto, moment(until) if until is not None else "9999"),
+    ).fetchall():
+        if mid not in retracted:
+            out.setdefault(kpi, []).append(Confidence(at, int(value), mid))
     return out

@@ -163,10 +163,18 @@ class Ledger(Application[UUID]):
         )
 
     def record_measurement(
-        self, slug: str, kpi: str, value: Decimal, at: datetime | None, source: str, note: str | None
+        self,
+        slug: str,
+        kpi: str,
+        value: Decimal,
+        at: datetime | None,
+        source: str,
+        note: str | None,
+        confidence: int | None = None,
     ) -> str:
         return self.change(
-            slug, lambda c: c.record_measurement(self.actor, kpi, value, at or _now(), source, note)
+            slug,
+            lambda c: c.record_measurement(self.actor, kpi, value, at or _now(), source, note, confidence),
         )
 
     def correct_measurement(self, slug: str, mid: str, value: Decimal, reason: str | None) -> None:
@@ -197,6 +205,25 @@ class Ledger(Application[UUID]):
 
     def celebrate_milestone(self, slug: str, target: str, note: str | None) -> None:
         self.change(slug, lambda c: c.celebrate_milestone(self.actor, target, note))
+
+    # -- the goal lifecycle --
+
+    def adjust_goal(
+        self, slug: str, goal: str, reason: str | None, at: datetime | None, **changes: Any
+    ) -> None:
+        self.change(
+            slug,
+            lambda c: c.adjust_goal(self.actor, goal, reason=reason, effective_at=at or _now(), **changes),
+        )
+
+    def achieve_goal(self, slug: str, goal: str, at: datetime | None, note: str | None) -> None:
+        self.change(slug, lambda c: c.achieve_goal(self.actor, goal, at or _now(), note))
+
+    def abandon_goal(self, slug: str, goal: str, at: datetime | None, reason: str | None) -> None:
+        self.change(slug, lambda c: c.abandon_goal(self.actor, goal, at or _now(), reason))
+
+    def reopen_goal(self, slug: str, goal: str, at: datetime | None, reason: str | None) -> None:
+        self.change(slug, lambda c: c.reopen_goal(self.actor, goal, at or _now(), reason))
 
     def forget(self, slug: str) -> None:
         self.change(slug, lambda c: c.forget(self.actor))

@@ -164,8 +164,8 @@ def test_measure_import_refuses_a_header_it_does_not_know(cli: Cli, tmp_path: Pa
     (tmp_path / "empty.csv").write_text("kpi,value,date\n")
 
     assert refused(cli, "measure", "import", "ana-lopez", str(tmp_path / "h.csv")).splitlines() == [
-        "Error: line 1, field when: unknown column (the columns are kpi, value, date, source, note; "
-        "source, note optional)",
+        "Error: line 1, field when: unknown column (the columns are kpi, value, date, source, note, "
+        "confidence; source, note, confidence optional)",
         "Error: line 1, field date: required column is missing (kpi, value and date are required)",
     ]
     assert refused(cli, "measure", "import", "ana-lopez", str(tmp_path / "empty.csv")) == (

@@ -6,7 +6,16 @@ from datetime import datetime
 
 import click
 
-from coachledger.cli.common import MOMENT, Env, at_option, complete_client, complete_kpi, pass_env
+from coachledger.cli.common import (
+    MOMENT,
+    Env,
+    at_option,
+    complete_client,
+    complete_kpi,
+    emit_json,
+    json_option,
+    pass_env,
+)
 from coachledger.domain import HORIZONS
 from coachledger.vocab import Horizon
 
@@ -36,6 +45,122 @@ def goal_add(env: Env, client: str, goal_id: str, text: str, horizon: str, due: 
       coachledger goal add ana-lopez lead-team --text "Lead a team of five" --due 2027-12-31
     """
     click.echo(env.ledger().set_goal(client, goal_id, text, horizon, due))
+
+
+# -- the goal lifecycle: adjust, achieve, abandon, reopen, list ------------------------------
+
+
+@goal.command("adjust")
+@click.argument("client", shell_complete=complete_client)
+@click.argument("goal_id", metavar="GOAL")
+@click.option("--text", help="The goal's new text.")
+@click.option("--due", type=MOMENT, help="The goal's new due date (ISO date).")
+@click.option("--horizon", type=click.Choice(HORIZONS), help="The goal's new horizon.")
+@click.option("--reason", required=True, help="Why the goal changes.")
+@at_option
+@pass_env
+def goal_adjust(
+    env: Env,
+    client: str,
+    goal_id: str,
+    text: str | None,
+    due: datetime | None,
+    horizon: str | None,
+    reason: str,
+    at: datetime | None,
+) -> None:
+    """Change a goal's text, due date or horizon; the earlier wording stays in the timeline.
+
+    \b
+    Example:
+      coachledger goal adjust ana-lopez lead-team --due 2028-06-30 --reason "Reorganisation delays it"
+    """
+    env.ledger().adjust_goal(client, goal_id, reason, at, text=text, horizon=horizon, due=due)
+    click.echo(f"Adjusted goal {goal_id} of {client}.")
+
+
+@goal.command("achieve")
+@click.argument("client", shell_complete=complete_client)
+@click.argument("goal_id", metavar="GOAL")
+@click.option("--note", help="What was achieved.")
+@at_option
+@pass_env
+def goal_achieve(env: Env, client: str, goal_id: str, note: str | None, at: datetime | None) -> None:
+    """Mark an open goal of CLIENT achieved (portfolio counts it).
+
+    \b
+    Example:
+      coachledger goal achieve ana-lopez lead-team --note "Leads the platform team since May"
+    """
+    env.ledger().achieve_goal(client, goal_id, at, note)
+    click.echo(f"Goal {goal_id} of {client} achieved.")
+
+
+@goal.command("abandon")
+@click.argument("client", shell_complete=complete_client)
+@click.argument("goal_id", metavar="GOAL")
+@click.option("--reason", required=True, help="Why the goal is let go.")
+@at_option
+@pass_env
+def goal_abandon(env: Env, client: str, goal_id: str, reason: str, at: datetime | None) -> None:
+    """Abandon an open goal of CLIENT (it leaves the achievement rate).
+
+    \b
+    Example:
+      coachledger goal abandon ana-lopez move-abroad --reason "Family stays in Madrid"
+    """
+    env.ledger().abandon_goal(client, goal_id, at, reason)
+    click.echo(f"Goal {goal_id} of {client} abandoned.")
+
+
+@goal.command("reopen")
+@click.argument("client", shell_complete=complete_client)
+@click.argument("goal_id", metavar="GOAL")
+@click.option("--reason", required=True, help="Why the goal is open again.")
+@at_option
+@pass_env
+def goal_reopen(env: Env, client: str, goal_id: str, reason: str, at: datetime | None) -> None:
+    """Reopen an achieved or abandoned goal of CLIENT.
+
+    \b
+    Example:
+      coachledger goal reopen ana-lopez move-abroad --reason "An offer from Lisbon"
+    """
+    env.ledger().reopen_goal(client, goal_id, at, reason)
+    click.echo(f"Goal {goal_id} of {client} reopened.")
+
+
+@goal.command("list")
+@click.argument("client", shell_complete=complete_client)
+@click.option("--as-of", type=MOMENT, help="Effective date: what was true then (default: now).")
+@click.option("--known-at", type=MOMENT, help="Recording time: only what had been recorded by then.")
+@json_option
+@pass_env
+def goal_list(
+    env: Env, client: str, as_of: datetime | None, known_at: datetime | None, as_json: bool
+) -> None:
+    """The goals of CLIENT: status, due date and progress rolled up from their KPIs.
+
+    \b
+    Example:
+      coachledger goal list ana-lopez --as-of 2026-06-30 --json
+    """
+    from coachledger.cli.render import read_side, table
+
+    doc = read_side(env).goals(client, as_of, known_at)
+    if as_json:
+        emit_json(doc)
+        return
+    table(
+        ("goal", "status", "horizon", "due", "progress %", "kpis", "text"),
+        [
+            (g.goal, g.status, g.horizon, g.due, g.progress_pct, ", ".join(g.kpis), g.text)
+            for g in doc["goals"]
+        ],
+    )
+
+
+# -- end of the goal lifecycle ----------------------------------------------------------------
 
 
 @click.group()

@@ -32,9 +32,21 @@ def measure() -> None:
 @at_option
 @click.option("--source", type=click.Choice(SOURCES), default=Source.COACH.value, show_default=True)
 @click.option("--note", help="Context for the value.")
+@click.option(
+    "--confidence",
+    type=click.IntRange(0, 10),
+    help="Confidence (0..10) of reaching the target, at this check-in.",
+)
 @pass_env
 def record(
-    env: Env, client: str, kpi: str, value: Decimal, at: datetime | None, source: str, note: str | None
+    env: Env,
+    client: str,
+    kpi: str,
+    value: Decimal,
+    at: datetime | None,
+    source: str,
+    note: str | None,
+    confidence: int | None,
 ) -> None:
     """Record a measurement of KPI; prints only the new measurement id.
 
@@ -42,9 +54,9 @@ def record(
 
     \b
     Example:
-      coachledger measure record ana-lopez satisfaction 7 --at 2026-03-01 --source survey
+      coachledger measure record ana-lopez satisfaction 7 --at 2026-03-01 --source survey --confidence 8
     """
-    click.echo(env.ledger().record_measurement(client, kpi, value, at, source, note))
+    click.echo(env.ledger().record_measurement(client, kpi, value, at, source, note, confidence))
 
 
 @measure.command("correct")
@@ -95,10 +107,10 @@ def import_csv(env: Env, client: str, file: Path, source: str) -> None:
     """Record every row of a CSV file as a measurement of CLIENT, all or nothing.
 
     Columns (a header line names them, in any order): kpi, value, date, and optionally
-    source and note, the shape survey tools export. Dates are ISO (YYYY-MM-DD, 00:00 UTC,
-    or a datetime). Every row is checked first; errors name the line and column. The
-    delimiter is detected: ',' or ';' (as European survey tools write, with decimal
-    commas: 6,5) or a tab. FILE '-' reads stdin.
+    source, note and confidence (0..10), the shape survey tools export. Dates are ISO
+    (YYYY-MM-DD, 00:00 UTC, or a datetime). Every row is checked first; errors name the line
+    and column. The delimiter is detected: ',' or ';' (as European survey tools write, with
+    decimal commas: 6,5) or a tab. FILE '-' reads stdin.
 
     \b
     Example:

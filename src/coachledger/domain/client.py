@@ -17,6 +17,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from coachledger.domain import events
+from coachledger.domain.goals import GoalCommands
 from coachledger.domain.rules import (
     CATEGORIES,
     DEFINERS,
@@ -37,7 +38,7 @@ from coachledger.errors import ClientWasForgotten, DuplicateId, InvalidValue, Re
 from coachledger.ids import client_id
 
 
-class Client(Aggregate):
+class Client(GoalCommands, Aggregate):
     """A coaching client and everything recorded about their KPIs."""
 
     TOPIC = "coachledger:Client"
@@ -57,6 +58,11 @@ class Client(Aggregate):
     SessionLogged = events.SessionLogged
     MilestoneCelebrated = events.MilestoneCelebrated
     Forgotten = events.Forgotten
+    # the goal lifecycle (commands in ``goals.GoalCommands``)
+    GoalAdjusted = events.GoalAdjusted
+    GoalAchieved = events.GoalAchieved
+    GoalAbandoned = events.GoalAbandoned
+    GoalReopened = events.GoalReopened
 
     def __init__(self, actor: str, slug: str, name: str, coach: str | None) -> None:
         self.slug = slug
@@ -181,9 +187,12 @@ class Client(Aggregate):
         effective_at: datetime,
         source: str = "coach",
         note: str | None = None,
+        confidence: int | None = None,
     ) -> str:
         self._open_kpi(kpi)
         check_choice("source", source, SOURCES)
+        if confidence is not None and not 0 <= confidence <= 10:
+            raise InvalidValue(f"confidence must be between 0 and 10, not {confidence}")
         self._check_value(kpi, value, effective_at)
         measurement_id = f"m{self.measurement_count + 1}"
         self.trigger_event(
@@ -195,6 +204,7 @@ class Client(Aggregate):
             effective_at=effective_at,
             source=source,
             note=note,
+            confidence=confidence,
         )
         return measurement_id
 

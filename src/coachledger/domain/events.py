@@ -155,14 +155,16 @@ class MeasurementRecorded(Event):
     effective_at: datetime
     source: str
     note: str | None
+    confidence: int | None = None  # 0..10, to reach the target (absent in older events)
 
     REFS = (Defines("measurement_id", "measurement"), Refers("kpi", "kpi"))
-    EXPORT = ("measurement_id", "kpi", "value", "effective_at", "source", "note")
+    EXPORT = ("measurement_id", "kpi", "value", "effective_at", "source", "note", "confidence")
 
     @staticmethod
     def summary(d: Any) -> str:
         note = f" - {d.note}" if d.note else ""
-        return f"Measured {d.kpi} = {amount(d.value)} ({d.measurement_id}, {d.source}){note}"
+        sure = f", confidence {d.confidence}/10" if getattr(d, "confidence", None) is not None else ""
+        return f"Measured {d.kpi} = {amount(d.value)} ({d.measurement_id}, {d.source}{sure}){note}"
 
     def apply(self, aggregate: ClientState) -> None:
         aggregate.measurements[self.measurement_id] = [self.kpi, iso(self.effective_at), False]
@@ -351,6 +353,93 @@ class Forgotten(Event):
         aggregate.forgotten = True
 
 
+# -- goal lifecycle: open -> achieved | abandoned -> (reopened) open -----------------------
+
+
+def goal_status(aggregate: Any) -> dict[str, str]:
+    """Goal id -> "achieved" | "abandoned" (an open goal has no entry; kept apart from ``goals``
+    so that snapshots taken before goals had a lifecycle load unchanged)."""
+    return aggregate.__dict__.setdefault("goal_status", {})  # type: ignore[no-any-return]
+
+
+class GoalAdjusted(Event):
+    TOPIC = "coachledger:GoalAdjusted"
+    goal: str
+    reason: str
+    effective_at: datetime
+    text: str | None = None
+    horizon: str | None = None
+    due: datetime | None = None
+
+    REFS = (Refers("goal", "goal"),)
+    EXPORT = ("goal", "reason", "effective_at", "text", "horizon", "due")
+
+    @staticmethod
+    def summary(d: Any) -> str:
+        parts = [f'text "{d.text}"'] if d.text is not None else []
+        parts += [f"horizon {d.horizon}"] if d.horizon is not None else []
+        parts += [f"due {str(d.due)[:10]}"] if d.due is not None else []
+        return f"Adjusted goal {d.goal}: {', '.join(parts)} - {d.reason}"
+
+    def apply(self, aggregate: ClientState) -> None:
+        if self.horizon is not None:
+            aggregate.goals[self.goal] = self.horizon
+
+
+class GoalAchieved(Event):
+    TOPIC = "coachledger:GoalAchieved"
+    goal: str
+    effective_at: datetime
+    note: str | None = None
+
+    REFS = (Refers("goal", "goal"),)
+    EXPORT = ("goal", "effective_at", "note")
+
+    @staticmethod
+    def summary(d: Any) -> str:
+        return f"Achieved goal {d.goal}" + (f": {d.note}" if d.note else "")
+
+    def apply(self, aggregate: ClientState) -> None:
+        goal_status(aggregate)[self.goal] = "achieved"
+
+
+class GoalAbandoned(Event):
+    TOPIC = "coachledger:GoalAbandoned"
+    goal: str
+    effective_at: datetime
+    reason: str
+
+    REFS = (Refers("goal", "goal"),)
+    EXPORT = ("goal", "effective_at", "reason")
+
+    @staticmethod
+    def summary(d: Any) -> str:
+        return f"Abandoned goal {d.goal}: {d.reason}"
+
+    def apply(self, aggregate: ClientState) -> None:
+        goal_status(aggregate)[self.goal] = "abandoned"
+
+
+class GoalReopened(Event):
+    TOPIC = "coachledger:GoalReopened"
+    goal: str
+    effective_at: datetime
+    reason: str
+
+    REFS = (Refers("goal", "goal"),)
+    EXPORT = ("goal", "effective_at", "reason")
+
+    @staticmethod
+    def summary(d: Any) -> str:
+        return f"Reopened goal {d.goal}: {d.reason}"
+
+    def apply(self, aggregate: ClientState) -> None:
+        goal_status(aggregate).pop(self.goal, None)
+
+
+# -- end of the goal lifecycle ----------------------------------------------------------------
+
+
 EVENT_CLASSES: tuple[type[Event], ...] = (
     Registered,
     GoalSet,
@@ -365,6 +454,10 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     SessionLogged,
     MilestoneCelebrated,
     Forgotten,
+    GoalAdjusted,
+    GoalAchieved,
+    GoalAbandoned,
+    GoalReopened,
 )
 
 EVENT_NAMES: dict[str, str] = {cls.TOPIC: cls.TOPIC.split(":", 1)[1] for cls in EVENT_CLASSES}

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from coachledger.application import Ledger
 
 
-CSV_COLUMNS = ("kpi", "value", "date", "source", "note")
+CSV_COLUMNS = ("kpi", "value", "date", "source", "note", "confidence")
 CSV_REQUIRED = ("kpi", "value", "date")
 
 
@@ -36,6 +36,7 @@ class CsvRow:
     at: datetime
     source: str
     note: str | None
+    confidence: int | None = None
 
 
 def read_measurements_csv(
@@ -65,7 +66,7 @@ def read_measurements_csv(
             (
                 1,
                 unknown[0],
-                f"unknown column (the columns are {', '.join(CSV_COLUMNS)}; source, note optional"
+                f"unknown column (the columns are {', '.join(CSV_COLUMNS)}; source, note, confidence optional"
                 + (f"; the cells were split at {seen})" if _misread(columns, unknown[0]) else ")"),
             )
         )
@@ -120,10 +121,16 @@ def read_measurements_csv(
         source = row.get("source") or default_source
         if source not in SOURCES:
             bad.append(("source", f"'{source}' is not one of {', '.join(SOURCES)}"))
+        confidence = None
+        if row.get("confidence"):
+            if row["confidence"].isdigit() and 0 <= int(row["confidence"]) <= 10:
+                confidence = int(row["confidence"])
+            else:
+                bad.append(("confidence", f"'{row['confidence']}' is not a whole number from 0 to 10"))
         if bad:
             problems.extend((line, f, what) for f, what in bad)
             continue
-        rows.append(CsvRow(line, row["kpi"], value, at, source, row.get("note") or None))
+        rows.append(CsvRow(line, row["kpi"], value, at, source, row.get("note") or None, confidence))
     if not rows and not problems:
         raise ImportRefused([(2, None, "no measurements: the file has a header but no rows")])
     return rows, problems
@@ -168,7 +175,11 @@ def record_csv_rows(
     ids: list[str] = []
     for row in rows:
         try:
-            ids.append(client.record_measurement(actor, row.kpi, row.value, row.at, row.source, row.note))
+            ids.append(
+                client.record_measurement(
+                    actor, row.kpi, row.value, row.at, row.source, row.note, row.confidence
+                )
+            )
         except (UnknownId, RetiredKpi) as e:
             problems.append((row.line, "kpi", str(e)))
         except DomainError as e:
