@@ -89,11 +89,14 @@ def goal_states(
     out = []
     for g in clients.goals(db, key, known_seq):
         text, horizon, due = g.text, g.horizon, g.due
-        status, since, why = "open", None, None
+        status: str = "open"
+        since: str | None = None
+        why: str | None = None
         for kind, at, new_text, new_horizon, new_due, reason, note in changes.get(g.goal, ()):
             text, horizon, due = new_text or text, new_horizon or horizon, new_due or due
-            if STATUS_OF[kind] is not None:
-                status, since, why = STATUS_OF[kind], at, note if kind == "achieved" else reason
+            new_status = STATUS_OF[kind]
+            if new_status is not None:
+                status, since, why = new_status, at, note if kind == "achieved" else reason
         linked = (links or {}).get(g.goal, [])
         out.append(
             GoalState(
@@ -129,7 +132,15 @@ def rollup(linked: list[tuple[Progress, Decimal]]) -> float | None:
     return float(round(mean, 1))
 
 
-def goal_rate(states: list[GoalState]) -> tuple[int, int]:
+def achieved(state: GoalState, celebrated: set[str]) -> bool:
+    """Achieved as of the date: by ``goal achieve``, or, for a goal whose lifecycle never changed,
+    by a celebrated goal milestone (how older ledgers record it)."""
+    return state.status == "achieved" or (
+        state.status == "open" and state.status_at is None and state.goal in celebrated
+    )
+
+
+def goal_rate(states: list[GoalState], celebrated: set[str]) -> tuple[int, int]:
     """(achieved, counted): abandoned goals leave the count (they were let go, not missed)."""
     counted = [s for s in states if s.status != "abandoned"]
-    return sum(1 for s in counted if s.status == "achieved"), len(counted)
+    return sum(1 for s in counted if achieved(s, celebrated)), len(counted)

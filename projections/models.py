@@ -25,7 +25,9 @@ __all__ = [
     "Finding",
     "Goal",
     "GoalState",
+    "GoalsDoc",
     "HistoryDoc",
+    "KpiConfidence",
     "KpiVersion",
     "Milestone",
     "Progress",
@@ -145,11 +147,29 @@ class Quadrant(ReadModel):
     statuses: dict[str, int]
 
 
+class KpiConfidence(ReadModel):
+    """A KPI's latest confidence (0..10) of reaching its target, and the one before it."""
+
+    kpi: str
+    confidence: int
+    effective_at: str
+    previous: int | None
+
+
 class ProgressDoc(ReadModel):
     client: str
     as_of: str | None
     known_at: str | None
     kpis: list[Progress]
+    goals: list[GoalState] = msgspec.field(default_factory=list)
+    confidence: list[KpiConfidence] = msgspec.field(default_factory=list)
+
+
+class GoalsDoc(ReadModel):
+    client: str
+    as_of: str | None
+    known_at: str | None
+    goals: list[GoalState]
 
 
 class BalanceDoc(ReadModel):

@@ -7,13 +7,16 @@ from typing import Any
 
 from coachledger.errors import ClientNotFound, ClientWasForgotten, DomainError
 from coachledger.ids import stream_of
-from coachledger.projections import clients, history, journal, progress, replay, runner, timeline
+from coachledger.projections import clients, goals, history, journal, progress, replay, runner, timeline
 from coachledger.projections.db import ViewDB, open_views
 from coachledger.projections.models import (
     BalanceDoc,
     ClientRow,
     Feedback,
+    GoalsDoc,
+    GoalState,
     HistoryDoc,
+    KpiConfidence,
     Progress,
     ProgressDoc,
     Quadrant,
@@ -21,6 +24,7 @@ from coachledger.projections.models import (
     ReplayStep,
     TimelineDoc,
 )
+from coachledger.projections.progress import Facts
 from coachledger.vocab import SEVERITY, Category, Dimension, Horizon, Status
 
 CADENCE = timedelta(days=30)
@@ -86,8 +90,43 @@ class ReadSide:
         c = self.client(slug)
         moment = as_of or now()
         known = self.known_seq(c["stream"], known_at)
-        items = progress.client_progress(self.db, c["key"], moment, known) if known != 0 else []
-        return ProgressDoc(slug, iso(moment), iso(known_at), items)
+        if known == 0:
+            return ProgressDoc(slug, iso(moment), iso(known_at), [])
+        facts = progress.Facts(self.db, c["key"], known, effective_until=moment)
+        items = [facts.progress(kpi, moment) for kpi in facts.kpis()]
+        states = self._goal_states(c["key"], moment, known, facts, items)
+        return ProgressDoc(
+            slug, iso(moment), iso(known_at), items, states, self._confidence(c["key"], moment, known)
+        )
+
+    # -- goals and confidence (the goal lifecycle's roll-up; check-in confidence) --
+
+    def goals(self, slug: str, as_of: datetime | None, known_at: datetime | None) -> GoalsDoc:
+        c = self.client(slug)
+        moment = as_of or now()
+        known = self.known_seq(c["stream"], known_at)
+        if known == 0:
+            return GoalsDoc(slug, iso(moment), iso(known_at), [])
+        facts = progress.Facts(self.db, c["key"], known, effective_until=moment)
+        items = [facts.progress(kpi, moment) for kpi in facts.kpis()]
+        return GoalsDoc(
+            slug, iso(moment), iso(known_at), self._goal_states(c["key"], moment, known, facts, items)
+        )
+
+    def _goal_states(
+        self, key: int, moment: datetime, known: int | None, facts: Facts, items: list[Progress]
+    ) -> list[GoalState]:
+        definitions = {kpi: facts.definition(kpi, moment) for kpi in facts.kpis()}
+        at = iso(moment) or ""
+        return goals.goal_states(self.db, key, at, known, goals.links(items, definitions))
+
+    def _confidence(self, key: int, moment: datetime, known: int | None) -> list[KpiConfidence]:
+        out = []
+        for kpi, rows in progress.confidences(self.db, key, known, moment).items():
+            last = rows[-1]
+            previous = rows[-2].confidence if len(rows) > 1 else None
+            out.append(KpiConfidence(kpi, last.confidence, last.effective_at, previous))
+        return out
 
     def kpi_list(self, slug: str) -> dict[str, Any]:
         c = self.client(slug)
@@ -156,9 +195,9 @@ class ReadSide:
                 continue
             items = progress.client_progress(self.db, c["key"], moment, known)
             fb = journal.feedback(self.db, c["key"], known, iso(moment))
-            goal_count = len(clients.goals(self.db, c["key"], known))
-            goals_met = sum(1 for m in journal.milestones(self.db, c["key"], known) if m.kind == "goal")
-            rows.append((c, items, fb, goal_count, goals_met))
+            celebrated = {m.target for m in journal.milestones(self.db, c["key"], known) if m.kind == "goal"}
+            states = goals.goal_states(self.db, c["key"], iso(moment) or "", known)
+            rows.append((c, items, fb, states, celebrated))
         return {"coach": coach, "as_of": iso(moment), "known_at": iso(known_at), **portfolio_of(rows)}
 
     def journal(self, slug: str) -> dict[str, Any]:
@@ -233,18 +272,22 @@ def _finite(compute: Any) -> list[float]:
     return [value] if math.isfinite(value) else []
 
 
-def portfolio_of(rows: list[tuple[Any, list[Progress], list[Feedback], int, int]]) -> dict[str, Any]:
+def portfolio_of(
+    rows: list[tuple[Any, list[Progress], list[Feedback], list[GoalState], set[str]]],
+) -> dict[str, Any]:
     """The coach-level KPIs of the seed chapter, across clients."""
     import statistics
 
     promo_clients = promoted = 0
     salary_changes: list[float] = []
     satisfaction: list[float] = []
-    goal_kpis = goal_kpis_met = goals = goals_met = 0
+    goal_kpis = goal_kpis_met = goal_count = goals_met = goals_abandoned = 0
     ratings: list[int] = []
-    for _c, items, fb, goal_count, met in rows:
-        goals += goal_count
+    for _c, items, fb, states, celebrated in rows:
+        met, counted = goals.goal_rate(states, celebrated)
+        goal_count += counted
         goals_met += met
+        goals_abandoned += sum(1 for g in states if g.status == "abandoned")
         ratings += [f.rating for f in fb]
         promos = [i for i in items if i.category == Category.PROMOTION]
         if promos:
@@ -269,7 +312,10 @@ def portfolio_of(rows: list[tuple[Any, list[Progress], list[Feedback], int, int]
         "clients_with_promotion_kpi": promo_clients,
         "median_salary_change_pct": _round1(statistics.median(salary_changes)) if salary_changes else None,
         "average_satisfaction_change": _round1(statistics.fmean(satisfaction)) if satisfaction else None,
-        "goal_achievement_rate_pct": pct(goal_kpis_met + goals_met, goal_kpis + goals),
+        "goal_achievement_rate_pct": pct(goal_kpis_met + goals_met, goal_kpis + goal_count),
+        "goals_achieved": goals_met,
+        "goals_open": goal_count - goals_met,
+        "goals_abandoned": goals_abandoned,
         "average_feedback": _round1(statistics.fmean(ratings)) if ratings else None,
         "feedback_count": len(ratings),
     }

@@ -258,7 +258,8 @@ def portfolio(
         ("goal achievement rate %", "goal_achievement_rate_pct"),
         ("average feedback (1-5)", "average_feedback"),
     )
-    table(("measure", "value"), [(label, doc[key]) for label, key in labels])
+    goals = f"{doc['goals_achieved']} achieved, {doc['goals_open']} open, {doc['goals_abandoned']} abandoned"
+    table(("measure", "value"), [*((label, doc[key]) for label, key in labels), ("goals", goals)])
 
 
 @click.command()

@@ -274,3 +274,20 @@ def render_progress(doc: ProgressDoc, as_json: bool, as_csv: bool = False) -> No
         ],
         status_col=8,
     )
+    render_goals_and_confidence(doc)
+
+
+def render_goals_and_confidence(doc: ProgressDoc) -> None:
+    """Below the KPI table: each KPI's latest confidence, and the goals with their rolled-up progress."""
+    if doc.confidence:
+        said = [
+            f"{c.kpi} {c.confidence}/10" + (f" (was {c.previous})" if c.previous is not None else "")
+            for c in doc.confidence
+        ]
+        click.echo(f"Confidence (latest check-in): {', '.join(said)}")
+    if doc.goals:
+        click.echo("Goals:")
+        for g in doc.goals:
+            pct = "-" if g.progress_pct is None else f"{cell(g.progress_pct)}%"
+            kpis = f" [{', '.join(g.kpis)}]" if g.kpis else ""
+            click.echo(f"  {g.goal} ({g.status}): {pct}{kpis} - {g.text}")
