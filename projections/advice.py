@@ -131,7 +131,29 @@ def agenda(
         ],
         "adjustments_since_last_session": adjustments,
         "goals": clients.goals(rs.db, key, known),
+        "confidence_drops": confidence_drops(rs, key, moment, known),
     }
+
+
+CONFIDENCE_DROP = 3  # points (of 0..10) between two consecutive check-ins of a KPI that need a talk
+
+
+def confidence_drops(rs: ReadSide, key: int, moment: datetime, known: int | None) -> list[dict[str, Any]]:
+    """Each KPI whose latest confidence fell by CONFIDENCE_DROP or more since its check-in before."""
+    out = []
+    for kpi, rows in progress.confidences(rs.db, key, known, moment).items():
+        if len(rows) > 1 and rows[-2].confidence - rows[-1].confidence >= CONFIDENCE_DROP:
+            before, last = rows[-2], rows[-1]
+            out.append(
+                {
+                    "kpi": kpi,
+                    "from": before.confidence,
+                    "to": last.confidence,
+                    "effective_at": last.effective_at,
+                    "measurement": last.mid,
+                }
+            )
+    return out
 
 
 def _brief(item: Progress) -> dict[str, Any]:

@@ -344,6 +344,13 @@ def agenda(env: Env, client: str, as_of: datetime | None, known_at: datetime | N
             ],
         ),
         (
+            "Confidence dropped",
+            [
+                f"{d['kpi']}: confidence {d['from']} -> {d['to']} of 10 ({d['effective_at'][:10]})"
+                for d in doc.get("confidence_drops", ())
+            ],
+        ),
+        (
             "KPI changes",
             [
                 f"{a['kpi']} v{a['version']} {a['kind']}: {a['reason']}"
