@@ -16,6 +16,7 @@ from coachledger.projections import calc, clients, history, journal, progress, r
 from coachledger.projections.models import (
     Feedback,
     Goal,
+    GoalState,
     Milestone,
     Progress,
     Quadrant,
@@ -54,6 +55,8 @@ class ReportDoc(ReadModel):
     sessions: list[Session]
     milestones: list[Milestone]
     receipt: dict[str, Any] | None
+    goal_states: list[GoalState]  # each goal's lifecycle status and rolled-up progress as of the date
+    confidence: list[dict[str, Any]]  # per KPI: its check-ins' confidences (0..10) in effective order
 
 
 def progress_under(facts: progress.Facts, kpi: str, as_of: datetime, frame: datetime) -> Progress:
@@ -146,7 +149,25 @@ def build_report(
         sessions=journal.sessions(rs.db, key, known, until),
         milestones=[m for m in journal.milestones(rs.db, key, known) if m.recorded_at <= until],
         receipt=report_data.receipt(rs.db, known_at),
+        goal_states=_goal_states(rs, key, facts, items, moment, known),
+        confidence=[
+            {
+                "kpi": kpi,
+                "points": [{"effective_at": r.effective_at, "confidence": r.confidence} for r in rows],
+            }
+            for kpi, rows in progress.confidences(rs.db, key, known, moment).items()
+        ],
     )
+
+
+def _goal_states(
+    rs: ReadSide, key: int, facts: progress.Facts, items: list[Progress], moment: datetime, known: int | None
+) -> list[GoalState]:
+    """The goals as of the date, their progress rolled up from the KPIs as the report shows them."""
+    from coachledger.projections import goals
+
+    definitions = {item.kpi: facts.definition(item.kpi, moment) for item in items}
+    return goals.goal_states(rs.db, key, iso(moment) or "", known, goals.links(items, definitions))
 
 
 def _definitions_note(moment: datetime, definition_as_of: datetime | None) -> str:

@@ -144,6 +144,8 @@ def render_html(doc: ReportDoc) -> str:
         out.append(_kpi_html(section, doc["as_of"], f"chart-{n}"))
     out += ['<h2 id="balance">Balance</h2>', _balance_html(doc["balance"])]
     out += ['<h2 id="goals">Goals and milestones</h2>', _goals_html(doc)]
+    if doc["confidence"]:
+        out += ['<h2 id="confidence">Confidence</h2>', _confidence_html(doc["confidence"])]
     out += ['<h2 id="sessions">Sessions</h2>', _sessions_html(doc["sessions"])]
     out += ['<h2 id="feedback">Feedback</h2>', _feedback_html(doc["feedback"])]
     out += ['<h2 id="receipt">Ledger receipt</h2>', _receipt_html(doc["receipt"])]
@@ -299,13 +301,16 @@ def _balance_html(quadrants: list[dict[str, Any]]) -> str:
 
 def _goals_html(doc: ReportDoc) -> str:
     out = []
-    if doc["goals"]:
+    if doc["goal_states"]:
         out.append(
             _html_table(
-                ("Goal", "Text", "Horizon", "Due"),
+                ("Goal", "Text", "Horizon", "Due", "Status", "Progress"),
                 [
-                    (esc(g["goal"]), esc(g["text"]), esc(g["horizon"]), esc(day(g.get("due"))))
-                    for g in doc["goals"]
+                    (
+                        *(esc(g["goal"]), esc(g["text"]), esc(g["horizon"]), esc(day(g.get("due")))),
+                        *(esc(g["status"]), esc(pct(g["progress_pct"]))),
+                    )
+                    for g in doc["goal_states"]
                 ],
             )
         )
@@ -377,4 +382,18 @@ def _receipt_html(r: dict[str, Any] | None) -> str:
         f"head digest <code>{esc(r['head'])}</code>.</p>"
         '<p class="note">Keep this digest: <code>coachledger verify</code> recomputes the chain of seals; '
         "any changed, removed or inserted event changes it.</p>"
+    )
+
+
+def _confidence_html(confidence: list[dict[str, Any]]) -> str:
+    """Each KPI's confidence (0..10) of reaching its target, check-in by check-in."""
+    return _html_table(
+        ("KPI", "Check-ins (date: confidence)"),
+        [
+            (
+                esc(c["kpi"]),
+                esc(", ".join(f"{day(p['effective_at'])}: {p['confidence']}" for p in c["points"])),
+            )
+            for c in confidence
+        ],
     )

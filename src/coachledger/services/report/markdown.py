@@ -140,9 +140,26 @@ def render_markdown(doc: ReportDoc) -> str:
     )
     out += ["## Goals", ""]
     out += _md_table(
-        ("Goal", "Text", "Horizon", "Due"),
-        [(g["goal"], g["text"], g["horizon"], day(g.get("due"))) for g in doc["goals"]],
+        ("Goal", "Text", "Horizon", "Due", "Status", "Progress"),
+        [
+            (g["goal"], g["text"], g["horizon"], day(g.get("due")), g["status"], pct(g["progress_pct"]))
+            for g in doc["goal_states"]
+        ],
     )
+    if doc["confidence"]:
+        out += [
+            "## Confidence",
+            "",
+            "Confidence (0-10) of reaching each KPI's target, check-in by check-in.",
+            "",
+        ]
+        out += _md_table(
+            ("KPI", "Check-ins (date: confidence)"),
+            [
+                (c["kpi"], ", ".join(f"{day(p['effective_at'])}: {p['confidence']}" for p in c["points"]))
+                for c in doc["confidence"]
+            ],
+        )
     out += ["## Milestones", ""]
     out += _md_table(
         ("Recorded", "Kind", "For", "Note", "Actor"),
