@@ -206,6 +206,17 @@ class Ledger(Application[UUID]):
     def celebrate_milestone(self, slug: str, target: str, note: str | None) -> None:
         self.change(slug, lambda c: c.celebrate_milestone(self.actor, target, note))
 
+    def define_kpis(self, slug: str, definitions: list[dict[str, Any]]) -> list[str]:
+        """Several KPIs (a template's) saved together: all of them, or none when one is refused."""
+
+        def define_all(c: Client) -> None:
+            now = _now()
+            for fields in definitions:
+                c.define_kpi(self.actor, now=now, **fields)
+
+        self.change(slug, define_all)
+        return [d["kpi"] for d in definitions]
+
     # -- the goal lifecycle --
 
     def adjust_goal(

@@ -37,13 +37,13 @@ def kpi() -> None:
 
 @kpi.command("define")
 @click.argument("client", shell_complete=complete_client)
-@click.argument("kpi_id", metavar="KPI")
-@click.option("--name", required=True, help="A readable name.")
-@click.option("--category", type=click.Choice(CATEGORIES), required=True)
-@click.option("--unit", required=True, help="e.g. EUR, points, contacts.")
-@click.option("--direction", type=click.Choice(DIRECTIONS), required=True)
-@click.option("--target", type=NUMBER, required=True)
-@click.option("--due", type=MOMENT, required=True, help="Due date (ISO).")
+@click.argument("kpi_id", metavar="KPI", required=False)
+@click.option("--name", help="A readable name.  [required]")
+@click.option("--category", type=click.Choice(CATEGORIES), help="[required]")
+@click.option("--unit", help="e.g. EUR, points, contacts.  [required]")
+@click.option("--direction", type=click.Choice(DIRECTIONS), help="[required]")
+@click.option("--target", type=NUMBER, help="[required]")
+@click.option("--due", type=MOMENT, help="Due date (ISO).  [required]")
 @click.option("--scale", type=SCALE, help="Allowed values, e.g. 1..10.")
 @click.option(
     "--dimension", type=click.Choice(DIMENSIONS), default=Dimension.PROFESSIONAL.value, show_default=True
@@ -51,8 +51,10 @@ def kpi() -> None:
 @click.option("--horizon", type=click.Choice(HORIZONS), default=Horizon.SHORT.value, show_default=True)
 @click.option("--method", help="How it is measured.")
 @click.option("--goal", help="The goal this KPI serves.")
+@click.option("--defined-by", type=click.Choice(DEFINERS), default=Definer.BOTH.value, show_default=True)
 @click.option(
-    "--defined-by", type=click.Choice(DEFINERS), default=Definer.BOTH.value, show_default=True
+    "--template",
+    help="Define a set of KPIs from a TOML template: a file, or a shipped name (kpi template list).",
 )
 @pass_env
 def define(
@@ -71,15 +73,37 @@ def define(
     method: str | None,
     goal: str | None,
     defined_by: str,
+    template: str | None,
 ) -> None:
     """Define a KPI for CLIENT; prints the KPI id.
+
+    With --template, define every KPI of a template instead (all or nothing; --goal links
+    those that name no goal); prints their ids, one a line.
 
     \b
     Example:
       coachledger kpi define ana-lopez satisfaction --name "Job satisfaction" \\
           --category job-satisfaction --unit points --direction increase \\
           --target 8 --due 2026-12-31 --scale 1..10 --dimension personal --goal lead-team
+      coachledger kpi define ana-lopez --template career-essentials --goal lead-team
     """
+    ctx = click.get_current_context()
+    if template is not None:
+        given = [p for p in ctx.command.params if p.name not in ("client", "template", "goal", "defined_by")]
+        extra = [
+            p
+            for p in given
+            if ctx.get_parameter_source(p.name or "") == click.core.ParameterSource.COMMANDLINE
+        ]
+        if extra:
+            raise click.UsageError(f"--template defines the KPIs: drop {extra[0].get_error_hint(ctx)}")
+        define_from_template(env, client, template, goal)
+        return
+    for param in ctx.command.params:
+        required = param.name in ("kpi_id", "name", "category", "unit", "direction", "target", "due")
+        if required and ctx.params[param.name or ""] is None:
+            raise click.MissingParameter(ctx=ctx, param=param)
+    assert kpi_id and name and category and unit and direction and target is not None and due
     click.echo(
         env.ledger().define_kpi(
             client,
@@ -99,6 +123,74 @@ def define(
             defined_by=defined_by,
         )
     )
+
+
+# -- KPI templates ---------------------------------------------------------------------------
+
+
+def define_from_template(env: Env, client: str, template: str, goal: str | None) -> None:
+    from datetime import UTC
+
+    from coachledger.services import templates
+
+    definitions = templates.definitions(templates.load(template), datetime.now(tz=UTC), goal)
+    for kpi_id in env.ledger().define_kpis(client, definitions):
+        click.echo(kpi_id)
+
+
+@kpi.group("template")
+def template_group() -> None:
+    """KPI templates: sets of KPI definitions to start a client with (kpi define --template)."""
+
+
+@template_group.command("list")
+@json_option
+def template_list(as_json: bool) -> None:
+    """The shipped KPI templates, with what each defines.
+
+    \b
+    Example:
+      coachledger kpi template list
+    """
+    from coachledger.cli.common import emit_json
+    from coachledger.services import templates
+
+    rows = []
+    for name in templates.shipped():
+        t = templates.load(name)
+        rows.append({"template": name, "kpis": [k["id"] for k in t.kpis], "description": t.description})
+    if as_json:
+        emit_json({"templates": rows})
+        return
+    for row in rows:
+        click.echo(f"{row['template']}: {', '.join(row['kpis'])} - {row['description']}")
+
+
+@template_group.command("show")
+@click.argument("name")
+def template_show(name: str) -> None:
+    """Print a KPI template (a shipped name or a file) as TOML, to copy and adapt.
+
+    \b
+    Example:
+      coachledger kpi template show job-satisfaction > my-template.toml
+    """
+    from importlib import resources
+
+    from coachledger.services import templates
+
+    templates.load(name)  # refuses an unknown or malformed one
+    if name in templates.shipped():
+        click.echo(
+            (resources.files("coachledger") / "templates" / f"{name}.toml").read_text("utf-8"), nl=False
+        )
+    else:
+        from pathlib import Path
+
+        click.echo(Path(name).read_text("utf-8"), nl=False)
+
+
+# -- end of KPI templates --------------------------------------------------------------------
 
 
 @kpi.command("baseline")
