@@ -9,7 +9,7 @@ a progress figure (no baseline yet) do not count.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from coachledger.projections import clients
@@ -129,7 +129,7 @@ def rollup(linked: list[tuple[Progress, Decimal]]) -> float | None:
     if not counted or total <= 0:
         return None
     mean = sum((Decimal(str(pct)) * w for pct, w in counted), Decimal(0)) / total
-    return float(round(mean, 1))
+    return float(mean.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
 def achieved(state: GoalState, celebrated: set[str]) -> bool:

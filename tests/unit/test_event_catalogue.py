@@ -103,7 +103,7 @@ def a_journey() -> Client:
         scale_min=Decimal(0), scale_max=Decimal(1_000_000),
     )  # fmt: skip
     client.establish_baseline("maria", "salary", Decimal("72000.5"), when)
-    mid = client.record_measurement("maria", "salary", Decimal(73000), when, note="raise")
+    mid = client.record_measurement("maria", "salary", Decimal(73000), when, note="raise", confidence=7)
     client.correct_measurement("maria", mid, Decimal(73100), "typo")
     client.retract_measurement("maria", mid, "wrong")
     client.adjust_kpi(
@@ -113,6 +113,13 @@ def a_journey() -> Client:
     client.receive_feedback("maria", 5, "good", "kpi:salary", when)
     client.log_session("maria", when, "Talked", ["salary"], ["Ask"])
     client.celebrate_milestone("maria", "lead-team", "Promoted")
+    # the goal lifecycle
+    client.adjust_goal(
+        "maria", "lead-team", reason="sooner", effective_at=when, due=datetime(2026, 9, 1, tzinfo=UTC)
+    )
+    client.achieve_goal("maria", "lead-team", when, "Leads four")
+    client.reopen_goal("maria", "lead-team", when, "Team of five")
+    client.abandon_goal("maria", "lead-team", when, "Moved to a specialist track")
     client.retire_kpi("maria", "salary", "done", when)
     client.forget("maria")
     return client
@@ -130,6 +137,9 @@ def test_a_journey_through_every_event_says_each_on_the_timeline() -> None:
     assert said["KpiDefined"] == (
         'Defined KPI salary "Base salary" (salary): increase to 85000.5 EUR by 2027-06-30, scale 0..1,000,000'
     )
+    assert said["MeasurementRecorded"] == "Measured salary = 73,000 (m1, coach, confidence 7/10) - raise"
+    assert said["GoalAdjusted"] == "Adjusted goal lead-team: due 2026-09-01 - sooner"
+    assert said["GoalAbandoned"] == "Abandoned goal lead-team: Moved to a specialist track"
     assert said["KpiAdjusted"] == (
         "Adjusted KPI salary: unit kEUR, target 90, scale 0..2,000 (rescaled), unit factor x0.001 - k"
     )
