@@ -55,6 +55,9 @@ EVENT_ROWS = (
 )
 
 
+JOURNEY_EVENTS = 26  # the events ``a_journey`` records (20, and 6 of the goal lifecycle and confidence)
+
+
 def a_journey(cli: Cli) -> None:
     """Two clients, two coaches, and every kind of event the ledger knows."""
     cli.run("client", "add", "ana-lopez", "--name", "Ana López", "--coach", "maria")
@@ -87,6 +90,13 @@ def a_journey(cli: Cli) -> None:
     cli.run("session", "log", "ana-lopez", "--notes", "Talked", "--kpi", "salary", "--action", "Ask")
     cli.run("milestone", "celebrate", "ana-lopez", "lead-team", "--note", "Promoted")
     cli.run("kpi", "retire", "ana-lopez", "salary", "--reason", "changed roles")
+    # the goal lifecycle and check-in confidence
+    cli.run("measure", "record", "ana-lopez", "satisfaction", "8", "--at", "2026-03-20", "--confidence", "6")
+    cli.run("goal", "add", "ana-lopez", "move-abroad", "--text", "Work abroad", "--due", "2028-01-01")
+    cli.run("goal", "adjust", "ana-lopez", "lead-team", "--text", "Lead a team of six", "--reason", "grew")
+    cli.run("goal", "achieve", "ana-lopez", "lead-team", "--note", "Leads six")
+    cli.run("goal", "abandon", "ana-lopez", "move-abroad", "--reason", "family")
+    cli.run("goal", "reopen", "ana-lopez", "move-abroad", "--reason", "offer from Lisbon")
     cli.run(
         "kpi", "define", "ben-okafor", "stress", "--name", "Stress", "--category", "work-life-balance",
         "--unit", "points", "--direction", "decrease", "--target", "3", "--due", "2030-07-01",

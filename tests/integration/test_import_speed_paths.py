@@ -27,7 +27,7 @@ from coachledger.services.transfer import importer as transfer_importer
 from coachledger.services.transfer import references as transfer_references
 from coachledger.services.transfer.references import _Stream
 from coachledger.settings import Settings
-from conftest import EVENT_ROWS, Cli, a_journey
+from conftest import EVENT_ROWS, JOURNEY_EVENTS, Cli, a_journey
 
 DUMP = (*EVENT_ROWS, "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name")
 
@@ -98,7 +98,7 @@ def test_both_paths_store_exactly_what_the_write_side_stored(
     import_from(Settings.from_values(str(checked_first), "test"), path)
 
     assert dump(one_pass) == dump(checked_first) == dump(store)  # rows, seals, time index
-    assert Cli(str(one_pass)).out("verify").startswith("Ledger intact: 20 events verified")
+    assert Cli(str(one_pass)).out("verify").startswith(f"Ledger intact: {JOURNEY_EVENTS} events verified")
 
 
 def test_a_file_with_blank_lines_and_a_later_header_imports_the_same(
@@ -110,7 +110,12 @@ def test_a_file_with_blank_lines_and_a_later_header_imports_the_same(
 
     result = import_from(Settings.from_values(str(tmp_path / "t.sqlite"), "test"), tmp_path / "spaced.jsonl")
 
-    assert (result.events, result.written, result.skipped, result.clients) == (20, 20, 0, 2)
+    assert (result.events, result.written, result.skipped, result.clients) == (
+        JOURNEY_EVENTS,
+        JOURNEY_EVENTS,
+        0,
+        2,
+    )
     assert dump(tmp_path / "t.sqlite") == dump(store)
 
 
