@@ -28,7 +28,8 @@ class GoalCommands:
 
     def goal_state(self, goal: str) -> str:
         """ "open", "achieved" or "abandoned"."""
-        return events.goal_status(self).get(goal, "open")
+        status: dict[str, str] = self.__dict__.get("goal_status", {})  # reading never adds state
+        return status.get(goal, "open")
 
     def _known_goal(self, goal: str) -> str:
         self._check_writable()
