@@ -63,6 +63,7 @@ def test_the_demo_has_every_kind_of_coaching_event_and_shows_progress(cli: Cli) 
     for kind in (
         "GoalSet", "KpiDefined", "BaselineEstablished", "MeasurementRecorded", "MeasurementCorrected",
         "MeasurementRetracted", "KpiAdjusted", "FeedbackReceived", "SessionLogged", "MilestoneCelebrated",
+        "GoalAdjusted", "GoalAchieved", "GoalAbandoned",
     ):  # fmt: skip
         assert types[kind] > 0, kind
     kpis = [e["data"] for e in events if e["type"] == "KpiDefined"]
@@ -78,6 +79,10 @@ def test_the_demo_has_every_kind_of_coaching_event_and_shows_progress(cli: Cli) 
         and moment(e["recorded_at"]) - moment(e["data"]["effective_at"]) > timedelta(days=10)
     ]  # fmt: skip
     assert late, "some measurements are entered weeks after they were taken"
+    measured = [e["data"] for e in events if e["type"] == "MeasurementRecorded"]
+    assert all(0 <= m["confidence"] <= 10 for m in measured), "every demo check-in carries a confidence"
+    assert cli.json("agenda", "ana-lopez", "--as-of", "2026-10-30")["confidence_drops"]
+    assert cli.json("portfolio", "--as-of", "2026-10-30")["goals_achieved"] > 0
     assert {e["actor"] for e in events} <= {"maria", "jonas", "aiko", "sam", "priya"}
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from coachledger.adapters.codec import LedgerStoredEvent, MsgspecMapper
 from coachledger.domain import Client
+from coachledger.services import demo_goals
 
 DEMO_END = datetime(2026, 10, 30, 17, 0, tzinfo=UTC)
 COACHES = ("maria", "jonas", "aiko", "sam", "priya")
@@ -292,6 +293,7 @@ class Story:
             self._plan_measurements(k, sessions)
         for when in sessions:
             self._session(when, when)
+        demo_goals.plan(self)  # the goal lifecycle
 
     def _categories(self) -> list[str]:
         if self.index == 0:
@@ -531,8 +533,9 @@ class Story:
     def _measure(
         self, k: KpiPlan, handle: str, value: Decimal, effective: datetime, note: str | None
     ) -> None:
+        sure = demo_goals.confidence(self, k, handle, effective)
         self.handles[handle] = self.c.record_measurement(
-            self.coach, k.t.kpi, value, effective, k.t.source, note
+            self.coach, k.t.kpi, value, effective, k.t.source, note, sure
         )
 
     def _correct(self, handle: str, value: Decimal) -> None:
@@ -613,6 +616,7 @@ class Story:
             p.t.kpi in self.c.celebrated for p in self.kpis if p.t.goal == goal
         ):
             self.c.celebrate_milestone(self.coach, goal, "Every KPI of this goal reached its target")
+            demo_goals.achieve_if_open(self, goal, day_of(self.clock.now))
 
     def c_now(self) -> datetime:
         return self.clock.now
