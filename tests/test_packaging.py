@@ -26,3 +26,13 @@ def test_every_package_of_the_tree_is_listed_in_pyproject() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     listed = set(config["tool"]["setuptools"]["packages"])
     assert _packages_in_tree() == listed
+
+
+def test_the_shipped_kpi_templates_are_package_data() -> None:
+    """``kpi define --template NAME`` reads them from the installed package."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = config["tool"]["setuptools"]["package-data"]["coachledger"]
+    base = ROOT / "src" / "coachledger"
+    templates = sorted(p.relative_to(base) for p in (base / "templates").glob("*"))
+    assert len(templates) == 9
+    assert all(any(t.match(pattern) for pattern in patterns) for t in templates)

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from coachledger.services.demo import KpiPlan, Story
+# ``Story`` and ``KpiPlan`` are the demo's (``demo``), which imports this module: they are ``Any`` here.
+Story = Any
+KpiPlan = Any
 
 LOW_MONTH = timedelta(days=32)  # the first client's last check-in of a personal KPI, in the last month
 
@@ -33,10 +34,8 @@ def confidence(story: Story, k: KpiPlan, handle: str, effective: datetime) -> in
 
 def plan(story: Story) -> None:
     """Plan the goal lifecycle of one client's story (after its KPIs and sessions are planned)."""
-    from coachledger.services.demo import GOALS, add_months, day_of, working_time
-
     rng = random.Random(f"coachledger-demo-goals:{story.slug}:{story.index}")
-    goals = sorted({k.t.goal for k in story.kpis}, key=list(GOALS).index)
+    goals = sorted({k.t.goal for k in story.kpis})
     span = story.until - story.start
     if not goals or span < timedelta(days=60):
         return
@@ -47,7 +46,7 @@ def plan(story: Story) -> None:
 
     first, last = goals[0], goals[-1]
     moved = at(0.4)
-    due = day_of(add_months(story.start, 21 if GOALS[first][1] == "long" else 12))
+    due = day_of(story.start + timedelta(days=600))
     story._at(
         moved,
         _run,
@@ -91,3 +90,15 @@ def _run(story: Story, command: str, goal: str, effective: datetime, fields: dic
         story.c.adjust_goal(story.coach, goal, effective_at=effective, **fields)
     elif (command == "reopen_goal") == (state != "open"):
         getattr(story.c, command)(story.coach, goal, effective, *fields.values())
+
+
+def day_of(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def working_time(rng: random.Random, day: datetime) -> datetime:
+    """A moment during office hours on ``day`` or the next weekday (as the demo's other entries)."""
+    day = day_of(day)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day + timedelta(hours=rng.randint(8, 17), minutes=rng.randrange(0, 60, 5))
