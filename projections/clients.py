@@ -16,7 +16,12 @@ TABLES = {
     "goals": "CREATE TABLE IF NOT EXISTS goals (client_key INTEGER NOT NULL, goal TEXT NOT NULL, "
     "text TEXT NOT NULL, horizon TEXT NOT NULL, due TEXT, seq INTEGER NOT NULL, recorded_at TEXT NOT NULL, "
     "PRIMARY KEY (client_key, goal))",
+    # the goal lifecycle: one row per adjustment, achievement, abandonment or reopening (read by ``goals``)
+    "goal_changes": "CREATE TABLE IF NOT EXISTS goal_changes (seq INTEGER PRIMARY KEY, client_key INTEGER NOT NULL, "
+    "goal TEXT NOT NULL, kind TEXT NOT NULL, effective_at TEXT NOT NULL, text TEXT, horizon TEXT, due TEXT, "
+    "reason TEXT, note TEXT, recorded_at TEXT NOT NULL, actor TEXT NOT NULL)",
 }
+INDEXES = ("CREATE INDEX IF NOT EXISTS goal_changes_by_stream ON goal_changes (client_key, seq)",)
 
 
 @on("Registered", "INSERT INTO clients VALUES (?,?,?,?,?,?)")
@@ -30,9 +35,49 @@ def _goal_set(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     return (key, d.goal, d.text, d.horizon, due, seq, utc_text(d.timestamp))
 
 
+# -- the goal lifecycle --
+
+_GOAL_CHANGE = "INSERT INTO goal_changes VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+
+
+def _goal_change(seq: int, key: int, d: Any, kind: str, **fields: Any) -> tuple[Any, ...]:
+    due = fields.get("due")
+    return (
+        *(seq, key, d.goal, kind, utc_text(d.effective_at), fields.get("text"), fields.get("horizon")),
+        *(
+            due[:10] if due else None,
+            fields.get("reason"),
+            fields.get("note"),
+            utc_text(d.timestamp),
+            d.actor,
+        ),
+    )
+
+
+@on("GoalAdjusted", _GOAL_CHANGE)
+def _goal_adjusted(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
+    return _goal_change(seq, key, d, "adjusted", text=d.text, horizon=d.horizon, due=d.due, reason=d.reason)
+
+
+@on("GoalAchieved", _GOAL_CHANGE)
+def _goal_achieved(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
+    return _goal_change(seq, key, d, "achieved", note=d.note)
+
+
+@on("GoalAbandoned", _GOAL_CHANGE)
+def _goal_abandoned(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
+    return _goal_change(seq, key, d, "abandoned", reason=d.reason)
+
+
+@on("GoalReopened", _GOAL_CHANGE)
+def _goal_reopened(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
+    return _goal_change(seq, key, d, "reopened", reason=d.reason)
+
+
 def forget(db: Any, stream: str, key: int | None) -> None:
     db.execute("DELETE FROM clients WHERE stream = ?", (stream,))
     db.execute("DELETE FROM goals WHERE client_key = ?", (key,))
+    db.execute("DELETE FROM goal_changes WHERE client_key = ?", (key,))
 
 
 def key_of(db: ViewDB, stream: str) -> int | None:

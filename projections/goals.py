@@ -1,5 +1,5 @@
-"""The goal lifecycle: adjustments, achievements, abandonments and reopenings, and each goal's
-state and progress as of any date, known at any time.
+"""Each goal's state and progress as of any date, known at any time, from the goals and their
+lifecycle rows (adjustments, achievements, abandonments, reopenings) of the ``clients`` view.
 
 A goal's progress rolls up from the KPIs linked to it (the KPI's ``goal`` in the definition in
 force at the as-of date): the weighted mean of their progress, each KPI's progress held to
@@ -13,58 +13,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from coachledger.projections import clients
-from coachledger.projections.batch import utc_text
 from coachledger.projections.db import ViewDB
 from coachledger.projections.models import GoalState, Progress
-from coachledger.projections.registry import on
 
-NAME = "goals"
-TABLES = {
-    "goal_changes": "CREATE TABLE IF NOT EXISTS goal_changes (seq INTEGER PRIMARY KEY, client_key INTEGER NOT NULL, "
-    "goal TEXT NOT NULL, kind TEXT NOT NULL, effective_at TEXT NOT NULL, text TEXT, horizon TEXT, due TEXT, "
-    "reason TEXT, note TEXT, recorded_at TEXT NOT NULL, actor TEXT NOT NULL)",
-}
-INDEXES = ("CREATE INDEX IF NOT EXISTS goal_changes_by_stream ON goal_changes (client_key, seq)",)
-_ROW = "INSERT INTO goal_changes VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 STATUS_OF = {"adjusted": None, "achieved": "achieved", "abandoned": "abandoned", "reopened": "open"}
-
-
-def _row(seq: int, key: int, d: Any, kind: str, **fields: Any) -> tuple[Any, ...]:
-    due = fields.get("due")
-    return (
-        *(seq, key, d.goal, kind, utc_text(d.effective_at), fields.get("text"), fields.get("horizon")),
-        *(
-            due[:10] if due else None,
-            fields.get("reason"),
-            fields.get("note"),
-            utc_text(d.timestamp),
-            d.actor,
-        ),
-    )
-
-
-@on("GoalAdjusted", _ROW)
-def _adjusted(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
-    return _row(seq, key, d, "adjusted", text=d.text, horizon=d.horizon, due=d.due, reason=d.reason)
-
-
-@on("GoalAchieved", _ROW)
-def _achieved(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
-    return _row(seq, key, d, "achieved", note=d.note)
-
-
-@on("GoalAbandoned", _ROW)
-def _abandoned(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
-    return _row(seq, key, d, "abandoned", reason=d.reason)
-
-
-@on("GoalReopened", _ROW)
-def _reopened(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
-    return _row(seq, key, d, "reopened", reason=d.reason)
-
-
-def forget(db: Any, stream: str, key: int | None) -> None:
-    db.execute("DELETE FROM goal_changes WHERE client_key = ?", (key,))
 
 
 def goal_states(

@@ -14,7 +14,8 @@ from coachledger.ids import stream_of
 from coachledger.services.transfer import LINE_TYPES, export_to, import_from, open_store
 from coachledger.settings import Settings
 from conftest import EVENT_ROWS as DUMP
-from conftest import JOURNEY_EVENTS, Cli, a_journey
+from conftest import JOURNEY_EVENTS as N  # the events of a_journey
+from conftest import Cli, a_journey
 
 
 def sqlite_dump(path: Path | str) -> list[list[tuple[Any, ...]]]:
@@ -71,10 +72,7 @@ def test_export_then_import_into_an_empty_store_gives_identical_progress_and_tim
     target = Cli(store)
     export_file(source.store, tmp_path / "ledger.jsonl")
 
-    assert (
-        target.out("import", str(tmp_path / "ledger.jsonl"))
-        == f"Imported {JOURNEY_EVENTS} events for 2 clients."
-    )
+    assert target.out("import", str(tmp_path / "ledger.jsonl")) == f"Imported {N} events for 2 clients."
 
     assert reads(target) == reads(source)  # recorded times, actors and seqs included
 
@@ -88,7 +86,7 @@ def test_a_postgresql_ledger_exports_what_was_imported(tmp_path: Path, store: st
     again = export_file(store, tmp_path / "again.jsonl")
 
     assert again[1:] == first[1:]
-    assert again[0]["events"] == first[0]["events"] == JOURNEY_EVENTS
+    assert again[0]["events"] == first[0]["events"] == N
 
 
 def test_imported_events_are_stored_byte_for_byte_as_the_write_side_stored_them(tmp_path: Path) -> None:
@@ -112,7 +110,7 @@ def test_importing_the_same_file_twice_changes_nothing(tmp_path: Path, store: st
 
     second = target.out("import", str(tmp_path / "ledger.jsonl"))
 
-    assert second == f"Nothing to import: the store already holds all {JOURNEY_EVENTS} events."
+    assert second == f"Nothing to import: the store already holds all {N} events."
     assert export_file(store, tmp_path / "after.jsonl")[1:] == before[1:]
 
 
@@ -126,7 +124,7 @@ def test_an_import_continues_streams_the_store_already_holds(tmp_path: Path, sto
 
     out = target.out("import", str(tmp_path / "ledger.jsonl"))
 
-    assert out == f"Imported {JOURNEY_EVENTS - 12} events for 2 clients (12 already in the store)."
+    assert out == f"Imported {N - 12} events for 2 clients (12 already in the store)."
     assert reads(target) == reads(source)
 
 
@@ -138,7 +136,7 @@ def test_a_partial_file_may_continue_a_stream_from_where_the_store_stands(tmp_pa
     target.run(
         "import", str(write_lines(tmp_path / "head.jsonl", [{**lines[0], "events": 12}, *lines[1:13]]))
     )
-    tail = [{**lines[0], "events": JOURNEY_EVENTS - 12}, *lines[13:]]
+    tail = [{**lines[0], "events": N - 12}, *lines[13:]]
 
     target.run("import", str(write_lines(tmp_path / "tail.jsonl", tail)))
 
@@ -153,9 +151,7 @@ def test_dry_run_checks_everything_and_writes_nothing(tmp_path: Path, store: str
 
     out = target.out("import", str(tmp_path / "ledger.jsonl"), "--dry-run")
 
-    assert out == (
-        f"Checked {JOURNEY_EVENTS} events: {JOURNEY_EVENTS} would be imported for 2 clients; nothing written."
-    )
+    assert out == f"Checked {N} events: {N} would be imported for 2 clients; nothing written."
     assert events_in(store) == 0
     if not store.startswith("postgresql://"):
         assert not Path(store).exists()
@@ -270,18 +266,11 @@ def test_a_truncated_file_is_refused_by_its_header_count(
         Cli(str(tmp_path / "t.sqlite")), "import", str(write_lines(tmp_path / "cut.jsonl", exported[:-3]))
     )
 
-    assert err == (
-        f"Error: line 1, field events: the header announces {JOURNEY_EVENTS} events but the file has "
-        f"{JOURNEY_EVENTS - 3}\n"
-    )
+    assert err == f"Error: line 1, field events: the header announces {N} events but the file has {N - 3}\n"
 
 
 def test_a_gap_in_a_stream_is_refused(tmp_path: Path, store: str, exported: list[dict[str, Any]]) -> None:
-    lines = [
-        {**exported[0], "events": JOURNEY_EVENTS - 1},
-        *exported[1:5],
-        *exported[6:],
-    ]  # ana's version 4 left out
+    lines = [{**exported[0], "events": N - 1}, *exported[1:5], *exported[6:]]  # ana's version 4 left out
     target = Cli(store)
 
     err = refused(target, "import", str(write_lines(tmp_path / "gap.jsonl", lines)))
@@ -384,7 +373,7 @@ def test_the_export_is_every_event_in_recording_order_with_times_actors_and_ids(
 
     header, events = lines[0], lines[1:]
     assert header["format"] == "coachledger-export" and header["version"] == 1
-    assert header["events"] == len(events) == JOURNEY_EVENTS
+    assert header["events"] == len(events) == N
     assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
     timeline = cli.json("timeline", "ana-lopez")["events"]
     ana = [e for e in events if e["client"] == "ana-lopez"]
@@ -405,10 +394,10 @@ def test_the_export_file_is_private_and_replaced_only_when_complete(tmp_path: Pa
     out.write_text("old")
     out.chmod(0o644)
 
-    assert cli.out("export", "--out", str(out)) == f"Exported {JOURNEY_EVENTS} events to {out}."
+    assert cli.out("export", "--out", str(out)) == f"Exported {N} events to {out}."
 
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
-    assert len(out.read_text().splitlines()) == JOURNEY_EVENTS + 1
+    assert len(out.read_text().splitlines()) == N + 1
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".ledger")] == []
 
 
@@ -426,16 +415,11 @@ def test_the_python_interface_round_trips(tmp_path: Path) -> None:
     a_journey(source)
     settings = Settings.from_values(source.store, "maria")
     with (tmp_path / "x.jsonl").open("wb") as sink:
-        assert export_to(settings, None, sink).events == JOURNEY_EVENTS
+        assert export_to(settings, None, sink).events == N
 
     result = import_from(Settings.from_values(str(tmp_path / "copy.sqlite"), "x"), tmp_path / "x.jsonl")
 
-    assert (result.events, result.written, result.skipped, result.clients) == (
-        JOURNEY_EVENTS,
-        JOURNEY_EVENTS,
-        0,
-        2,
-    )
+    assert (result.events, result.written, result.skipped, result.clients) == (N, N, 0, 2)
     assert sqlite_dump(tmp_path / "copy.sqlite") == sqlite_dump(source.store)
 
 
