@@ -51,11 +51,10 @@ def kpi() -> None:
 @click.option("--horizon", type=click.Choice(HORIZONS), default=Horizon.SHORT.value, show_default=True)
 @click.option("--method", help="How it is measured.")
 @click.option("--goal", help="The goal this KPI serves.")
-@click.option("--defined-by", type=click.Choice(DEFINERS), default=Definer.BOTH.value, show_default=True)
 @click.option(
-    "--template",
-    help="Define a set of KPIs from a TOML template: a file, or a shipped name (kpi template list).",
+    "--defined-by", type=click.Choice(DEFINERS), default=Definer.BOTH.value, show_default=True
 )
+@click.option("--template", help="Define a set of KPIs from a TOML template: a file or a shipped name.")
 @pass_env
 def define(
     env: Env,
