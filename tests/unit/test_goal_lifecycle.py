@@ -120,7 +120,7 @@ def test_a_template_due_offset_counts_from_the_definition_time() -> None:
                    "target": 8, "due": "6 months", "scale": [1, 10], "weight": 2}],
     )  # fmt: skip
 
-    (fields,) = templates.definitions(template, datetime(2026, 8, 31, 9, tzinfo=UTC), goal="lead-team")
+    (fields,) = templates.definitions(template, datetime(2026, 8, 31, 9, tzinfo=UTC), "lead-team", "client")
 
     assert fields["due"] == datetime(2027, 2, 28, 9, tzinfo=UTC)  # the month's last day
     assert (fields["kpi"], fields["scale_min"], fields["scale_max"], fields["goal"]) == (
@@ -129,7 +129,7 @@ def test_a_template_due_offset_counts_from_the_definition_time() -> None:
         10,
         "lead-team",
     )
-    assert fields["weight"] == Decimal(2)
+    assert fields["weight"] == Decimal(2) and fields["defined_by"] == "client"
 
 
 def test_every_shipped_template_reads() -> None:

@@ -96,7 +96,8 @@ def define(
         ]
         if extra:
             raise click.UsageError(f"--template defines the KPIs: drop {extra[0].get_error_hint(ctx)}")
-        define_from_template(env, client, template, goal)
+        chosen = ctx.get_parameter_source("defined_by") == click.core.ParameterSource.COMMANDLINE
+        define_from_template(env, client, template, goal, defined_by if chosen else None)
         return
     for param in ctx.command.params:
         required = param.name in ("kpi_id", "name", "category", "unit", "direction", "target", "due")
@@ -127,12 +128,14 @@ def define(
 # -- KPI templates ---------------------------------------------------------------------------
 
 
-def define_from_template(env: Env, client: str, template: str, goal: str | None) -> None:
+def define_from_template(
+    env: Env, client: str, template: str, goal: str | None, defined_by: str | None
+) -> None:
     from datetime import UTC
 
     from coachledger.services import templates
 
-    definitions = templates.definitions(templates.load(template), datetime.now(tz=UTC), goal)
+    definitions = templates.definitions(templates.load(template), datetime.now(tz=UTC), goal, defined_by)
     for kpi_id in env.ledger().define_kpis(client, definitions):
         click.echo(kpi_id)
 

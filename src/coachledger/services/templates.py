@@ -71,10 +71,13 @@ def load(name_or_path: str) -> Template:
     return Template(name, str(data.get("description", "")), kpis)
 
 
-def definitions(template: Template, now: datetime, goal: str | None = None) -> list[dict[str, Any]]:
+def definitions(
+    template: Template, now: datetime, goal: str | None = None, defined_by: str | None = None
+) -> list[dict[str, Any]]:
     """The keyword arguments of ``Ledger.define_kpi`` for each KPI of the template.
 
-    A relative ``due`` ("6 months") counts from ``now``; ``goal`` links every KPI that names none.
+    A relative ``due`` ("6 months") counts from ``now``; ``goal`` links every KPI that names none,
+    and ``defined_by`` is that of every KPI that says none.
     """
     out = []
     for n, kpi in enumerate(template.kpis, start=1):
@@ -99,6 +102,8 @@ def definitions(template: Template, now: datetime, goal: str | None = None) -> l
             fields["weight"] = _number(where, "weight", kpi["weight"])
         if goal is not None and "goal" not in fields:
             fields["goal"] = goal
+        if defined_by is not None and "defined_by" not in fields:
+            fields["defined_by"] = defined_by
         fields["kpi"] = fields.pop("id")
         out.append(fields)
     ids = [f["kpi"] for f in out]
