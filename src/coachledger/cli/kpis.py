@@ -142,7 +142,13 @@ def define_from_template(
 
 @kpi.group("template")
 def template_group() -> None:
-    """KPI templates: sets of KPI definitions to start a client with (kpi define --template)."""
+    """KPI templates: sets of KPI definitions to start a client with (kpi define --template).
+
+    \b
+    Example:
+      coachledger kpi template list
+      coachledger kpi template show career-essentials
+    """
 
 
 @template_group.command("list")
