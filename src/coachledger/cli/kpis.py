@@ -21,6 +21,9 @@ from coachledger.cli.common import (
 from coachledger.domain import CATEGORIES, DEFINERS, DIMENSIONS, DIRECTIONS, HORIZONS
 from coachledger.vocab import Definer, Dimension, Horizon
 
+CADENCE_HELP = "How often it is measured: weekly, biweekly, monthly, quarterly or Nd (e.g. 14d)."
+WEIGHT_HELP = "Its weight in its goal's progress (a positive number)."
+
 
 @click.group()
 def kpi() -> None:
@@ -54,6 +57,8 @@ def kpi() -> None:
 @click.option(
     "--defined-by", type=click.Choice(DEFINERS), default=Definer.BOTH.value, show_default=True
 )
+@click.option("--cadence", default="monthly", show_default=True, help=CADENCE_HELP)
+@click.option("--weight", type=NUMBER, default="1", show_default=True, help=WEIGHT_HELP)
 @pass_env
 def define(
     env: Env,
@@ -71,6 +76,8 @@ def define(
     method: str | None,
     goal: str | None,
     defined_by: str,
+    cadence: str,
+    weight: Decimal,
 ) -> None:
     """Define a KPI for CLIENT; prints the KPI id.
 
@@ -78,7 +85,8 @@ def define(
     Example:
       coachledger kpi define ana-lopez satisfaction --name "Job satisfaction" \\
           --category job-satisfaction --unit points --direction increase \\
-          --target 8 --due 2026-12-31 --scale 1..10 --dimension personal --goal lead-team
+          --target 8 --due 2026-12-31 --scale 1..10 --dimension personal --goal lead-team \\
+          --cadence weekly
     """
     click.echo(
         env.ledger().define_kpi(
@@ -97,6 +105,8 @@ def define(
             method=method,
             goal=goal,
             defined_by=defined_by,
+            cadence=cadence,
+            weight=weight,
         )
     )
 
@@ -143,6 +153,8 @@ def baseline(
 @click.option("--goal")
 @click.option("--dimension", type=click.Choice(DIMENSIONS))
 @click.option("--horizon", type=click.Choice(HORIZONS))
+@click.option("--cadence", help=CADENCE_HELP)
+@click.option("--weight", type=NUMBER, help=WEIGHT_HELP)
 @at_option
 @pass_env
 def adjust(
@@ -161,6 +173,8 @@ def adjust(
     goal: str | None,
     dimension: str | None,
     horizon: str | None,
+    cadence: str | None,
+    weight: Decimal | None,
     at: datetime | None,
 ) -> None:
     """Adjust a KPI when goals or circumstances change (a new definition version).
@@ -189,6 +203,8 @@ def adjust(
         goal=goal,
         dimension=dimension,
         horizon=horizon,
+        cadence=cadence,
+        weight=weight,
     )
     click.echo(f"Adjusted {kpi_id} for {client}.")
 

@@ -24,12 +24,14 @@ from coachledger.domain.rules import (
     DIRECTIONS,
     HORIZONS,
     SOURCES,
+    cadence_days,
     check_choice,
     check_id,
     check_in_scale,
     check_moment,
     check_number,
     check_scale,
+    check_weight,
     iso,
     require_reason,
 )
@@ -112,9 +114,13 @@ class Client(Aggregate):
         method: str | None = None,
         goal: str | None = None,
         defined_by: str = "both",
+        cadence: str = "monthly",
+        weight: Decimal = Decimal(1),
     ) -> None:
         self._check_writable()
         check_id("KPI", kpi)
+        cadence_days(cadence)
+        check_weight(weight)
         if kpi in self.kpis:
             raise DuplicateId(f"KPI '{kpi}' already exists for client '{self.slug}'")
         check_choice("category", category, CATEGORIES)
@@ -148,6 +154,8 @@ class Client(Aggregate):
             method=method,
             goal=goal,
             defined_by=defined_by,
+            cadence=cadence,
+            weight=weight,
         )
 
     def establish_baseline(
@@ -238,12 +246,17 @@ class Client(Aggregate):
         goal: str | None = None,
         dimension: str | None = None,
         horizon: str | None = None,
+        cadence: str | None = None,
+        weight: Decimal | None = None,
     ) -> None:
         state = self._open_kpi(kpi)
         reason = require_reason(reason, "a KPI adjustment")
         check_choice("dimension", dimension, DIMENSIONS)
         check_choice("horizon", horizon, HORIZONS)
-        changes = (name, unit, target, due, scale_min, method, goal, dimension, horizon, factor)
+        if cadence is not None:
+            cadence_days(cadence)
+        check_weight(weight)
+        changes = (name, unit, target, due, scale_min, method, goal, dimension, horizon, factor, cadence, weight)
         if all(c is None for c in changes):
             raise InvalidValue("an adjustment must change at least one field")
         if rescale and scale_min is None:
@@ -290,6 +303,8 @@ class Client(Aggregate):
             goal=goal,
             dimension=dimension,
             horizon=horizon,
+            cadence=cadence,
+            weight=weight,
         )
 
     def retire_kpi(self, actor: str, kpi: str, reason: str | None, effective_at: datetime) -> None:

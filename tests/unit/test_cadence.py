@@ -1,0 +1,154 @@
+"""KPI cadence and weight: given a client, when a KPI is defined or adjusted, then the event says so."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from coachledger.adapters import codec
+from coachledger.domain import Client, DomainError, InvalidValue
+from coachledger.domain.rules import cadence_days
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "stored-events-v0.1.0.jsonl"
+ACTOR = "maria"
+
+
+def day(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def define(client: Client, kpi: str = "satisfaction", **overrides: Any) -> None:
+    fields: dict[str, Any] = {
+        "name": "Job satisfaction",
+        "category": "job-satisfaction",
+        "unit": "points",
+        "direction": "increase",
+        "target": Decimal(8),
+        "due": day("2026-12-31"),
+        "now": day("2026-01-05"),
+        "scale_min": Decimal(1),
+        "scale_max": Decimal(10),
+    }
+    client.define_kpi(ACTOR, kpi, **{**fields, **overrides})
+
+
+def with_satisfaction(client: Client) -> None:
+    define(client)
+
+
+def given(*steps: Callable[[Client], Any]) -> Client:
+    client = Client.register(ACTOR, "ana-lopez", "Ana López", "maria")
+    for step in steps:
+        step(client)
+    client.collect_events()
+    return client
+
+
+def then_events(client: Client) -> list[Any]:
+    return list(client.collect_events())
+
+
+def refused(client: Client, error: type[DomainError], command: Callable[[Client], Any], match: str) -> None:
+    before = copy.deepcopy({k: v for k, v in vars(client).items() if not k.startswith("_")})
+    with pytest.raises(error, match=match):
+        command(client)
+    assert then_events(client) == []
+    assert {k: v for k, v in vars(client).items() if not k.startswith("_")} == before
+
+
+def test_a_kpi_defined_without_cadence_or_weight_is_monthly_with_weight_one() -> None:
+    client = given()
+    define(client)
+    [event] = then_events(client)
+    assert (event.cadence, event.weight) == ("monthly", Decimal(1))
+
+
+def test_a_kpi_defined_with_a_cadence_and_weight_records_both() -> None:
+    client = given()
+    define(client, cadence="14d", weight=Decimal("2.5"))
+    [event] = then_events(client)
+    assert (event.cadence, event.weight) == ("14d", Decimal("2.5"))
+    assert event.summary(event).endswith(", measured 14d, weight 2.5")
+
+
+@pytest.mark.parametrize(
+    ("cadence", "days"),
+    [
+        ("weekly", 7),
+        ("biweekly", 14),
+        ("monthly", 30),
+        ("quarterly", 91),
+        ("1d", 1),
+        ("366d", 366),
+        (None, 30),
+    ],
+)
+def test_cadences_name_their_days(cadence: str | None, days: int) -> None:
+    assert cadence_days(cadence) == days
+
+
+@pytest.mark.parametrize("cadence", ["daily", "0d", "367d", "2w", "14", "-3d", ""])
+def test_an_unknown_cadence_is_refused(cadence: str) -> None:
+    client = given()
+    refused(client, InvalidValue, lambda c: define(c, cadence=cadence), "cadence must be one of")
+
+
+@pytest.mark.parametrize("weight", ["0", "-1", "NaN", "Infinity"])
+def test_a_weight_that_is_not_positive_is_refused(weight: str) -> None:
+    client = given()
+    refused(client, InvalidValue, lambda c: define(c, weight=Decimal(weight)), "weight must be a positive")
+
+
+def test_adjusting_cadence_or_weight_alone_is_a_change() -> None:
+    client = given(with_satisfaction)
+    client.adjust_kpi(
+        ACTOR, "satisfaction", reason="weekly check-ins", effective_at=day("2026-02-01"), cadence="weekly"
+    )
+    client.adjust_kpi(
+        ACTOR, "satisfaction", reason="matters more", effective_at=day("2026-02-01"), weight=Decimal(3)
+    )
+    first, second = then_events(client)
+    assert (first.cadence, first.weight, second.cadence, second.weight) == ("weekly", None, None, Decimal(3))
+    assert "cadence weekly" in first.summary(first) and "weight 3" in second.summary(second)
+
+
+def test_adjusting_to_a_bad_cadence_or_weight_is_refused() -> None:
+    client = given(with_satisfaction)
+    at = day("2026-02-01")
+    refused(
+        client,
+        InvalidValue,
+        lambda c: c.adjust_kpi(ACTOR, "satisfaction", reason="r", effective_at=at, cadence="fortnightly"),
+        "cadence must be one of",
+    )
+    refused(
+        client,
+        InvalidValue,
+        lambda c: c.adjust_kpi(ACTOR, "satisfaction", reason="r", effective_at=at, weight=Decimal(0)),
+        "weight must be a positive",
+    )
+
+
+def test_a_kpi_stored_before_cadences_existed_reads_as_monthly_with_weight_one() -> None:
+    rows = [json.loads(line) for line in FIXTURE.read_text().splitlines()]
+    row = next(r for r in rows if r["topic"] == "coachledger:KpiDefined")
+    assert "cadence" not in json.loads(row["state"])
+    event = codec.MsgspecMapper().to_domain_event(
+        codec.LedgerStoredEvent(
+            originator_id=row["originator_id"],
+            originator_version=row["originator_version"],
+            topic=row["topic"],
+            state=row["state"].encode(),
+        )
+    )
+    assert isinstance(event, Client.KpiDefined)
+    assert (event.cadence, event.weight) == ("monthly", Decimal(1))
+    text = codec.text_decoder(row["topic"])(row["state"].encode())
+    assert text.cadence == "monthly" and Decimal(text.weight) == 1
