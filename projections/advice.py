@@ -8,9 +8,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from coachledger.moments import cadence_days
 from coachledger.projections import clients, history, journal, progress
 from coachledger.projections.models import Finding, Progress
-from coachledger.projections.read import CADENCE, ReadSide, iso, now
+from coachledger.projections.read import ReadSide, iso, now
 from coachledger.vocab import Dimension, Direction, Horizon, Status
 
 ATTENTION = (Status.OFF_TRACK, Status.AT_RISK, Status.OVERDUE)
@@ -38,11 +39,12 @@ def findings(rs: ReadSide, slug: str, moment: datetime | None = None) -> list[Fi
             add(kpi, "no-baseline", f"KPI {kpi} has no baseline: progress cannot be measured")
         else:
             last = _last_measured(facts, kpi, moment)
-            if last is not None and moment - last > CADENCE:
+            days = cadence_days(definition.get("cadence"))
+            if last is not None and moment - last > timedelta(days=days):
                 add(
                     kpi,
                     "measurement-overdue",
-                    f"KPI {kpi} was last measured {(moment - last).days} days ago (cadence: 30 days)",
+                    f"KPI {kpi} was last measured {(moment - last).days} days ago (cadence: {days} days)",
                 )
             b, t = item.baseline, item.target
             met = b is not None and (b >= t if definition["direction"] == Direction.INCREASE else b <= t)
@@ -111,11 +113,13 @@ def agenda(
                 )
     overdue = []
     for kpi in facts.kpis():
-        if facts.definition(kpi, moment)["retired"]:
+        definition = facts.definition(kpi, moment)
+        if definition["retired"]:
             continue
         last = _last_measured(facts, kpi, moment)
-        if last is None or moment - last > CADENCE:
-            overdue.append({"kpi": kpi, "last_measured": iso(last)})
+        cadence = definition.get("cadence")
+        if last is None or moment - last > timedelta(days=cadence_days(cadence)):
+            overdue.append({"kpi": kpi, "last_measured": iso(last), "cadence": cadence or "monthly"})
     return {
         "client": slug,
         "as_of": iso(moment),

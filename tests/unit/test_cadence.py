@@ -14,7 +14,7 @@ import pytest
 
 from coachledger.adapters import codec
 from coachledger.domain import Client, DomainError, InvalidValue
-from coachledger.domain.rules import cadence_days
+from coachledger.moments import cadence_days
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "stored-events-v0.1.0.jsonl"
 ACTOR = "maria"

@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "portfolio": "coachledger.cli.reads:portfolio",
     "check": "coachledger.cli.reads:check",
     "agenda": "coachledger.cli.reads:agenda",
+    "due": "coachledger.cli.due:due",
     "projections": "coachledger.cli.views:projections",
     # data in and out
     "report": "coachledger.cli.reports:report",

@@ -24,7 +24,7 @@ from coachledger.domain.rules import (
     DIRECTIONS,
     HORIZONS,
     SOURCES,
-    cadence_days,
+    check_cadence,
     check_choice,
     check_id,
     check_in_scale,
@@ -119,7 +119,7 @@ class Client(Aggregate):
     ) -> None:
         self._check_writable()
         check_id("KPI", kpi)
-        cadence_days(cadence)
+        check_cadence(cadence)
         check_weight(weight)
         if kpi in self.kpis:
             raise DuplicateId(f"KPI '{kpi}' already exists for client '{self.slug}'")
@@ -254,7 +254,7 @@ class Client(Aggregate):
         check_choice("dimension", dimension, DIMENSIONS)
         check_choice("horizon", horizon, HORIZONS)
         if cadence is not None:
-            cadence_days(cadence)
+            check_cadence(cadence)
         check_weight(weight)
         changes = (name, unit, target, due, scale_min, method, goal, dimension, horizon, factor, cadence, weight)
         if all(c is None for c in changes):

@@ -18,7 +18,8 @@ from typing import Any, ClassVar, Protocol
 from eventsourcing.domain import Aggregate
 
 from coachledger.domain.catalogue import Defines, Ref, Refers, amount
-from coachledger.domain.rules import DEFAULT_CADENCE, DEFAULT_WEIGHT, iso, opt
+from coachledger.domain.rules import DEFAULT_WEIGHT, iso, opt
+from coachledger.moments import DEFAULT_CADENCE
 
 
 class ClientState(Protocol):

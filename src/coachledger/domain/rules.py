@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from coachledger.errors import InvalidValue, OutsideScale, ReasonRequired
+from coachledger.moments import cadence_days
 from coachledger.vocab import Category, Definer, Dimension, Direction, Horizon, Source, values
 
 CATEGORIES = values(Category)
@@ -18,25 +19,16 @@ SOURCES = values(Source)
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 # -- cadence and weight (how often a KPI is measured; its share in a goal's roll-up) --
-CADENCES = {"weekly": 7, "biweekly": 14, "monthly": 30, "quarterly": 91}
-DEFAULT_CADENCE = "monthly"
 DEFAULT_WEIGHT = Decimal(1)
-_DAYS = re.compile(r"^([1-9][0-9]{0,2})d$")
 
 
-def cadence_days(cadence: str | None) -> int:
-    """The days between two measurements: a named cadence, or ``Nd`` (1..366 days)."""
-    if cadence is None:
-        return CADENCES[DEFAULT_CADENCE]
-    if cadence in CADENCES:
-        return CADENCES[cadence]
-    found = _DAYS.match(cadence)
-    if found is None or int(found.group(1)) > 366:
-        raise InvalidValue(
-            f"cadence must be one of {', '.join(CADENCES)} or a number of days like 14d (1d..366d), "
-            f"not '{cadence}'"
-        )
-    return int(found.group(1))
+def check_cadence(cadence: str | None) -> None:
+    """A cadence (see ``moments.cadence_days``); None: unchanged."""
+    if cadence is not None:
+        try:
+            cadence_days(cadence)
+        except ValueError as e:
+            raise InvalidValue(str(e)) from None
 
 
 def check_weight(weight: Decimal | None) -> None:
