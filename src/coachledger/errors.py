@@ -39,3 +39,7 @@ class InvalidValue(DomainError):
 
 class ClientWasForgotten(DomainError):
     pass
+
+
+class FromTheFuture(InvalidValue):
+    """A measurement or baseline dated after the moment it is recorded."""

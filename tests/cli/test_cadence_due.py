@@ -23,6 +23,7 @@ from conftest import Cli
 
 # Build every event schema now: under freezegun, `datetime` in the domain's type hints is FakeDatetime.
 list(codec.SCHEMAS.values())
+import coachledger.services.transfer.schema  # noqa: E402, F401 - its line types too, before any clock is frozen
 
 
 class Coach:
@@ -117,6 +118,7 @@ def test_within_adds_what_falls_due_soon_and_coach_narrows_to_one_coach(practice
 
 
 def test_a_new_measurement_moves_the_due_date_and_a_retracted_one_does_not(practice: Coach) -> None:
+    practice.clock.move_to("2026-01-30T12:00:00Z")
     practice("measure", "record", "ana", "skill", "60", "--at", "2026-01-30")
     assert ("ana", "skill", "2026-02-06", -4) in due(practice, "--as-of", "2026-02-02", "--within", "7d")
     practice("measure", "retract", "ana", "m2", "--reason", "wrong client")
@@ -204,3 +206,29 @@ def test_agenda_and_check_use_each_kpis_cadence(practice: Coach) -> None:
     assert [f["message"] for f in found if f["rule"] == "measurement-overdue"] == [
         "KPI skill was last measured 9 days ago (cadence: 7 days)"
     ]
+
+
+# -- guards against silent bad data -----------------------------------------------------------
+
+
+def test_a_measurement_from_the_future_is_refused_after_converting_its_offset(practice: Coach) -> None:
+    # The clock reads 2026-01-25T12:03Z: 14:00+02:00 is 12:00Z (accepted), 15:00+02:00 is 13:00Z (refused).
+    practice("measure", "record", "ana", "salary", "55", "--at", "2026-01-25T14:00+02:00")
+    result = practice("measure", "record", "ana", "salary", "56", "--at", "2026-01-25T15:00+02:00", ok=False)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: a measurement cannot be dated after the moment it is recorded: "
+        "2026-01-25T13:00:00Z is after 2026-01-25T12:04:00Z\n"
+    )
+    result = practice("kpi", "baseline", "ana", "network", "3", "--at", "2026-02-01", ok=False)
+    assert result.exit_code == 1 and "a baseline cannot be dated after" in result.stderr
+
+
+def test_a_csv_row_from_the_future_is_refused_with_its_line_and_nothing_is_written(
+    practice: Coach, tmp_path: Path
+) -> None:
+    rows = tmp_path / "survey.csv"
+    rows.write_text("kpi,value,date\nsalary,55,2026-01-24\nsalary,56,2026-03-01\n")
+    result = practice("measure", "import", "ana", str(rows), ok=False)
+    assert result.exit_code == 1 and "line 3, field date" in result.stderr
+    assert practice.json("progress", "ana")["kpis"][1]["measurements"] == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ import pytest
 
 from coachledger.adapters import codec
 from coachledger.domain import Client, DomainError, InvalidValue
+from coachledger.errors import FromTheFuture
 from coachledger.moments import cadence_days
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "stored-events-v0.1.0.jsonl"
@@ -152,3 +153,35 @@ def test_a_kpi_stored_before_cadences_existed_reads_as_monthly_with_weight_one()
     assert (event.cadence, event.weight) == ("monthly", Decimal(1))
     text = codec.text_decoder(row["topic"])(row["state"].encode())
     assert text.cadence == "monthly" and Decimal(text.weight) == 1
+
+
+# -- a check-in cannot come from the future ----------------------------------------------------
+
+
+def test_a_measurement_dated_after_its_recording_moment_is_refused() -> None:
+    client = given(with_satisfaction)
+    now = day("2026-02-01")
+    refused(
+        client,
+        FromTheFuture,
+        lambda c: c.record_measurement(ACTOR, "satisfaction", Decimal(6), day("2026-02-02"), now=now),
+        "cannot be dated after the moment it is recorded",
+    )
+    refused(
+        client,
+        FromTheFuture,
+        lambda c: c.establish_baseline(ACTOR, "satisfaction", Decimal(6), day("2026-02-02"), now=now),
+        "a baseline cannot be dated after",
+    )
+
+
+def test_a_measurement_dated_in_another_zone_compares_in_utc() -> None:
+    client = given(with_satisfaction)
+    now = datetime(2026, 2, 1, 12, tzinfo=UTC)
+    in_berlin = datetime(2026, 2, 1, 13, 30, tzinfo=timezone(timedelta(hours=2)))  # 11:30 UTC
+    client.record_measurement(ACTOR, "satisfaction", Decimal(6), in_berlin, now=now)
+    [event] = then_events(client)
+    assert event.effective_at == in_berlin
+    assert (
+        client.record_measurement(ACTOR, "satisfaction", Decimal(6), now, now=now) == "m2"
+    )  # the moment itself

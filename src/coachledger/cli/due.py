@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from coachledger.cli.common import MOMENT, Env, emit_json, json_option, pass_env
+from coachledger.cli.common import Env, emit_json, json_option, pass_env
 from coachledger.cli.reads import as_of_option, known_at_option
 from coachledger.cli.render import read_side, table
 

@@ -9,7 +9,7 @@ strings in UTC, which compare correctly as strings.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -35,7 +35,14 @@ from coachledger.domain.rules import (
     iso,
     require_reason,
 )
-from coachledger.errors import ClientWasForgotten, DuplicateId, InvalidValue, RetiredKpi, UnknownId
+from coachledger.errors import (
+    ClientWasForgotten,
+    DuplicateId,
+    FromTheFuture,
+    InvalidValue,
+    RetiredKpi,
+    UnknownId,
+)
 from coachledger.ids import client_id
 
 
@@ -166,10 +173,12 @@ class Client(Aggregate):
         effective_at: datetime,
         source: str | None = None,
         reason: str | None = None,
+        now: datetime | None = None,
     ) -> None:
         state = self._open_kpi(kpi)
         if state["baseline"]:
             reason = require_reason(reason, f"KPI '{kpi}' already has a baseline; re-baselining")
+        _check_not_after("a baseline", effective_at, now)
         self._check_value(kpi, value, effective_at)
         self.trigger_event(
             self.BaselineEstablished,
@@ -189,9 +198,11 @@ class Client(Aggregate):
         effective_at: datetime,
         source: str = "coach",
         note: str | None = None,
+        now: datetime | None = None,
     ) -> str:
         self._open_kpi(kpi)
         check_choice("source", source, SOURCES)
+        _check_not_after("a measurement", effective_at, now)
         self._check_value(kpi, value, effective_at)
         measurement_id = f"m{self.measurement_count + 1}"
         self.trigger_event(
@@ -425,3 +436,14 @@ class Client(Aggregate):
         check_moment("the effective date", effective_at)
         low, high = self._scale_at(kpi, effective_at)
         check_in_scale("value", value, low, high)
+
+
+def _check_not_after(what: str, effective_at: datetime, now: datetime | None) -> None:
+    """A check-in cannot come from the future: ``effective_at`` (any zone) is not after the
+    recording moment ``now`` (default: the clock the event's recording time is read from)."""
+    now = now if now is not None else datetime.now(tz=UTC)
+    if effective_at > now:
+        raise FromTheFuture(
+            f"{what} cannot be dated after the moment it is recorded: "
+            f"{iso(effective_at)[:19]}Z is after {iso(now)[:19]}Z"
+        )

@@ -18,6 +18,7 @@ from coachledger.domain import (
     RetiredKpi,
     UnknownId,
 )
+from coachledger.errors import FromTheFuture
 from coachledger.services.transfer.schema import ImportRefused
 
 if TYPE_CHECKING:
@@ -171,6 +172,8 @@ def record_csv_rows(
             ids.append(client.record_measurement(actor, row.kpi, row.value, row.at, row.source, row.note))
         except (UnknownId, RetiredKpi) as e:
             problems.append((row.line, "kpi", str(e)))
+        except FromTheFuture as e:
+            problems.append((row.line, "date", str(e)))
         except DomainError as e:
             problems.append((row.line, "value", str(e)))
     if problems:
