@@ -131,15 +131,10 @@ def active_kpis(cut: Cut) -> dict[tuple[int, str], dict[str, Any]]:
         if key not in cut.clients:
             continue
         if kind == "defined":
-            values = json.loads(fields)
+            values = _defined(fields)
             found.setdefault(
                 (key, kpi),
-                {
-                    "name": values["name"],
-                    "cadence": values.get("cadence", DEFAULT_CADENCE),
-                    "defined_at": recorded_at,
-                    "retired": False,
-                },
+                {"name": values.name, "cadence": values.cadence, "defined_at": recorded_at, "retired": False},
             )
         elif effective_at <= cut.moment_text:
             later.append((effective_at, seq, (key, kpi), kind, json.loads(fields)))
@@ -155,25 +150,47 @@ def active_kpis(cut: Cut) -> dict[tuple[int, str], dict[str, Any]]:
 
 
 def last_measured(cut: Cut) -> dict[tuple[int, str], str]:
-    """Each KPI's latest effective time of a baseline or a non-retracted measurement (<= the as-of moment)."""
+    """Each KPI's latest effective time of a baseline or a non-retracted measurement (<= the as-of moment).
+
+    One grouped pass over every measurement; only the few KPIs whose latest one was retracted
+    are looked at again, one by one.
+    """
+    known, until = cut.known, cut.moment_text
     last: dict[tuple[int, str], str] = {}
     measured = cut.db.execute(
-        "SELECT m.client_key, m.kpi, max(m.effective_at) FROM measurements m "
-        "WHERE m.seq <= ? AND m.effective_at <= ? AND NOT EXISTS (SELECT 1 FROM measurement_changes c "
-        "WHERE c.client_key = m.client_key AND c.mid = m.mid AND c.kind = 'retracted' AND c.seq <= ?) "
-        "GROUP BY m.client_key, m.kpi",
-        (cut.known, cut.moment_text, cut.known),
+        "SELECT client_key, kpi, max(effective_at) FROM measurements WHERE seq <= ? AND effective_at <= ? "
+        "GROUP BY client_key, kpi",
+        (known, until),
     ).fetchall()
     baselined = cut.db.execute(
         "SELECT client_key, kpi, max(effective_at) FROM baselines WHERE seq <= ? AND effective_at <= ? "
         "GROUP BY client_key, kpi",
-        (cut.known, cut.moment_text),
+        (known, until),
     ).fetchall()
-    for key, kpi, when in (*measured, *baselined):
-        ident = (key, kpi)
+    latest = {(key, kpi): when for key, kpi, when in measured}
+    retracted = cut.db.execute(
+        "SELECT m.client_key, m.kpi, m.effective_at FROM measurement_changes c JOIN measurements m "
+        "ON m.client_key = c.client_key AND m.mid = c.mid "
+        "WHERE c.kind = 'retracted' AND c.seq <= ? AND m.seq <= ? AND m.effective_at <= ?",
+        (known, known, until),
+    ).fetchall()
+    for ident in {(key, kpi) for key, kpi, when in retracted if latest.get((key, kpi)) == when}:
+        latest[ident] = _latest_standing(cut, *ident)
+    for ident, when in (*latest.items(), *(((key, kpi), when) for key, kpi, when in baselined)):
         if when is not None and (ident not in last or when > last[ident]):
             last[ident] = when
     return last
+
+
+def _latest_standing(cut: Cut, key: int, kpi: str) -> str | None:
+    """The latest effective time of one KPI's measurements that were not retracted."""
+    row = cut.db.execute(
+        "SELECT max(m.effective_at) FROM measurements m WHERE m.client_key = ? AND m.kpi = ? AND m.seq <= ? "
+        "AND m.effective_at <= ? AND NOT EXISTS (SELECT 1 FROM measurement_changes c "
+        "WHERE c.client_key = m.client_key AND c.mid = m.mid AND c.kind = 'retracted' AND c.seq <= ?)",
+        (key, kpi, cut.known, cut.moment_text, cut.known),
+    ).fetchone()
+    return row[0] if row else None
 
 
 def next_sessions(cut: Cut) -> list[dict[str, Any]]:
@@ -188,6 +205,20 @@ def next_sessions(cut: Cut) -> list[dict[str, Any]]:
         if key in cut.clients
     ]
     return sorted(out, key=lambda s: (s["at"], s["client"]))
+
+
+_DECODE: Any = None
+
+
+def _defined(fields: str | bytes) -> Any:
+    """The name and cadence of a stored definition (msgspec: only these two fields are built)."""
+    global _DECODE
+    if _DECODE is None:
+        import msgspec
+
+        struct = msgspec.defstruct("Defined", [("name", str), ("cadence", str, DEFAULT_CADENCE)])
+        _DECODE = msgspec.json.Decoder(struct).decode
+    return _DECODE(fields)
 
 
 def _text(moment: datetime) -> str:

@@ -232,3 +232,24 @@ def test_a_csv_row_from_the_future_is_refused_with_its_line_and_nothing_is_writt
     result = practice("measure", "import", "ana", str(rows), ok=False)
     assert result.exit_code == 1 and "line 3, field date" in result.stderr
     assert practice.json("progress", "ana")["kpis"][1]["measurements"] == 0
+
+
+def test_unknown_ids_and_commands_get_did_you_mean_suggestions(practice: Coach) -> None:
+    result = practice("measure", "record", "ann", "skill", "5", ok=False)
+    assert result.stderr == "Error: unknown client 'ann' (did you mean 'ana'?)\n"
+    result = practice("measure", "record", "ana", "skil", "5", ok=False)
+    assert result.stderr == "Error: unknown KPI 'skil' for client 'ana' (did you mean 'skill'?)\n"
+    result = practice("agenda", "bn", ok=False)
+    assert result.exit_code == 1 and result.stderr == "Error: unknown client 'bn' (did you mean 'ben'?)\n"
+    result = practice("du", ok=False)
+    assert result.exit_code == 2 and "No such command 'du'. Did you mean 'due'?" in result.stderr
+    assert practice("kpi", "ajust", ok=False).exit_code == 2  # Click's own groups suggest already
+    result = practice("measure", "record", "zzz", "skill", "5", ok=False)
+    assert result.stderr == "Error: unknown client 'zzz'\n"
+
+
+def test_the_demo_measures_weekly_monthly_and_quarterly(cli: Cli) -> None:
+    cli.run("demo", "--clients", "2")
+    cadences = {k["cadence"] for k in cli.json("kpi", "list", "ana-lopez")["kpis"]}
+    assert cadences == {"weekly", "monthly", "quarterly"}
+    assert cli.json("due", "--as-of", "2026-10-30")["items"]

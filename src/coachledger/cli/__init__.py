@@ -91,6 +91,18 @@ class LazyGroup(click.Group):
             return getattr(module, attr, None)  # type: ignore[no-any-return]
         return super().get_command(ctx, cmd_name)
 
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        """As Click's, and a mistyped command names the closest ones (lazy commands included)."""
+        name = args[0] if args else ""
+        known = sorted({*self.lazy, *self.commands})
+        if args and name not in known and not name.startswith("-") and not ctx.resilient_parsing:
+            import difflib
+
+            close = difflib.get_close_matches(name, known)
+            if close:
+                ctx.fail(f"No such command {name!r}. Did you mean {' or '.join(map(repr, close))}?")
+        return super().resolve_command(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         from coachledger.cli.common import clean_output, ledger_errors
 

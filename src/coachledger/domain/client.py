@@ -42,6 +42,7 @@ from coachledger.errors import (
     InvalidValue,
     RetiredKpi,
     UnknownId,
+    did_you_mean,
 )
 from coachledger.ids import client_id
 
@@ -399,7 +400,8 @@ class Client(Aggregate):
         try:
             return self.kpis[kpi]
         except KeyError:
-            raise UnknownId(f"unknown KPI '{kpi}' for client '{self.slug}'") from None
+            hint = did_you_mean(kpi, self.kpis)
+            raise UnknownId(f"unknown KPI '{kpi}' for client '{self.slug}'{hint}") from None
 
     def _open_kpi(self, kpi: str) -> dict[str, Any]:
         self._check_writable()
