@@ -253,3 +253,28 @@ def test_the_demo_measures_weekly_monthly_and_quarterly(cli: Cli) -> None:
     cadences = {k["cadence"] for k in cli.json("kpi", "list", "ana-lopez")["kpis"]}
     assert cadences == {"weekly", "monthly", "quarterly"}
     assert cli.json("due", "--as-of", "2026-10-30")["items"]
+
+
+def test_measure_import_skips_rows_already_recorded_and_dry_run_writes_nothing(
+    practice: Coach, tmp_path: Path
+) -> None:
+    rows = tmp_path / "survey.csv"
+    rows.write_text("kpi,value,date,source\nsalary,55,2026-01-10,survey\nsalary,57,2026-01-20,survey\n")
+    dry = practice("measure", "import", "ana", str(rows), "--dry-run").stdout
+    assert dry.splitlines() == [
+        "Would record 2 measurements for ana (m2..m3):",
+        "  m2  salary  55  2026-01-10T00:00:00+00:00  survey",
+        "  m3  salary  57  2026-01-20T00:00:00+00:00  survey",
+    ]
+    assert practice.json("progress", "ana")["kpis"][1]["measurements"] == 0
+    assert (
+        practice("measure", "import", "ana", str(rows)).stdout
+        == "Recorded 2 measurements for ana (m2..m3).\n"
+    )
+    again = practice("measure", "import", "ana", str(rows)).stdout
+    assert again == "Nothing to record for ana; skipped 2 already recorded.\n"
+    # Another value, date or source is another measurement.
+    rows.write_text("kpi,value,date,source\nsalary,55.0,2026-01-10,survey\nsalary,57,2026-01-20,self\n")
+    out = practice("measure", "import", "ana", str(rows)).stdout
+    assert out == "Recorded 1 measurement for ana (m4); skipped 1 already recorded.\n"
+    assert practice.json("progress", "ana")["kpis"][1]["measurements"] == 3

@@ -90,8 +90,9 @@ def retract(env: Env, client: str, measurement: str, reason: str) -> None:
     show_default=True,
     help="Source of rows whose source cell is empty or absent.",
 )
+@click.option("--dry-run", is_flag=True, help="Check every row and show what would be recorded; write nothing.")
 @pass_env
-def import_csv(env: Env, client: str, file: Path, source: str) -> None:
+def import_csv(env: Env, client: str, file: Path, source: str, dry_run: bool) -> None:
     """Record every row of a CSV file as a measurement of CLIENT, all or nothing.
 
     Columns (a header line names them, in any order): kpi, value, date, and optionally
@@ -99,9 +100,11 @@ def import_csv(env: Env, client: str, file: Path, source: str) -> None:
     or a datetime). Every row is checked first; errors name the line and column. The
     delimiter is detected: ',' or ';' (as European survey tools write, with decimal
     commas: 6,5) or a tab. FILE '-' reads stdin.
+    Rows already recorded (same KPI, date, value and source) are skipped and counted.
 
     \b
     Example:
+      coachledger measure import ana-lopez march-survey.csv --dry-run
       coachledger measure import ana-lopez march-survey.csv
       survey-export --month 2026-03 | coachledger measure import ana-lopez -
     """
@@ -109,7 +112,20 @@ def import_csv(env: Env, client: str, file: Path, source: str) -> None:
 
     from coachledger.services.transfer import import_measurements
 
-    ids = import_measurements(env.ledger(), client, sys.stdin.buffer if str(file) == "-" else file, source)
+    done = import_measurements(
+        env.ledger(), client, sys.stdin.buffer if str(file) == "-" else file, source, dry_run=dry_run
+    )
+    ids = done.ids
+    skipped = f"; skipped {done.skipped} already recorded" if done.skipped else ""
+    if not ids:
+        click.echo(f"Nothing to record for {client}{skipped}.")
+        return
     span = ids[0] if len(ids) == 1 else f"{ids[0]}..{ids[-1]}"
     noun = "measurement" if len(ids) == 1 else "measurements"
-    click.echo(f"Recorded {len(ids)} {noun} for {client} ({span}).")
+    if dry_run:
+        click.echo(f"Would record {len(ids)} {noun} for {client} ({span}){skipped}:")
+        for mid, row in zip(ids, done.rows, strict=True):
+            note = f"  {row.note}" if row.note else ""
+            click.echo(f"  {mid}  {row.kpi}  {row.value}  {row.at.isoformat()}  {row.source}{note}")
+        return
+    click.echo(f"Recorded {len(ids)} {noun} for {client} ({span}){skipped}.")

@@ -18,7 +18,9 @@ from coachledger.domain import (
     RetiredKpi,
     UnknownId,
 )
+from coachledger.domain.rules import iso
 from coachledger.errors import FromTheFuture
+from coachledger.ids import client_id
 from coachledger.services.transfer.schema import ImportRefused
 
 if TYPE_CHECKING:
@@ -181,11 +183,25 @@ def record_csv_rows(
     return ids
 
 
+@dataclass(frozen=True)
+class CsvImport:
+    """What a CSV import recorded (or, with ``dry_run``, would record)."""
+
+    ids: list[str]  # the new measurement ids, in file order
+    rows: list[CsvRow]  # the rows recorded, in file order
+    skipped: int  # rows already recorded: same KPI, date, value and source
+
+
 def import_measurements(
-    ledger: Ledger, slug: str, source: Path | BinaryIO, default_source: str = "survey"
-) -> list[str]:
-    """All rows of a CSV file (or an open binary stream, e.g. stdin) as measurements of one client,
-    saved together or not at all."""
+    ledger: Ledger, slug: str, source: Path | BinaryIO, default_source: str = "survey", dry_run: bool = False
+) -> CsvImport:
+    """All new rows of a CSV file (or an open binary stream, e.g. stdin) as measurements of one
+    client, saved together or not at all.
+
+    A row already recorded (the same KPI, effective time, value and source as a measurement
+    of the client, retracted or not) is skipped, so importing a file again records nothing twice.
+    ``dry_run``: every row is checked the same way, and nothing is saved.
+    """
     try:
         data = source.read_bytes() if isinstance(source, Path) else source.read()
         text = data.decode("utf-8-sig")
@@ -194,7 +210,26 @@ def import_measurements(
     except OSError as e:
         raise DomainError(f"cannot read {_name(source)}: {e.strerror}") from None
     rows, problems = read_measurements_csv(text, default_source)
-    return ledger.change(slug, lambda c: record_csv_rows(c, ledger.actor, rows, problems))
+    seen = recorded_measurements(ledger, slug)
+    new = [r for r in rows if (r.kpi, iso(r.at), r.value, r.source) not in seen]
+    if dry_run:
+        ids = record_csv_rows(ledger.client(slug), ledger.actor, new, problems)
+    else:
+        ids = ledger.change(slug, lambda c: record_csv_rows(c, ledger.actor, new, problems)) if new else []
+        if not new and problems:
+            raise ImportRefused(problems)
+    return CsvImport(ids, new, len(rows) - len(new))
+
+
+def recorded_measurements(ledger: Ledger, slug: str) -> set[tuple[str, str, Decimal, str]]:
+    """(KPI, effective time, value, source) of every measurement recorded for the client."""
+    from coachledger.domain import Client
+
+    return {
+        (e.kpi, iso(e.effective_at), e.value, e.source)
+        for e in ledger.repository.event_store.get(client_id(slug))
+        if isinstance(e, Client.MeasurementRecorded)
+    }
 
 
 def _name(source: Path | BinaryIO) -> str:
