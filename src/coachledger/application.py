@@ -156,17 +156,37 @@ class Ledger(Application[UUID]):
         return kpi
 
     def establish_baseline(
-        self, slug: str, kpi: str, value: Decimal, at: datetime | None, source: str | None, reason: str | None
+        self,
+        slug: str,
+        kpi: str,
+        value: Decimal,
+        at: datetime | None,
+        source: str | None,
+        reason: str | None,
+        confirmed: bool = False,
     ) -> None:
         self.change(
-            slug, lambda c: c.establish_baseline(self.actor, kpi, value, at or _now(), source, reason)
+            slug,
+            lambda c: c.establish_baseline(
+                self.actor, kpi, value, at or _now(), source, reason, confirmed=confirmed
+            ),
         )
 
     def record_measurement(
-        self, slug: str, kpi: str, value: Decimal, at: datetime | None, source: str, note: str | None
+        self,
+        slug: str,
+        kpi: str,
+        value: Decimal,
+        at: datetime | None,
+        source: str,
+        note: str | None,
+        confirmed: bool = False,
     ) -> str:
         return self.change(
-            slug, lambda c: c.record_measurement(self.actor, kpi, value, at or _now(), source, note)
+            slug,
+            lambda c: c.record_measurement(
+                self.actor, kpi, value, at or _now(), source, note, confirmed=confirmed
+            ),
         )
 
     def correct_measurement(self, slug: str, mid: str, value: Decimal, reason: str | None) -> None:

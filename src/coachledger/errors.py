@@ -44,6 +44,10 @@ class ClientWasForgotten(DomainError):
     pass
 
 
+class NeedsConfirmation(InvalidValue):
+    """A value that may be real but looks like a mistake: recorded only when confirmed (--yes)."""
+
+
 class FromTheFuture(InvalidValue):
     """A measurement or baseline dated after the moment it is recorded."""
 

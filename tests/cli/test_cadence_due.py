@@ -278,3 +278,25 @@ def test_measure_import_skips_rows_already_recorded_and_dry_run_writes_nothing(
     out = practice("measure", "import", "ana", str(rows)).stdout
     assert out == "Recorded 1 measurement for ana (m4); skipped 1 already recorded.\n"
     assert practice.json("progress", "ana")["kpis"][1]["measurements"] == 3
+
+
+def test_after_a_unit_change_a_value_100x_away_needs_yes_and_check_flags_it(practice: Coach) -> None:
+    # salary: baseline 50 (EUR) on 01-01; from 01-10 in kEUR (x0.001): last value 0.05, target 0.1.
+    practice(
+        "kpi", "adjust", "ana", "salary", "--unit", "kEUR", "--factor", "0.001", "--reason", "kEUR", "--at", "2026-01-10"
+    )  # fmt: skip
+    result = practice("measure", "record", "ana", "salary", "55", "--at", "2026-01-20", ok=False)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: 55 is more than 100x away from KPI salary's last value 0.05 since its unit changed on "
+        "2026-01-10: check the unit, or confirm with --yes\n"
+    )
+    practice("measure", "record", "ana", "salary", "0.055", "--at", "2026-01-20")  # in the new unit: fine
+    practice("measure", "record", "ana", "salary", "57", "--at", "2026-01-21", "--yes")
+    found = json.loads(practice.cli.run("check", "ana", "--json", ok=False).stdout)["findings"]
+    assert [f["message"] for f in found if f["rule"] == "outlier"] == [
+        "KPI salary: m3 = 57 on 2026-01-21 is more than 100x away from the value before it (0.055) "
+        "or the target (0.1) after the unit change on 2026-01-10"
+    ]
+    # Before any unit change nothing is guarded: the scale and the coach's eye are the checks.
+    practice("measure", "record", "ana", "skill", "5000", "--at", "2026-01-22")

@@ -14,7 +14,7 @@ import pytest
 
 from coachledger.adapters import codec
 from coachledger.domain import Client, DomainError, InvalidValue
-from coachledger.errors import FromTheFuture
+from coachledger.errors import FromTheFuture, NeedsConfirmation
 from coachledger.moments import cadence_days
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "stored-events-v0.1.0.jsonl"
@@ -185,3 +185,35 @@ def test_a_measurement_dated_in_another_zone_compares_in_utc() -> None:
     assert (
         client.record_measurement(ACTOR, "satisfaction", Decimal(6), now, now=now) == "m2"
     )  # the moment itself
+
+
+def test_after_a_factor_change_a_value_100x_from_the_last_value_or_target_needs_confirmation() -> None:
+    def salary(c: Client) -> None:
+        define(c, "salary", unit="EUR", target=Decimal(80000), scale_min=None, scale_max=None)
+        c.establish_baseline(ACTOR, "salary", Decimal(60000), day("2026-01-01"), now=day("2026-02-01"))
+        c.adjust_kpi(
+            ACTOR,
+            "salary",
+            reason="kEUR",
+            effective_at=day("2026-01-10"),
+            unit="kEUR",
+            factor=Decimal("0.001"),
+        )
+
+    client = given(salary)
+    at, now = day("2026-01-20"), day("2026-02-01")
+    refused(
+        client,
+        NeedsConfirmation,
+        lambda c: c.record_measurement(ACTOR, "salary", Decimal(62000), at, now=now),
+        "62000 is more than 100x away from KPI salary's last value 60 since its unit changed on 2026-01-10",
+    )
+    assert client.record_measurement(ACTOR, "salary", Decimal(62), at, now=now) == "m1"
+    client.collect_events()
+    refused(
+        client,
+        NeedsConfirmation,
+        lambda c: c.record_measurement(ACTOR, "salary", Decimal("0.1"), at, now=now),
+        "last value 62 since",
+    )
+    assert client.record_measurement(ACTOR, "salary", Decimal("0.1"), at, now=now, confirmed=True) == "m2"

@@ -118,6 +118,7 @@ def define(
 @at_option
 @click.option("--source", help="Where the value comes from.")
 @click.option("--reason", help="Required to re-baseline a KPI that has a baseline.")
+@click.option("--yes", is_flag=True, help="Record a value more than 100x away from the last value or target.")
 @pass_env
 def baseline(
     env: Env,
@@ -127,6 +128,7 @@ def baseline(
     at: datetime | None,
     source: str | None,
     reason: str | None,
+    yes: bool,
 ) -> None:
     """Establish the baseline of a KPI (the starting point).
 
@@ -134,7 +136,7 @@ def baseline(
     Example:
       coachledger kpi baseline ana-lopez satisfaction 5 --at 2026-01-01 --source survey
     """
-    env.ledger().establish_baseline(client, kpi_id, value, at, source, reason)
+    env.ledger().establish_baseline(client, kpi_id, value, at, source, reason, confirmed=yes)
     click.echo(f"Baseline of {kpi_id} for {client}: {value}.")
 
 

@@ -12,6 +12,8 @@ from coachledger.cli.common import NUMBER, Env, at_option, complete_client, comp
 from coachledger.domain import SOURCES
 from coachledger.vocab import Source
 
+YES_HELP = "Record a value more than 100x away from the last value or target after a unit change."
+
 
 @click.group()
 def measure() -> None:
@@ -32,9 +34,17 @@ def measure() -> None:
 @at_option
 @click.option("--source", type=click.Choice(SOURCES), default=Source.COACH.value, show_default=True)
 @click.option("--note", help="Context for the value.")
+@click.option("--yes", is_flag=True, help=YES_HELP)
 @pass_env
 def record(
-    env: Env, client: str, kpi: str, value: Decimal, at: datetime | None, source: str, note: str | None
+    env: Env,
+    client: str,
+    kpi: str,
+    value: Decimal,
+    at: datetime | None,
+    source: str,
+    note: str | None,
+    yes: bool,
 ) -> None:
     """Record a measurement of KPI; prints only the new measurement id.
 
@@ -44,7 +54,7 @@ def record(
     Example:
       coachledger measure record ana-lopez satisfaction 7 --at 2026-03-01 --source survey
     """
-    click.echo(env.ledger().record_measurement(client, kpi, value, at, source, note))
+    click.echo(env.ledger().record_measurement(client, kpi, value, at, source, note, confirmed=yes))
 
 
 @measure.command("correct")
@@ -91,8 +101,9 @@ def retract(env: Env, client: str, measurement: str, reason: str) -> None:
     help="Source of rows whose source cell is empty or absent.",
 )
 @click.option("--dry-run", is_flag=True, help="Check every row and show what would be recorded; write nothing.")
+@click.option("--yes", is_flag=True, help=YES_HELP)
 @pass_env
-def import_csv(env: Env, client: str, file: Path, source: str, dry_run: bool) -> None:
+def import_csv(env: Env, client: str, file: Path, source: str, dry_run: bool, yes: bool) -> None:
     """Record every row of a CSV file as a measurement of CLIENT, all or nothing.
 
     Columns (a header line names them, in any order): kpi, value, date, and optionally
@@ -112,9 +123,8 @@ def import_csv(env: Env, client: str, file: Path, source: str, dry_run: bool) ->
 
     from coachledger.services.transfer import import_measurements
 
-    done = import_measurements(
-        env.ledger(), client, sys.stdin.buffer if str(file) == "-" else file, source, dry_run=dry_run
-    )
+    stream = sys.stdin.buffer if str(file) == "-" else file
+    done = import_measurements(env.ledger(), client, stream, source, dry_run=dry_run, confirmed=yes)
     ids = done.ids
     skipped = f"; skipped {done.skipped} already recorded" if done.skipped else ""
     if not ids:

@@ -32,6 +32,8 @@ from coachledger.domain.rules import (
     check_number,
     check_scale,
     check_weight,
+    far_apart,
+    fmt,
     iso,
     require_reason,
 )
@@ -40,6 +42,7 @@ from coachledger.errors import (
     DuplicateId,
     FromTheFuture,
     InvalidValue,
+    NeedsConfirmation,
     RetiredKpi,
     UnknownId,
     did_you_mean,
@@ -175,12 +178,15 @@ class Client(Aggregate):
         source: str | None = None,
         reason: str | None = None,
         now: datetime | None = None,
+        confirmed: bool = False,
     ) -> None:
         state = self._open_kpi(kpi)
         if state["baseline"]:
             reason = require_reason(reason, f"KPI '{kpi}' already has a baseline; re-baselining")
         _check_not_after("a baseline", effective_at, now)
         self._check_value(kpi, value, effective_at)
+        if not confirmed:
+            self._check_magnitude(kpi, value, effective_at)
         self.trigger_event(
             self.BaselineEstablished,
             actor=actor,
@@ -200,11 +206,14 @@ class Client(Aggregate):
         source: str = "coach",
         note: str | None = None,
         now: datetime | None = None,
+        confirmed: bool = False,
     ) -> str:
         self._open_kpi(kpi)
         check_choice("source", source, SOURCES)
         _check_not_after("a measurement", effective_at, now)
         self._check_value(kpi, value, effective_at)
+        if not confirmed:
+            self._check_magnitude(kpi, value, effective_at)
         measurement_id = f"m{self.measurement_count + 1}"
         self.trigger_event(
             self.MeasurementRecorded,
@@ -433,6 +442,30 @@ class Client(Aggregate):
             elif factor is not None and low is not None and high is not None:
                 low, high = low * Decimal(factor), high * Decimal(factor)
         return low, high
+
+    def _check_magnitude(self, kpi: str, value: Decimal, effective_at: datetime) -> None:
+        """After a unit or factor change, a value more than 100x away from the KPI's last value
+        (in the unit at ``effective_at``) or from its target is likely in the wrong unit."""
+        state = self.kpis[kpi]
+        moment = iso(effective_at)
+        changes = [c for c in state.get("unit_changes", ()) if c <= moment]
+        if not changes:
+            return
+        found = []
+        last = state.get("last")
+        if last is not None and last[0] <= moment:
+            before = Decimal(last[1])
+            for effective, _, _, factor in state["adjustments"]:
+                if last[0] < effective <= moment and factor is not None:
+                    before *= Decimal(factor)
+            found.append(("last value", before))
+        found.append(("target", Decimal(state["target"])))
+        for what, reference in found:
+            if far_apart(value, reference):
+                raise NeedsConfirmation(
+                    f"{fmt(value)} is more than 100x away from KPI {kpi}'s {what} {fmt(reference)} "
+                    f"since its unit changed on {changes[-1][:10]}: check the unit, or confirm with --yes"
+                )
 
     def _check_value(self, kpi: str, value: Decimal, effective_at: datetime) -> None:
         check_moment("the effective date", effective_at)

@@ -151,6 +151,7 @@ class BaselineEstablished(Event):
 
     def apply(self, aggregate: ClientState) -> None:
         aggregate.kpis[self.kpi]["baseline"] = True
+        _note_last(aggregate.kpis[self.kpi], self.effective_at, self.value)
 
 
 class MeasurementRecorded(Event):
@@ -173,6 +174,7 @@ class MeasurementRecorded(Event):
     def apply(self, aggregate: ClientState) -> None:
         aggregate.measurements[self.measurement_id] = [self.kpi, iso(self.effective_at), False]
         aggregate.measurement_count += 1
+        _note_last(aggregate.kpis[self.kpi], self.effective_at, self.value)
 
 
 class MeasurementCorrected(Event):
@@ -269,6 +271,10 @@ class KpiAdjusted(Event):
         kpi["adjustments"].sort(key=lambda a: a[0])
         if self.target is not None:
             kpi["target"] = str(self.target)
+        elif self.factor is not None:
+            kpi["target"] = str(Decimal(kpi["target"]) * self.factor)  # in the new unit
+        if self.unit is not None or self.factor is not None:
+            kpi["unit_changes"] = sorted([*kpi.get("unit_changes", ()), iso(self.effective_at)])
         if self.due is not None:
             kpi["due"] = iso(self.due)
 
@@ -358,6 +364,14 @@ class Forgotten(Event):
 
     def apply(self, aggregate: ClientState) -> None:
         aggregate.forgotten = True
+
+
+def _note_last(kpi: dict[str, Any], effective_at: datetime, value: Decimal) -> None:
+    """The KPI's latest value by effective time, as entered (for the magnitude guard after a unit change)."""
+    moment = iso(effective_at)
+    last = kpi.get("last")
+    if last is None or moment >= last[0]:
+        kpi["last"] = [moment, str(value)]
 
 
 EVENT_CLASSES: tuple[type[Event], ...] = (

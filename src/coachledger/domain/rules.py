@@ -114,3 +114,9 @@ def check_in_scale(what: str, value: Decimal, low: Decimal | None, high: Decimal
     check_number(what, value)
     if low is not None and high is not None and not low <= value <= high:
         raise OutsideScale(f"{what} {fmt(value)} is outside the KPI's scale {fmt(low)}..{fmt(high)}")
+
+
+def far_apart(value: Decimal, reference: Decimal, ratio: int = 100) -> bool:
+    """More than ``ratio`` times larger or smaller (zero is near everything: it may well be real)."""
+    a, b = abs(value), abs(reference)
+    return bool(a and b) and (a > b * ratio or b > a * ratio)

@@ -160,7 +160,11 @@ def decimal_text(value: str, delimiter: str) -> str:
 
 
 def record_csv_rows(
-    client: Client, actor: str, rows: Sequence[CsvRow], problems: Sequence[tuple[int, str | None, str]] = ()
+    client: Client,
+    actor: str,
+    rows: Sequence[CsvRow],
+    problems: Sequence[tuple[int, str | None, str]] = (),
+    confirmed: bool = False,
 ) -> list[str]:
     """Record every row on the client, or raise ImportRefused naming each refused row.
 
@@ -171,7 +175,11 @@ def record_csv_rows(
     ids: list[str] = []
     for row in rows:
         try:
-            ids.append(client.record_measurement(actor, row.kpi, row.value, row.at, row.source, row.note))
+            ids.append(
+                client.record_measurement(
+                    actor, row.kpi, row.value, row.at, row.source, row.note, confirmed=confirmed
+                )
+            )
         except (UnknownId, RetiredKpi) as e:
             problems.append((row.line, "kpi", str(e)))
         except FromTheFuture as e:
@@ -193,7 +201,12 @@ class CsvImport:
 
 
 def import_measurements(
-    ledger: Ledger, slug: str, source: Path | BinaryIO, default_source: str = "survey", dry_run: bool = False
+    ledger: Ledger,
+    slug: str,
+    source: Path | BinaryIO,
+    default_source: str = "survey",
+    dry_run: bool = False,
+    confirmed: bool = False,
 ) -> CsvImport:
     """All new rows of a CSV file (or an open binary stream, e.g. stdin) as measurements of one
     client, saved together or not at all.
@@ -213,9 +226,10 @@ def import_measurements(
     seen = recorded_measurements(ledger, slug)
     new = [r for r in rows if (r.kpi, iso(r.at), r.value, r.source) not in seen]
     if dry_run:
-        ids = record_csv_rows(ledger.client(slug), ledger.actor, new, problems)
+        ids = record_csv_rows(ledger.client(slug), ledger.actor, new, problems, confirmed)
     else:
-        ids = ledger.change(slug, lambda c: record_csv_rows(c, ledger.actor, new, problems)) if new else []
+        record = lambda c: record_csv_rows(c, ledger.actor, new, problems, confirmed)  # noqa: E731
+        ids = ledger.change(slug, record) if new else []
         if not new and problems:
             raise ImportRefused(problems)
     return CsvImport(ids, new, len(rows) - len(new))
