@@ -73,8 +73,10 @@ def findings(rs: ReadSide, slug: str, moment: datetime | None = None) -> list[Fi
 RATIO = 100  # the write side's guard after a unit change (domain.rules.far_apart)
 
 
-def _far_apart(value: Decimal, reference: Decimal | None) -> bool:
-    a, b = abs(value), abs(reference or 0)
+def _far_apart(value: Decimal, reference: object) -> bool:
+    if not isinstance(reference, Decimal):
+        return False
+    a, b = abs(value), abs(reference)
     return bool(a and b) and (a > b * RATIO or b > a * RATIO)
 
 
