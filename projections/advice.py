@@ -92,7 +92,7 @@ def _outliers(facts: progress.Facts, kpi: str, moment: datetime) -> list[str]:
     if not changes or changes[0] > moment:
         return []
     gone = {ch.mid for ch in facts.changes.get(kpi, ()) if ch.kind == "retracted"}
-    fixed = {ch.mid: ch.value for ch in facts.changes.get(kpi, ()) if ch.kind == "corrected"}
+    fixed = {ch.mid: ch.value for ch in facts.changes.get(kpi, ()) if ch.kind == "corrected" and ch.value is not None}
     points = [(b.effective_at, b.seq, "baseline", b.value) for b in facts.baselines.get(kpi, ())]
     points += [
         (m.effective_at, m.seq, m.mid, fixed.get(m.mid, m.value))
