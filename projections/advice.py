@@ -6,11 +6,14 @@ Both are data: every finding at once, so a coach sees the whole list rather than
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
-from coachledger.projections import clients, history, journal, progress
+from coachledger.moments import cadence_days
+from coachledger.projections import calc, clients, history, journal, progress
 from coachledger.projections.models import Finding, Progress
-from coachledger.projections.read import CADENCE, ReadSide, iso, now
+from coachledger.projections.read import ReadSide, iso, now
 from coachledger.vocab import Dimension, Direction, Horizon, Status
 
 ATTENTION = (Status.OFF_TRACK, Status.AT_RISK, Status.OVERDUE)
@@ -38,11 +41,12 @@ def findings(rs: ReadSide, slug: str, moment: datetime | None = None) -> list[Fi
             add(kpi, "no-baseline", f"KPI {kpi} has no baseline: progress cannot be measured")
         else:
             last = _last_measured(facts, kpi, moment)
-            if last is not None and moment - last > CADENCE:
+            days = cadence_days(definition.get("cadence"))
+            if last is not None and moment - last > timedelta(days=days):
                 add(
                     kpi,
                     "measurement-overdue",
-                    f"KPI {kpi} was last measured {(moment - last).days} days ago (cadence: 30 days)",
+                    f"KPI {kpi} was last measured {(moment - last).days} days ago (cadence: {days} days)",
                 )
             b, t = item.baseline, item.target
             met = b is not None and (b >= t if definition["direction"] == Direction.INCREASE else b <= t)
@@ -54,6 +58,8 @@ def findings(rs: ReadSide, slug: str, moment: datetime | None = None) -> list[Fi
                 )
         if item.status == Status.OVERDUE:
             add(kpi, "overdue", f"KPI {kpi} is past its due date {item.due} without reaching its target")
+        for message in _outliers(facts, kpi, moment):
+            add(kpi, "outlier", message)
     if active:
         if not any(d.get("dimension") == Dimension.PERSONAL for d in active):
             add(None, "unbalanced", "no personal KPI: well-being is not measured")
@@ -61,6 +67,51 @@ def findings(rs: ReadSide, slug: str, moment: datetime | None = None) -> list[Fi
             add(None, "unbalanced", "no short-term KPI: no near milestone to steer by")
     else:
         add(None, "no-kpis", "the client has no active KPI")
+    return out
+
+
+RATIO = 100  # the write side's guard after a unit change (domain.rules.far_apart)
+
+
+def _far_apart(value: Decimal, reference: object) -> bool:
+    if not isinstance(reference, Decimal):
+        return False
+    a, b = abs(value), abs(reference)
+    return bool(a and b) and (a > b * RATIO or b > a * RATIO)
+
+
+def _outliers(facts: progress.Facts, kpi: str, moment: datetime) -> list[str]:
+    """Values more than 100x away from the value before them or from the target, after a unit change.
+
+    Each value is compared in the unit in force at its own date (the one before it converted).
+    """
+    defs = facts.defs[kpi]
+    changes = sorted(
+        r.effective_at for r in defs if r.kind == "adjusted" and ("unit" in r.fields or r.factor is not None)
+    )
+    if not changes or changes[0] > moment:
+        return []
+    gone = {ch.mid for ch in facts.changes.get(kpi, ()) if ch.kind == "retracted"}
+    fixed = {ch.mid: ch.value for ch in facts.changes.get(kpi, ()) if ch.kind == "corrected" and ch.value is not None}
+    points = [(b.effective_at, b.seq, "baseline", b.value) for b in facts.baselines.get(kpi, ())]
+    points += [
+        (m.effective_at, m.seq, m.mid, fixed.get(m.mid, m.value))
+        for m in facts.measurements.get(kpi, ())
+        if m.mid not in gone
+    ]
+    points = sorted(p for p in points if p[0] <= moment)
+    out = []
+    for (at0, _, _, before), (at, _, what, value) in pairwise(points):
+        if at < changes[0]:
+            continue
+        previous = calc.convert(before, at0, at, defs)
+        target = facts.definition(kpi, at)["target"]
+        if _far_apart(value, previous) or _far_apart(value, target):
+            out.append(
+                f"KPI {kpi}: {what} = {calc.to_number(value)} on {at.date()} is more than 100x away from "
+                f"the value before it ({calc.to_number(previous)}) or the target ({calc.to_number(target)}) "
+                f"after the unit change on {changes[0].date()}"
+            )
     return out
 
 
@@ -111,11 +162,13 @@ def agenda(
                 )
     overdue = []
     for kpi in facts.kpis():
-        if facts.definition(kpi, moment)["retired"]:
+        definition = facts.definition(kpi, moment)
+        if definition["retired"]:
             continue
         last = _last_measured(facts, kpi, moment)
-        if last is None or moment - last > CADENCE:
-            overdue.append({"kpi": kpi, "last_measured": iso(last)})
+        cadence = definition.get("cadence")
+        if last is None or moment - last > timedelta(days=cadence_days(cadence)):
+            overdue.append({"kpi": kpi, "last_measured": iso(last), "cadence": cadence or "monthly"})
     return {
         "client": slug,
         "as_of": iso(moment),

@@ -42,6 +42,8 @@ DEFINED = (
     "method",
     "goal",
     "defined_by",
+    "cadence",
+    "weight",
 )
 ADJUSTABLE = (
     "name",
@@ -54,8 +56,10 @@ ADJUSTABLE = (
     "goal",
     "dimension",
     "horizon",
+    "cadence",
+    "weight",
 )
-DECIMALS = ("target", "scale_min", "scale_max")
+DECIMALS = ("target", "scale_min", "scale_max", "weight")
 # The view rows of events (``registry.on``): builders take events decoded by ``codec.text_decoder``
 # (times and decimals as the stored text).
 _INSERT = "INSERT INTO kpi_versions VALUES (?,?,?,?,?,?,?,?,?,?,?)"
@@ -119,6 +123,8 @@ def _exact_text(fields: dict[str, Any]) -> dict[str, Any]:
     """Fields decoded as text, as the row keeps them: decimals as given, the due date in UTC."""
     if fields.get("due") is not None:
         fields["due"] = utc_text(fields["due"])
+    if fields.get("weight") is not None:
+        fields["weight"] = str(fields["weight"])  # the default of an old event is a Decimal
     return fields
 
 

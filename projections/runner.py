@@ -47,7 +47,7 @@ def _index_ddl() -> list[str]:
 # A checksum of the views' DDL: any change rebuilds them. crc32 rather than hashlib, whose
 # OpenSSL load (~3 ms) every read command would otherwise pay.
 # Bump when what a view writes changes without its DDL changing: every store then rebuilds its views.
-VIEW_LOGIC_VERSION = "3"
+VIEW_LOGIC_VERSION = "4"  # 4: KPI definitions carry cadence and weight
 SCHEMA_DIGEST = f"crc32-{zlib.crc32(chr(10).join([VIEW_LOGIC_VERSION, *_ddl()]).encode()):08x}"
 Decryptor = Callable[[str, str, bytes], bytes | None]
 

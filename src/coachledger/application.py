@@ -156,10 +156,20 @@ class Ledger(Application[UUID]):
         return kpi
 
     def establish_baseline(
-        self, slug: str, kpi: str, value: Decimal, at: datetime | None, source: str | None, reason: str | None
+        self,
+        slug: str,
+        kpi: str,
+        value: Decimal,
+        at: datetime | None,
+        source: str | None,
+        reason: str | None,
+        confirmed: bool = False,
     ) -> None:
         self.change(
-            slug, lambda c: c.establish_baseline(self.actor, kpi, value, at or _now(), source, reason)
+            slug,
+            lambda c: c.establish_baseline(
+                self.actor, kpi, value, at or _now(), source, reason, confirmed=confirmed
+            ),
         )
 
     def record_measurement(
@@ -171,10 +181,13 @@ class Ledger(Application[UUID]):
         source: str,
         note: str | None,
         confidence: int | None = None,
+        confirmed: bool = False,
     ) -> str:
         return self.change(
             slug,
-            lambda c: c.record_measurement(self.actor, kpi, value, at or _now(), source, note, confidence),
+            lambda c: c.record_measurement(
+                self.actor, kpi, value, at or _now(), source, note, confidence, confirmed=confirmed
+            ),
         )
 
     def correct_measurement(self, slug: str, mid: str, value: Decimal, reason: str | None) -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class DomainError(Exception):
     """A rule of the ledger refused the command; nothing was written."""
 
 
 class ClientNotFound(DomainError):
-    def __init__(self, client: str) -> None:
+    def __init__(self, client: str, known: Iterable[str] = ()) -> None:
         shown = client if len(client) <= 80 else f"{client[:80]}… ({len(client)} characters)"
-        super().__init__(f"unknown client '{shown}'")
+        super().__init__(f"unknown client '{shown}'{did_you_mean(client, known)}")
+        self.client = client
 
 
 class DuplicateId(DomainError):
@@ -39,3 +42,19 @@ class InvalidValue(DomainError):
 
 class ClientWasForgotten(DomainError):
     pass
+
+
+class NeedsConfirmation(InvalidValue):
+    """A value that may be real but looks like a mistake: recorded only when confirmed (--yes)."""
+
+
+class FromTheFuture(InvalidValue):
+    """A measurement or baseline dated after the moment it is recorded."""
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the ids closest to a mistyped one, or nothing."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(known), n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 # The ledger's dates lie in these years (DOMAIN.md, "Bounds"); the domain checks the same range.
@@ -36,3 +37,27 @@ class OutOfRange(ValueError):
         shown = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text[:40])
         shown += "…" if len(text) > 40 else ""
         super().__init__(f"'{shown}' is outside the years {FIRST_YEAR}..{LAST_YEAR}")
+
+
+# -- cadences: how often a KPI is measured (days between two measurements) --
+CADENCES = {"weekly": 7, "biweekly": 14, "monthly": 30, "quarterly": 91}
+DEFAULT_CADENCE = "monthly"
+_DAYS = re.compile(r"^([1-9][0-9]{0,2})d$")
+
+
+def cadence_days(cadence: str | None) -> int:
+    """The days a cadence names: ``weekly`` .. ``quarterly``, or ``Nd`` (1..366); None is the default.
+
+    Raises ValueError for anything else.
+    """
+    if cadence is None:
+        return CADENCES[DEFAULT_CADENCE]
+    if cadence in CADENCES:
+        return CADENCES[cadence]
+    found = _DAYS.match(cadence)
+    if found is None or int(found.group(1)) > 366:
+        raise ValueError(
+            f"cadence must be one of {', '.join(CADENCES)} or a number of days like 14d (1d..366d), "
+            f"not '{cadence}'"
+        )
+    return int(found.group(1))

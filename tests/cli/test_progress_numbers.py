@@ -339,9 +339,10 @@ def test_measurements_before_the_baseline_date_are_ignored(ten_days: Cli) -> Non
     assert [e["type"] for e in timeline].count("MeasurementRecorded") == 1
 
 
-def test_measurements_after_the_as_of_date_are_not_counted(ten_days: Cli) -> None:
+def test_measurements_after_the_as_of_date_are_not_counted(ten_days: Cli, clock: FrozenDateTimeFactory) -> None:
     define(ten_days, "k", target="100", due="2026-01-11")
     ten_days.run("kpi", "baseline", CLIENT, "k", "0", "--at", "2026-01-01")
+    clock.move_to("2026-01-08T12:00:00Z")  # a measurement is recorded on or after its date
     ten_days.run("measure", "record", CLIENT, "k", "20", "--at", "2026-01-03")
     ten_days.run("measure", "record", CLIENT, "k", "60", "--at", "2026-01-08")
     assert progress(ten_days, "--as-of", "2026-01-06")["k"]["current"] == 20
@@ -389,9 +390,10 @@ def test_a_re_baseline_replaces_the_baseline_from_its_own_date(ten_days: Cli) ->
     assert after["expected_pct"] == 37.5  # 3 of 8 days since the new baseline date
 
 
-def test_trend_is_the_least_squares_slope_per_thirty_days(ten_days: Cli) -> None:
+def test_trend_is_the_least_squares_slope_per_thirty_days(ten_days: Cli, clock: FrozenDateTimeFactory) -> None:
     define(ten_days, "k", target="100", due="2026-12-31")
     ten_days.run("kpi", "baseline", CLIENT, "k", "0", "--at", "2026-01-01")
+    clock.move_to("2026-02-01T09:00:00Z")  # a measurement is recorded on or after its date
     for day, value in (("2026-01-11", "10"), ("2026-01-21", "30"), ("2026-01-31", "30")):
         ten_days.run("measure", "record", CLIENT, "k", value, "--at", day)
     # points (0,0) (10,10) (20,30) (30,30): slope 550/500 = 1.1 per day

@@ -412,7 +412,7 @@ class Journey:
         slug, _, kpi, k = self.open_kpi()
         at = self.back(20)
         when = at or self.now()
-        args = ["kpi", "baseline", slug, kpi, self.value(k, when)]
+        args = ["kpi", "baseline", slug, kpi, self.value(k, when), "--yes"]  # random values: any magnitude
         if at is not None:
             args += ["--at", at.isoformat()]
         if k.baseline:
@@ -424,7 +424,7 @@ class Journey:
         slug, c, kpi, k = self.open_kpi()
         at = self.back(40)
         when = at or self.now()
-        args = ["measure", "record", slug, kpi, self.value(k, when)]
+        args = ["measure", "record", slug, kpi, self.value(k, when), "--yes"]  # random values: any magnitude
         if at is not None:
             args += ["--at", at.isoformat()]
         actor = self.draw(st.sampled_from([None, "joan"]))

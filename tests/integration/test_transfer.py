@@ -487,7 +487,7 @@ def test_every_event_type_is_stored_again_byte_for_byte(tmp_path: Path) -> None:
 def test_a_ledger_recorded_under_a_frozen_clock_round_trips(tmp_path: Path) -> None:
     from freezegun import freeze_time
 
-    with freeze_time("2026-03-02 09:30:00", tick=True):
+    with freeze_time("2026-04-02 09:30:00", tick=True):  # after the journey's last measurement date
         source = Cli(str(tmp_path / "source.sqlite"))
         a_journey(source)
         lines = export_file(source.store, tmp_path / "ledger.jsonl")
@@ -495,6 +495,6 @@ def test_a_ledger_recorded_under_a_frozen_clock_round_trips(tmp_path: Path) -> N
         copy.run("import", str(tmp_path / "ledger.jsonl"))
         assert copy.out("import", str(tmp_path / "ledger.jsonl")).startswith("Nothing to import")
 
-    assert lines[0]["exported_at"].startswith("2026-03-02T09:30:")
-    assert lines[1]["recorded_at"].startswith("2026-03-02T09:30:")
+    assert lines[0]["exported_at"].startswith("2026-04-02T09:30:")
+    assert lines[1]["recorded_at"].startswith("2026-04-02T09:30:")
     assert reads(copy) == reads(source)

@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "portfolio": "coachledger.cli.reads:portfolio",
     "check": "coachledger.cli.reads:check",
     "agenda": "coachledger.cli.reads:agenda",
+    "due": "coachledger.cli.due:due",
     "projections": "coachledger.cli.views:projections",
     # data in and out
     "report": "coachledger.cli.reports:report",
@@ -89,6 +90,18 @@ class LazyGroup(click.Group):
                 raise
             return getattr(module, attr, None)  # type: ignore[no-any-return]
         return super().get_command(ctx, cmd_name)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        """As Click's, and a mistyped command names the closest ones (lazy commands included)."""
+        name = args[0] if args else ""
+        known = sorted({*self.lazy, *self.commands})
+        if args and name not in known and not name.startswith("-") and not ctx.resilient_parsing:
+            import difflib
+
+            close = difflib.get_close_matches(name, known)
+            if close:
+                ctx.fail(f"No such command {name!r}. Did you mean {' or '.join(map(repr, close))}?")
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         from coachledger.cli.common import clean_output, ledger_errors

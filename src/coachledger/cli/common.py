@@ -52,10 +52,12 @@ pass_env = click.make_pass_decorator(Env)
 @contextlib.contextmanager
 def ledger_errors() -> Iterator[None]:
     """Map the ledger's own errors to one ``Error:`` line and exit code 1."""
-    from coachledger.errors import DomainError
+    from coachledger.errors import ClientNotFound, DomainError
 
     try:
         yield
+    except ClientNotFound as e:
+        raise click.ClickException(str(e) + _close_clients(e.client)) from None
     except (DomainError, SettingsError) as e:
         raise click.ClickException(clean(str(e))) from None
     except click.exceptions.Exit:
@@ -125,6 +127,27 @@ def clean_output() -> Iterator[None]:
         yield
     finally:
         sys.stdout = stdout
+
+
+def _close_clients(slug: str) -> str:
+    """`` (did you mean ...?)`` from the clients the store knows; nothing when it cannot say."""
+    from coachledger.errors import did_you_mean
+
+    ctx = click.get_current_context(silent=True)
+    env = ctx.find_object(Env) if ctx is not None else None
+    if env is None:
+        return ""
+    try:
+        from coachledger.projections.clients import all_clients
+        from coachledger.projections.read import ReadSide
+
+        rs = ReadSide(env.settings)
+        try:
+            return did_you_mean(slug, [c["client"] for c in all_clients(rs.db)])
+        finally:
+            rs.close()
+    except Exception:  # only a hint: a store that cannot answer gives none
+        return ""
 
 
 def _domain_cause(e: BaseException, kind: type[Exception]) -> BaseException | None:

@@ -21,6 +21,9 @@ from coachledger.cli.common import (
 from coachledger.domain import CATEGORIES, DEFINERS, DIMENSIONS, DIRECTIONS, HORIZONS
 from coachledger.vocab import Definer, Dimension, Horizon
 
+CADENCE_HELP = "How often it is measured: weekly, biweekly, monthly, quarterly or Nd (e.g. 14d)."
+WEIGHT_HELP = "Its weight in its goal's progress (a positive number)."
+
 
 @click.group()
 def kpi() -> None:
@@ -55,6 +58,8 @@ def kpi() -> None:
     "--defined-by", type=click.Choice(DEFINERS), default=Definer.BOTH.value, show_default=True
 )
 @click.option("--template", help="Define a set of KPIs from a TOML template: a file or a shipped name.")
+@click.option("--cadence", default="monthly", show_default=True, help=CADENCE_HELP)
+@click.option("--weight", type=NUMBER, default="1", show_default=True, help=WEIGHT_HELP)
 @pass_env
 def define(
     env: Env,
@@ -73,6 +78,8 @@ def define(
     goal: str | None,
     defined_by: str,
     template: str | None,
+    cadence: str,
+    weight: Decimal,
 ) -> None:
     """Define a KPI for CLIENT; prints the KPI id.
 
@@ -83,7 +90,8 @@ def define(
     Example:
       coachledger kpi define ana-lopez satisfaction --name "Job satisfaction" \\
           --category job-satisfaction --unit points --direction increase \\
-          --target 8 --due 2026-12-31 --scale 1..10 --dimension personal --goal lead-team
+          --target 8 --due 2026-12-31 --scale 1..10 --dimension personal --goal lead-team \\
+          --cadence weekly
       coachledger kpi define ana-lopez --template career-essentials --goal lead-team
     """
     ctx = click.get_current_context()
@@ -121,6 +129,8 @@ def define(
             method=method,
             goal=goal,
             defined_by=defined_by,
+            cadence=cadence,
+            weight=weight,
         )
     )
 
@@ -208,6 +218,7 @@ def template_show(name: str) -> None:
 @at_option
 @click.option("--source", help="Where the value comes from.")
 @click.option("--reason", help="Required to re-baseline a KPI that has a baseline.")
+@click.option("--yes", is_flag=True, help="Record a value more than 100x away from the last value or target.")
 @pass_env
 def baseline(
     env: Env,
@@ -217,6 +228,7 @@ def baseline(
     at: datetime | None,
     source: str | None,
     reason: str | None,
+    yes: bool,
 ) -> None:
     """Establish the baseline of a KPI (the starting point).
 
@@ -224,7 +236,7 @@ def baseline(
     Example:
       coachledger kpi baseline ana-lopez satisfaction 5 --at 2026-01-01 --source survey
     """
-    env.ledger().establish_baseline(client, kpi_id, value, at, source, reason)
+    env.ledger().establish_baseline(client, kpi_id, value, at, source, reason, confirmed=yes)
     click.echo(f"Baseline of {kpi_id} for {client}: {value}.")
 
 
@@ -243,6 +255,8 @@ def baseline(
 @click.option("--goal")
 @click.option("--dimension", type=click.Choice(DIMENSIONS))
 @click.option("--horizon", type=click.Choice(HORIZONS))
+@click.option("--cadence", help=CADENCE_HELP)
+@click.option("--weight", type=NUMBER, help=WEIGHT_HELP)
 @at_option
 @pass_env
 def adjust(
@@ -261,6 +275,8 @@ def adjust(
     goal: str | None,
     dimension: str | None,
     horizon: str | None,
+    cadence: str | None,
+    weight: Decimal | None,
     at: datetime | None,
 ) -> None:
     """Adjust a KPI when goals or circumstances change (a new definition version).
@@ -289,6 +305,8 @@ def adjust(
         goal=goal,
         dimension=dimension,
         horizon=horizon,
+        cadence=cadence,
+        weight=weight,
     )
     click.echo(f"Adjusted {kpi_id} for {client}.")
 

@@ -12,6 +12,8 @@ from coachledger.cli.common import NUMBER, Env, at_option, complete_client, comp
 from coachledger.domain import SOURCES
 from coachledger.vocab import Source
 
+YES_HELP = "Record a value more than 100x away from the last value or target after a unit change."
+
 
 @click.group()
 def measure() -> None:
@@ -37,6 +39,7 @@ def measure() -> None:
     type=click.IntRange(0, 10),
     help="Confidence (0..10) of reaching the target, at this check-in.",
 )
+@click.option("--yes", is_flag=True, help=YES_HELP)
 @pass_env
 def record(
     env: Env,
@@ -47,6 +50,7 @@ def record(
     source: str,
     note: str | None,
     confidence: int | None,
+    yes: bool,
 ) -> None:
     """Record a measurement of KPI; prints only the new measurement id.
 
@@ -56,7 +60,9 @@ def record(
     Example:
       coachledger measure record ana-lopez satisfaction 7 --at 2026-03-01 --source survey --confidence 8
     """
-    click.echo(env.ledger().record_measurement(client, kpi, value, at, source, note, confidence))
+    click.echo(
+        env.ledger().record_measurement(client, kpi, value, at, source, note, confidence, confirmed=yes)
+    )
 
 
 @measure.command("correct")
@@ -102,8 +108,10 @@ def retract(env: Env, client: str, measurement: str, reason: str) -> None:
     show_default=True,
     help="Source of rows whose source cell is empty or absent.",
 )
+@click.option("--dry-run", is_flag=True, help="Check every row and show what would be recorded; write nothing.")
+@click.option("--yes", is_flag=True, help=YES_HELP)
 @pass_env
-def import_csv(env: Env, client: str, file: Path, source: str) -> None:
+def import_csv(env: Env, client: str, file: Path, source: str, dry_run: bool, yes: bool) -> None:
     """Record every row of a CSV file as a measurement of CLIENT, all or nothing.
 
     Columns (a header line names them, in any order): kpi, value, date, and optionally
@@ -111,9 +119,11 @@ def import_csv(env: Env, client: str, file: Path, source: str) -> None:
     (YYYY-MM-DD, 00:00 UTC, or a datetime). Every row is checked first; errors name the line
     and column. The delimiter is detected: ',' or ';' (as European survey tools write, with
     decimal commas: 6,5) or a tab. FILE '-' reads stdin.
+    Rows already recorded (same KPI, date, value and source) are skipped and counted.
 
     \b
     Example:
+      coachledger measure import ana-lopez march-survey.csv --dry-run
       coachledger measure import ana-lopez march-survey.csv
       survey-export --month 2026-03 | coachledger measure import ana-lopez -
     """
@@ -121,7 +131,19 @@ def import_csv(env: Env, client: str, file: Path, source: str) -> None:
 
     from coachledger.services.transfer import import_measurements
 
-    ids = import_measurements(env.ledger(), client, sys.stdin.buffer if str(file) == "-" else file, source)
+    stream = sys.stdin.buffer if str(file) == "-" else file
+    done = import_measurements(env.ledger(), client, stream, source, dry_run=dry_run, confirmed=yes)
+    ids = done.ids
+    skipped = f"; skipped {done.skipped} already recorded" if done.skipped else ""
+    if not ids:
+        click.echo(f"Nothing to record for {client}{skipped}.")
+        return
     span = ids[0] if len(ids) == 1 else f"{ids[0]}..{ids[-1]}"
     noun = "measurement" if len(ids) == 1 else "measurements"
-    click.echo(f"Recorded {len(ids)} {noun} for {client} ({span}).")
+    if dry_run:
+        click.echo(f"Would record {len(ids)} {noun} for {client} ({span}){skipped}:")
+        for mid, row in zip(ids, done.rows, strict=True):
+            note = f"  {row.note}" if row.note else ""
+            click.echo(f"  {mid}  {row.kpi}  {row.value}  {row.at.isoformat()}  {row.source}{note}")
+        return
+    click.echo(f"Recorded {len(ids)} {noun} for {client} ({span}){skipped}.")

@@ -9,7 +9,7 @@ strings in UTC, which compare correctly as strings.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -25,16 +25,29 @@ from coachledger.domain.rules import (
     DIRECTIONS,
     HORIZONS,
     SOURCES,
+    check_cadence,
     check_choice,
     check_id,
     check_in_scale,
     check_moment,
     check_number,
     check_scale,
+    check_weight,
+    far_apart,
+    fmt,
     iso,
     require_reason,
 )
-from coachledger.errors import ClientWasForgotten, DuplicateId, InvalidValue, RetiredKpi, UnknownId
+from coachledger.errors import (
+    ClientWasForgotten,
+    DuplicateId,
+    FromTheFuture,
+    InvalidValue,
+    NeedsConfirmation,
+    RetiredKpi,
+    UnknownId,
+    did_you_mean,
+)
 from coachledger.ids import client_id
 
 
@@ -118,9 +131,13 @@ class Client(GoalCommands, Aggregate):
         method: str | None = None,
         goal: str | None = None,
         defined_by: str = "both",
+        cadence: str = "monthly",
+        weight: Decimal = Decimal(1),
     ) -> None:
         self._check_writable()
         check_id("KPI", kpi)
+        check_cadence(cadence)
+        check_weight(weight)
         if kpi in self.kpis:
             raise DuplicateId(f"KPI '{kpi}' already exists for client '{self.slug}'")
         check_choice("category", category, CATEGORIES)
@@ -154,6 +171,8 @@ class Client(GoalCommands, Aggregate):
             method=method,
             goal=goal,
             defined_by=defined_by,
+            cadence=cadence,
+            weight=weight,
         )
 
     def establish_baseline(
@@ -164,11 +183,16 @@ class Client(GoalCommands, Aggregate):
         effective_at: datetime,
         source: str | None = None,
         reason: str | None = None,
+        now: datetime | None = None,
+        confirmed: bool = False,
     ) -> None:
         state = self._open_kpi(kpi)
         if state["baseline"]:
             reason = require_reason(reason, f"KPI '{kpi}' already has a baseline; re-baselining")
+        _check_not_after("a baseline", effective_at, now)
         self._check_value(kpi, value, effective_at)
+        if not confirmed:
+            self._check_magnitude(kpi, value, effective_at)
         self.trigger_event(
             self.BaselineEstablished,
             actor=actor,
@@ -188,12 +212,17 @@ class Client(GoalCommands, Aggregate):
         source: str = "coach",
         note: str | None = None,
         confidence: int | None = None,
+        now: datetime | None = None,
+        confirmed: bool = False,
     ) -> str:
         self._open_kpi(kpi)
         check_choice("source", source, SOURCES)
         if confidence is not None and not 0 <= confidence <= 10:
             raise InvalidValue(f"confidence must be between 0 and 10, not {confidence}")
+        _check_not_after("a measurement", effective_at, now)
         self._check_value(kpi, value, effective_at)
+        if not confirmed:
+            self._check_magnitude(kpi, value, effective_at)
         measurement_id = f"m{self.measurement_count + 1}"
         self.trigger_event(
             self.MeasurementRecorded,
@@ -248,12 +277,17 @@ class Client(GoalCommands, Aggregate):
         goal: str | None = None,
         dimension: str | None = None,
         horizon: str | None = None,
+        cadence: str | None = None,
+        weight: Decimal | None = None,
     ) -> None:
         state = self._open_kpi(kpi)
         reason = require_reason(reason, "a KPI adjustment")
         check_choice("dimension", dimension, DIMENSIONS)
         check_choice("horizon", horizon, HORIZONS)
-        changes = (name, unit, target, due, scale_min, method, goal, dimension, horizon, factor)
+        if cadence is not None:
+            check_cadence(cadence)
+        check_weight(weight)
+        changes = (name, unit, target, due, scale_min, method, goal, dimension, horizon, factor, cadence, weight)
         if all(c is None for c in changes):
             raise InvalidValue("an adjustment must change at least one field")
         if rescale and scale_min is None:
@@ -300,6 +334,8 @@ class Client(GoalCommands, Aggregate):
             goal=goal,
             dimension=dimension,
             horizon=horizon,
+            cadence=cadence,
+            weight=weight,
         )
 
     def retire_kpi(self, actor: str, kpi: str, reason: str | None, effective_at: datetime) -> None:
@@ -383,7 +419,8 @@ class Client(GoalCommands, Aggregate):
         try:
             return self.kpis[kpi]
         except KeyError:
-            raise UnknownId(f"unknown KPI '{kpi}' for client '{self.slug}'") from None
+            hint = did_you_mean(kpi, self.kpis)
+            raise UnknownId(f"unknown KPI '{kpi}' for client '{self.slug}'{hint}") from None
 
     def _open_kpi(self, kpi: str) -> dict[str, Any]:
         self._check_writable()
@@ -416,7 +453,42 @@ class Client(GoalCommands, Aggregate):
                 low, high = low * Decimal(factor), high * Decimal(factor)
         return low, high
 
+    def _check_magnitude(self, kpi: str, value: Decimal, effective_at: datetime) -> None:
+        """After a unit or factor change, a value more than 100x away from the KPI's last value
+        (in the unit at ``effective_at``) or from its target is likely in the wrong unit."""
+        state = self.kpis[kpi]
+        moment = iso(effective_at)
+        changes = [c for c in state.get("unit_changes", ()) if c <= moment]
+        if not changes:
+            return
+        found = []
+        last = state.get("last")
+        if last is not None and last[0] <= moment:
+            before = Decimal(last[1])
+            for effective, _, _, factor in state["adjustments"]:
+                if last[0] < effective <= moment and factor is not None:
+                    before *= Decimal(factor)
+            found.append(("last value", before))
+        found.append(("target", Decimal(state["target"])))
+        for what, reference in found:
+            if far_apart(value, reference):
+                raise NeedsConfirmation(
+                    f"{fmt(value)} is more than 100x away from KPI {kpi}'s {what} {fmt(reference)} "
+                    f"since its unit changed on {changes[-1][:10]}: check the unit, or confirm with --yes"
+                )
+
     def _check_value(self, kpi: str, value: Decimal, effective_at: datetime) -> None:
         check_moment("the effective date", effective_at)
         low, high = self._scale_at(kpi, effective_at)
         check_in_scale("value", value, low, high)
+
+
+def _check_not_after(what: str, effective_at: datetime, now: datetime | None) -> None:
+    """A check-in cannot come from the future: ``effective_at`` (any zone) is not after the
+    recording moment ``now`` (default: the clock the event's recording time is read from)."""
+    now = now if now is not None else datetime.now(tz=UTC)
+    if effective_at > now:
+        raise FromTheFuture(
+            f"{what} cannot be dated after the moment it is recorded: "
+            f"{iso(effective_at)[:19]}Z is after {iso(now)[:19]}Z"
+        )

@@ -18,7 +18,8 @@ from typing import Any, ClassVar, Protocol
 from eventsourcing.domain import Aggregate
 
 from coachledger.domain.catalogue import Defines, Ref, Refers, amount
-from coachledger.domain.rules import iso, opt
+from coachledger.domain.rules import DEFAULT_WEIGHT, iso, opt
+from coachledger.moments import DEFAULT_CADENCE
 
 
 class ClientState(Protocol):
@@ -100,19 +101,24 @@ class KpiDefined(Event):
     method: str | None
     goal: str | None
     defined_by: str
+    # How often it is measured, and its weight in its goal's roll-up (defaults: old events read so).
+    cadence: str = DEFAULT_CADENCE
+    weight: Decimal = DEFAULT_WEIGHT
 
     REFS = (Defines("kpi", "kpi"), Refers("goal", "goal", optional=True))
     EXPORT = (
         *("kpi", "name", "category", "unit", "direction", "target", "due", "scale_min", "scale_max"),
-        *("dimension", "horizon", "method", "goal", "defined_by"),
+        *("dimension", "horizon", "method", "goal", "defined_by", "cadence", "weight"),
     )
 
     @staticmethod
     def summary(d: Any) -> str:
         scale = f", scale {amount(d.scale_min)}..{amount(d.scale_max)}" if d.scale_min is not None else ""
+        cadence = f", measured {d.cadence}" if d.cadence != DEFAULT_CADENCE else ""
+        weight = f", weight {amount(d.weight)}" if Decimal(d.weight) != DEFAULT_WEIGHT else ""
         return (
             f'Defined KPI {d.kpi} "{d.name}" ({d.category}): {d.direction} to {amount(d.target)} {d.unit} '
-            f"by {d.due.date().isoformat()}{scale}"
+            f"by {d.due.date().isoformat()}{scale}{cadence}{weight}"
         )
 
     def apply(self, aggregate: ClientState) -> None:
@@ -145,6 +151,7 @@ class BaselineEstablished(Event):
 
     def apply(self, aggregate: ClientState) -> None:
         aggregate.kpis[self.kpi]["baseline"] = True
+        _note_last(aggregate.kpis[self.kpi], self.effective_at, self.value)
 
 
 class MeasurementRecorded(Event):
@@ -169,6 +176,7 @@ class MeasurementRecorded(Event):
     def apply(self, aggregate: ClientState) -> None:
         aggregate.measurements[self.measurement_id] = [self.kpi, iso(self.effective_at), False]
         aggregate.measurement_count += 1
+        _note_last(aggregate.kpis[self.kpi], self.effective_at, self.value)
 
 
 class MeasurementCorrected(Event):
@@ -221,24 +229,27 @@ class KpiAdjusted(Event):
     goal: str | None = None
     dimension: str | None = None
     horizon: str | None = None
+    cadence: str | None = None
+    weight: Decimal | None = None
 
     REFS = (Refers("kpi", "kpi"), Refers("goal", "goal", optional=True))
     EXPORT = (
         *("kpi", "reason", "effective_at", "name", "unit", "target", "due", "scale_min", "scale_max"),
-        *("rescale", "factor", "method", "goal", "dimension", "horizon"),
+        *("rescale", "factor", "method", "goal", "dimension", "horizon", "cadence", "weight"),
     )
 
     @staticmethod
     def summary(d: Any) -> str:
         parts = []
-        for field in ("name", "unit", "target", "due", "method", "goal", "dimension", "horizon"):
+        fields = ("name", "unit", "target", "due", "method", "goal", "dimension", "horizon", "cadence", "weight")
+        for field in fields:
             value = getattr(d, field)
             if value is not None:
                 shown = (
                     value.date().isoformat()
                     if field == "due"
                     else amount(value)
-                    if field == "target"
+                    if field in ("target", "weight")
                     else value
                 )
                 parts.append(f"{field} {shown}")
@@ -262,6 +273,10 @@ class KpiAdjusted(Event):
         kpi["adjustments"].sort(key=lambda a: a[0])
         if self.target is not None:
             kpi["target"] = str(self.target)
+        elif self.factor is not None:
+            kpi["target"] = str(Decimal(kpi["target"]) * self.factor)  # in the new unit
+        if self.unit is not None or self.factor is not None:
+            kpi["unit_changes"] = sorted([*kpi.get("unit_changes", ()), iso(self.effective_at)])
         if self.due is not None:
             kpi["due"] = iso(self.due)
 
@@ -351,6 +366,14 @@ class Forgotten(Event):
 
     def apply(self, aggregate: ClientState) -> None:
         aggregate.forgotten = True
+
+
+def _note_last(kpi: dict[str, Any], effective_at: datetime, value: Decimal) -> None:
+    """The KPI's latest value by effective time, as entered (for the magnitude guard after a unit change)."""
+    moment = iso(effective_at)
+    last = kpi.get("last")
+    if last is None or moment >= last[0]:
+        kpi["last"] = [moment, str(value)]
 
 
 # -- goal lifecycle: open -> achieved | abandoned -> (reopened) open -----------------------

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from coachledger.errors import InvalidValue, OutsideScale, ReasonRequired
+from coachledger.moments import cadence_days
 from coachledger.vocab import Category, Definer, Dimension, Direction, Horizon, Source, values
 
 CATEGORIES = values(Category)
@@ -16,6 +17,23 @@ HORIZONS = values(Horizon)
 DEFINERS = values(Definer)
 SOURCES = values(Source)
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+# -- cadence and weight (how often a KPI is measured; its share in a goal's roll-up) --
+DEFAULT_WEIGHT = Decimal(1)
+
+
+def check_cadence(cadence: str | None) -> None:
+    """A cadence (see ``moments.cadence_days``); None: unchanged."""
+    if cadence is not None:
+        try:
+            cadence_days(cadence)
+        except ValueError as e:
+            raise InvalidValue(str(e)) from None
+
+
+def check_weight(weight: Decimal | None) -> None:
+    if weight is not None and (not weight.is_finite() or weight <= 0):
+        raise InvalidValue(f"weight must be a positive number, not {weight}")
 
 
 def iso(moment: datetime) -> str:
@@ -96,3 +114,9 @@ def check_in_scale(what: str, value: Decimal, low: Decimal | None, high: Decimal
     check_number(what, value)
     if low is not None and high is not None and not low <= value <= high:
         raise OutsideScale(f"{what} {fmt(value)} is outside the KPI's scale {fmt(low)}..{fmt(high)}")
+
+
+def far_apart(value: Decimal, reference: Decimal, ratio: int = 100) -> bool:
+    """More than ``ratio`` times larger or smaller (zero is near everything: it may well be real)."""
+    a, b = abs(value), abs(reference)
+    return bool(a and b) and (a > b * ratio or b > a * ratio)

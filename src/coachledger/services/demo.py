@@ -113,6 +113,14 @@ TEMPLATES: dict[str, tuple[KpiTemplate, ...]] = {
     ),
 }  # fmt: skip
 CATEGORY_ORDER = tuple(TEMPLATES)
+# How often each KPI is measured (the rest monthly), so that `due` has something to say.
+CADENCES = {
+    "stress": "weekly",
+    "overtime": "weekly",
+    "salary": "quarterly",
+    "promotion-readiness": "quarterly",
+    "coaching-value": "quarterly",
+}
 GOALS = {
     "career-step": ("Take the next career step: lead a team", "long"),
     "grow-skills": ("Grow the skills the next role asks for", "short"),
@@ -525,6 +533,7 @@ class Story:
             method=t.method,
             goal=t.goal,
             defined_by=self.rng.choice(("both", "both", "coach", "client")),
+            cadence=CADENCES.get(t.kpi, "monthly"),
         )
 
     def _baseline(self, k: KpiPlan, effective: datetime) -> None:

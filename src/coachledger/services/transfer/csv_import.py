@@ -18,6 +18,9 @@ from coachledger.domain import (
     RetiredKpi,
     UnknownId,
 )
+from coachledger.domain.rules import iso
+from coachledger.errors import FromTheFuture
+from coachledger.ids import client_id
 from coachledger.services.transfer.schema import ImportRefused
 
 if TYPE_CHECKING:
@@ -164,7 +167,11 @@ def decimal_text(value: str, delimiter: str) -> str:
 
 
 def record_csv_rows(
-    client: Client, actor: str, rows: Sequence[CsvRow], problems: Sequence[tuple[int, str | None, str]] = ()
+    client: Client,
+    actor: str,
+    rows: Sequence[CsvRow],
+    problems: Sequence[tuple[int, str | None, str]] = (),
+    confirmed: bool = False,
 ) -> list[str]:
     """Record every row on the client, or raise ImportRefused naming each refused row.
 
@@ -177,11 +184,13 @@ def record_csv_rows(
         try:
             ids.append(
                 client.record_measurement(
-                    actor, row.kpi, row.value, row.at, row.source, row.note, row.confidence
+                    actor, row.kpi, row.value, row.at, row.source, row.note, row.confidence, confirmed=confirmed
                 )
             )
         except (UnknownId, RetiredKpi) as e:
             problems.append((row.line, "kpi", str(e)))
+        except FromTheFuture as e:
+            problems.append((row.line, "date", str(e)))
         except DomainError as e:
             problems.append((row.line, "value", str(e)))
     if problems:
@@ -189,11 +198,30 @@ def record_csv_rows(
     return ids
 
 
+@dataclass(frozen=True)
+class CsvImport:
+    """What a CSV import recorded (or, with ``dry_run``, would record)."""
+
+    ids: list[str]  # the new measurement ids, in file order
+    rows: list[CsvRow]  # the rows recorded, in file order
+    skipped: int  # rows already recorded: same KPI, date, value and source
+
+
 def import_measurements(
-    ledger: Ledger, slug: str, source: Path | BinaryIO, default_source: str = "survey"
-) -> list[str]:
-    """All rows of a CSV file (or an open binary stream, e.g. stdin) as measurements of one client,
-    saved together or not at all."""
+    ledger: Ledger,
+    slug: str,
+    source: Path | BinaryIO,
+    default_source: str = "survey",
+    dry_run: bool = False,
+    confirmed: bool = False,
+) -> CsvImport:
+    """All new rows of a CSV file (or an open binary stream, e.g. stdin) as measurements of one
+    client, saved together or not at all.
+
+    A row already recorded (the same KPI, effective time, value and source as a measurement
+    of the client, retracted or not) is skipped, so importing a file again records nothing twice.
+    ``dry_run``: every row is checked the same way, and nothing is saved.
+    """
     try:
         data = source.read_bytes() if isinstance(source, Path) else source.read()
         text = data.decode("utf-8-sig")
@@ -202,7 +230,27 @@ def import_measurements(
     except OSError as e:
         raise DomainError(f"cannot read {_name(source)}: {e.strerror}") from None
     rows, problems = read_measurements_csv(text, default_source)
-    return ledger.change(slug, lambda c: record_csv_rows(c, ledger.actor, rows, problems))
+    seen = recorded_measurements(ledger, slug)
+    new = [r for r in rows if (r.kpi, iso(r.at), r.value, r.source) not in seen]
+    if dry_run:
+        ids = record_csv_rows(ledger.client(slug), ledger.actor, new, problems, confirmed)
+    else:
+        record = lambda c: record_csv_rows(c, ledger.actor, new, problems, confirmed)  # noqa: E731
+        ids = ledger.change(slug, record) if new else []
+        if not new and problems:
+            raise ImportRefused(problems)
+    return CsvImport(ids, new, len(rows) - len(new))
+
+
+def recorded_measurements(ledger: Ledger, slug: str) -> set[tuple[str, str, Decimal, str]]:
+    """(KPI, effective time, value, source) of every measurement recorded for the client."""
+    from coachledger.domain import Client
+
+    return {
+        (e.kpi, iso(e.effective_at), e.value, e.source)
+        for e in ledger.repository.event_store.get(client_id(slug))
+        if isinstance(e, Client.MeasurementRecorded)
+    }
 
 
 def _name(source: Path | BinaryIO) -> str:
