@@ -72,9 +72,9 @@ def state_end(state: bytes) -> int:
     return len(state) - len(MAGIC) - 32 if state.endswith(MAGIC) else len(state)
 
 
-def csv_file(tmp_path: Path, rows: int, name: str = "m.csv") -> Path:
+def csv_file(tmp_path: Path, rows: int, name: str = "m.csv", value: int = 3) -> Path:
     lines = ["kpi,value,date"]
-    lines += [f"sat,3,2026-01-{1 + i % 28:02d}T10:{i % 60:02d}:{(i // 60) % 60:02d}Z" for i in range(rows)]
+    lines += [f"sat,{value},2026-01-{1 + i % 28:02d}T10:{i % 60:02d}:{(i // 60) % 60:02d}Z" for i in range(rows)]
     path = tmp_path / name
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -109,7 +109,8 @@ def test_an_edited_snapshot_is_ignored_and_replaced(cli: Cli, store: str, tmp_pa
 
 def test_one_snapshot_per_client_however_large_the_import(cli: Cli, store: str, tmp_path: Path) -> None:
     client_with_measurements(cli, tmp_path, 1_000)  # 1,002 events: ten intervals crossed at once
-    cli.run("measure", "import", "ana", str(csv_file(tmp_path, 300, "more.csv")))
+    # other values: rows already recorded would be skipped by the import
+    cli.run("measure", "import", "ana", str(csv_file(tmp_path, 300, "more.csv", value=4)))
     rows = snapshot_rows(store)
     assert len(rows) == 1, [(s, v) for s, v, _ in rows]
     ((_, version, state),) = rows
