@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from coachledger.projections import clients, history, journal, progress
+from coachledger.projections import clients, followup, history, journal, progress
 from coachledger.projections.models import Finding, Progress
 from coachledger.projections.read import CADENCE, ReadSide, iso, now
 from coachledger.vocab import Dimension, Direction, Horizon, Status
@@ -132,6 +132,7 @@ def agenda(
         "adjustments_since_last_session": adjustments,
         "goals": clients.goals(rs.db, key, known),
         "confidence_drops": confidence_drops(rs, key, moment, known),
+        "follow_up": followup.open_actions(rs.db, key, moment, known),  # open actions, overdue first
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from coachledger.projections import followup
 from coachledger.projections.batch import dumps, utc_text
 from coachledger.projections.db import ViewDB
 from coachledger.projections.models import Feedback, Milestone, Session
@@ -62,7 +63,8 @@ def feedback(
         "WHERE client_key = ? AND seq <= ? AND effective_at <= ? ORDER BY effective_at, seq",
         (key, _upto(known_seq), until or "9999"),
     ).fetchall()
-    return [Feedback(*r) for r in rows]
+    # With its id (f1, f2, ...); retracted feedback is left out (followup).
+    return followup.fixed_feedback(db, key, [Feedback(*r) for r in rows], known_seq)
 
 
 def sessions(
@@ -70,13 +72,16 @@ def sessions(
 ) -> list[Session]:
     rows = db.execute(
         "SELECT seq, effective_at, notes, kpis, actions, recorded_at, actor FROM sessions "
-        "WHERE client_key = ? AND seq <= ? AND effective_at <= ? ORDER BY effective_at, seq",
-        (key, _upto(known_seq), until or "9999"),
+        "WHERE client_key = ? AND seq <= ? ORDER BY effective_at, seq",
+        (key, _upto(known_seq)),
     ).fetchall()
-    return [
+    found = [
         Session(seq, at, notes, json.loads(kpis), json.loads(actions), recorded_at, actor)
         for seq, at, notes, kpis, actions, recorded_at, actor in rows
     ]
+    # With its id (s1, s2, ...) and amendments; retracted sessions are left out (followup).
+    fixed = [r for r in followup.fixed_sessions(db, key, found, known_seq) if r.effective_at <= (until or "9999")]
+    return sorted(fixed, key=lambda r: (r.effective_at, r.seq)) if len(fixed) > 1 else fixed
 
 
 def milestones(db: ViewDB, key: int, known_seq: int | None = None) -> list[Milestone]:
@@ -84,4 +89,4 @@ def milestones(db: ViewDB, key: int, known_seq: int | None = None) -> list[Miles
         "SELECT seq, target, kind, note, recorded_at, actor FROM milestones WHERE client_key = ? AND seq <= ? ORDER BY seq",
         (key, _upto(known_seq)),
     ).fetchall()
-    return [Milestone(*r) for r in rows]
+    return followup.fixed_milestones(db, key, [Milestone(*r) for r in rows], known_seq)  # less retracted ones

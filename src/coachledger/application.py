@@ -59,7 +59,9 @@ class Ledger(Application[UUID]):
 
     def client(self, slug: str) -> Client:
         try:
-            return self.repository.get(client_id(slug))  # type: ignore[no-any-return]
+            return self.repository.get(client_id(slug), projector_func=_project)  # type: ignore[no-any-return]
+        except _OlderSnapshot:  # taken before sessions, feedback and actions had ids: replay it all
+            return _project(None, self.repository.event_store.get(originator_id=client_id(slug)), fresh=True)
         except AggregateNotFoundError:
             raise ClientNotFound(slug) from None
 
@@ -200,8 +202,8 @@ class Ledger(Application[UUID]):
 
     def log_session(
         self, slug: str, at: datetime | None, notes: str, kpis: list[str], actions: list[str]
-    ) -> None:
-        self.change(slug, lambda c: c.log_session(self.actor, at or _now(), notes, kpis, actions))
+    ) -> list[str]:
+        return self.change(slug, lambda c: c.log_session(self.actor, at or _now(), notes, kpis, actions))
 
     def celebrate_milestone(self, slug: str, target: str, note: str | None) -> None:
         self.change(slug, lambda c: c.celebrate_milestone(self.actor, target, note))
@@ -238,6 +240,50 @@ class Ledger(Application[UUID]):
 
     def forget(self, slug: str) -> None:
         self.change(slug, lambda c: c.forget(self.actor))
+
+    # -- between sessions: actions, and fixes of any record ----------------------------
+
+    def open_action(self, slug: str, text: str, due: datetime | None, kpi: str | None) -> str:
+        return self.change(slug, lambda c: c.open_action(self.actor, text, due, kpi))
+
+    def complete_action(self, slug: str, action: str, note: str | None) -> None:
+        self.change(slug, lambda c: c.complete_action(self.actor, action, note))
+
+    def drop_action(self, slug: str, action: str, note: str | None) -> None:
+        self.change(slug, lambda c: c.drop_action(self.actor, action, note))
+
+    def rename_client(self, slug: str, name: str, reason: str | None) -> None:
+        self.change(slug, lambda c: c.rename(self.actor, name, reason))
+
+    def update_client(self, slug: str, coach: str | None, contact: str | None, reason: str | None) -> None:
+        self.change(slug, lambda c: c.update(self.actor, coach, contact, reason))
+
+    def amend_session(self, slug: str, session: str, reason: str | None, **changes: Any) -> None:
+        self.change(slug, lambda c: c.amend_session(self.actor, session, reason, **changes))
+
+    def retract_session(self, slug: str, session: str, reason: str | None) -> None:
+        self.change(slug, lambda c: c.retract_session(self.actor, session, reason))
+
+    def retract_feedback(self, slug: str, feedback: str, reason: str | None) -> None:
+        self.change(slug, lambda c: c.retract_feedback(self.actor, feedback, reason))
+
+    def retract_milestone(self, slug: str, target: str, reason: str | None) -> None:
+        self.change(slug, lambda c: c.retract_milestone(self.actor, target, reason))
+
+
+class _OlderSnapshot(Exception):
+    """The client's snapshot predates the state its events now keep (``Client.actions``)."""
+
+
+def _project(initial: Any, events: Any, *, fresh: bool = False) -> Any:
+    """The library's projection, refusing a snapshot without the ids of sessions and actions."""
+    aggregate = initial
+    for event in events:
+        aggregate = event.mutate(aggregate)
+        if not fresh and aggregate is not None and "actions" not in vars(aggregate):
+            raise _OlderSnapshot
+        fresh = True
+    return aggregate
 
 
 def _now() -> datetime:

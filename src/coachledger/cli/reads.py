@@ -27,6 +27,12 @@ from coachledger.cli.render import (
 )
 
 
+def follow_up_line(a: dict[str, Any]) -> str:
+    """One open action as agenda, replay and due show it."""
+    due = f" (due {a['due']}{', OVERDUE' if a['overdue'] else ''})" if a["due"] else ""
+    return f"{a['action']}: {a['text']}{due}"
+
+
 def as_of_option(f: Any) -> Any:
     return click.option("--as-of", type=MOMENT, help="Effective date: what was true then (default: now).")(f)
 
@@ -146,7 +152,7 @@ def timeline(
             (e["effective_at"] or "")[:10],
             e["actor"],
             e["type"],
-            e["summary"],
+            e["summary"] + (f" ({e['data']['id']})" if "id" in e["data"] else ""),  # s1, f1, ...
         )
         for e in events
     ]
@@ -357,6 +363,7 @@ def agenda(env: Env, client: str, as_of: datetime | None, known_at: datetime | N
                 for a in doc["adjustments_since_last_session"]
             ],
         ),
+        ("Follow up", [follow_up_line(a) for a in doc.get("follow_up", ())]),
     )
     for title, lines in sections:
         if lines:

@@ -18,6 +18,8 @@ from eventsourcing.domain import Aggregate
 
 from coachledger.domain import events
 from coachledger.domain.goals import GoalCommands
+from coachledger.domain.followup import events as followup
+from coachledger.domain.followup.commands import FollowUps
 from coachledger.domain.rules import (
     CATEGORIES,
     DEFINERS,
@@ -38,7 +40,7 @@ from coachledger.errors import ClientWasForgotten, DuplicateId, InvalidValue, Re
 from coachledger.ids import client_id
 
 
-class Client(GoalCommands, Aggregate):
+class Client(GoalCommands, FollowUps, Aggregate):
     """A coaching client and everything recorded about their KPIs."""
 
     TOPIC = "coachledger:Client"
@@ -63,6 +65,16 @@ class Client(GoalCommands, Aggregate):
     GoalAchieved = events.GoalAchieved
     GoalAbandoned = events.GoalAbandoned
     GoalReopened = events.GoalReopened
+    # Between sessions: actions and fixes of any record (their commands: ``FollowUps``).
+    ActionOpened = followup.ActionOpened
+    ActionCompleted = followup.ActionCompleted
+    ActionDropped = followup.ActionDropped
+    ClientRenamed = followup.ClientRenamed
+    ClientUpdated = followup.ClientUpdated
+    SessionAmended = followup.SessionAmended
+    SessionRetracted = followup.SessionRetracted
+    FeedbackRetracted = followup.FeedbackRetracted
+    MilestoneRetracted = followup.MilestoneRetracted
 
     def __init__(self, actor: str, slug: str, name: str, coach: str | None) -> None:
         self.slug = slug
@@ -74,6 +86,10 @@ class Client(GoalCommands, Aggregate):
         self.measurement_count = 0
         self.celebrated: list[str] = []
         self.forgotten = False
+        self.contact: str | None = None
+        self.actions: dict[str, str] = {}
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self.feedback: dict[str, bool] = {}
 
     @staticmethod
     def create_id(slug: str) -> UUID:
@@ -340,7 +356,7 @@ class Client(GoalCommands, Aggregate):
         notes: str,
         kpis: list[str],
         actions: list[str],
-    ) -> None:
+    ) -> list[str]:
         self._check_writable()
         if not notes.strip():
             raise InvalidValue("session notes must not be empty")
@@ -355,6 +371,9 @@ class Client(GoalCommands, Aggregate):
             kpis=list(kpis),
             actions=list(actions),
         )
+        # Each agreed action is also opened, linked to the session, so it can be followed up.
+        session = f"s{len(self.sessions)}"
+        return [self.open_action(actor, text, session=session) for text in actions if text.strip()]
 
     def celebrate_milestone(self, actor: str, target: str, note: str | None) -> None:
         self._check_writable()

@@ -1,0 +1,242 @@
+"""Between sessions: agreed actions and their follow-up, and the fixes of any record.
+
+Each event is one row (a rebuild only appends); what an action's status is, or what a
+session, a feedback or a client reads like after its fixes, is worked out when read, from
+the rows known at the asked recording time, so ``--known-at`` before a fix shows the
+original. Sessions and feedback are numbered by their order in the client's stream (s1,
+s2, ...; f1, f2, ...), as the domain numbers them.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from coachledger.projections.batch import dumps, utc_text
+from coachledger.projections.registry import on
+
+NAME = "followup"
+TABLES = {
+    "actions": "CREATE TABLE IF NOT EXISTS actions (seq INTEGER PRIMARY KEY, client_key INTEGER NOT NULL, "
+    "action TEXT NOT NULL, text TEXT NOT NULL, due TEXT, kpi TEXT, session TEXT, recorded_at TEXT NOT NULL, "
+    "actor TEXT NOT NULL)",
+    "action_changes": "CREATE TABLE IF NOT EXISTS action_changes (seq INTEGER PRIMARY KEY, "
+    "client_key INTEGER NOT NULL, action TEXT NOT NULL, status TEXT NOT NULL, note TEXT, "
+    "recorded_at TEXT NOT NULL, actor TEXT NOT NULL)",
+    "record_fixes": "CREATE TABLE IF NOT EXISTS record_fixes (seq INTEGER PRIMARY KEY, "
+    "client_key INTEGER NOT NULL, kind TEXT NOT NULL, target TEXT NOT NULL, change TEXT NOT NULL, "
+    "data TEXT NOT NULL, reason TEXT NOT NULL, recorded_at TEXT NOT NULL, actor TEXT NOT NULL)",
+}
+INDEXES = (
+    "CREATE INDEX IF NOT EXISTS actions_by_stream ON actions (client_key, seq)",
+    "CREATE INDEX IF NOT EXISTS action_changes_by_stream ON action_changes (client_key, seq)",
+    "CREATE INDEX IF NOT EXISTS record_fixes_by_stream ON record_fixes (client_key, seq)",
+)
+_FIX = "INSERT INTO record_fixes VALUES (?,?,?,?,?,?,?,?,?)"
+
+
+@on("ActionOpened", "INSERT INTO actions VALUES (?,?,?,?,?,?,?,?,?)")
+def _opened(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
+    due = d.due[:10] if d.due else None  # the stored text's date (due dates are UTC)
+    return (seq, key, d.action, d.text, due, d.kpi, d.session, utc_text(d.timestamp), d.actor)
+
+
+@on("ActionCompleted", "INSERT INTO action_changes VALUES (?,?,?,?,?,?,?)")
+def _completed(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
+    return (seq, key, d.action, "done", d.note, utc_text(d.timestamp), d.actor)
+
+
+@on("ActionDropped", "INSERT INTO action_changes VALUES (?,?,?,?,?,?,?)")
+def _dropped(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
+    return (seq, key, d.action, "dropped", d.note, utc_text(d.timestamp), d.actor)
+
+
+def _fix(seq: int, key: int, d: Any, kind: str, target: str, change: str, data: dict[str, Any]) -> tuple[Any, ...]:
+    return (seq, key, kind, target, change, dumps(data), d.reason, utc_text(d.timestamp), d.actor)
+
+
+@on("ClientRenamed", _FIX)
+def _renamed(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
+    return _fix(seq, key, d, "client", "", "renamed", {"name": d.name})
+
+
+@on("ClientUpdated", _FIX)
+def _updated(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
+    changed = {f: getattr(d, f) or None for f in ("coach", "contact") if getattr(d, f) is not None}
+    return _fix(seq, key, d, "client", "", "updated", changed)
+
+
+@on("SessionAmended", _FIX)
+def _amended(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
+    changed: dict[str, Any] = {}
+    if d.notes is not None:
+        changed["notes"] = d.notes
+    if d.effective_at is not None:
+        changed["effective_at"] = utc_text(d.effective_at)
+    if d.kpis is not None:
+        changed["kpis"] = list(d.kpis)
+    return _fix(seq, key, d, "session", d.session, "amended", changed)
+
+
+@on("SessionRetracted", _FIX)
+def _session_retracted(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
+    return _fix(seq, key, d, "session", d.session, "retracted", {})
+
+
+@on("FeedbackRetracted", _FIX)
+def _feedback_retracted(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
+    return _fix(seq, key, d, "feedback", d.feedback, "retracted", {})
+
+
+@on("MilestoneRetracted", _FIX)
+def _milestone_retracted(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
+    return _fix(seq, key, d, "milestone", d.target, "retracted", {"kind": d.kind})
+
+
+def forget(db: Any, stream: str, key: int | None) -> None:
+    for table in TABLES:
+        db.execute(f"DELETE FROM {table} WHERE client_key = ?", (key,))
+
+
+def _upto(known_seq: int | None) -> int:
+    return known_seq if known_seq is not None else 1 << 62
+
+
+# -- reading: fixes ---------------------------------------------------------------------
+
+
+def fixes(db: Any, key: int, kind: str, known_seq: int | None = None) -> list[dict[str, Any]]:
+    """The fixes of one kind of record, in recording order."""
+    rows = db.execute(
+        "SELECT seq, target, change, data, reason, recorded_at, actor FROM record_fixes "
+        "WHERE client_key = ? AND kind = ? AND seq <= ? ORDER BY seq",
+        (key, kind, _upto(known_seq)),
+    ).fetchall()
+    names = ("seq", "target", "change", "data", "reason", "recorded_at", "actor")
+    return [{**dict(zip(names, r, strict=True)), "data": json.loads(r[3])} for r in rows]
+
+
+def client_fixes(db: Any, keys: list[int] | None = None) -> dict[int, dict[str, Any]]:
+    """The latest name, coach and contact set by fixes, of the given clients (None: of all)."""
+    sql = "SELECT client_key, data FROM record_fixes WHERE kind = 'client'"
+    params: tuple[Any, ...] = ()
+    if keys is not None:
+        sql += f" AND client_key IN ({', '.join('?' for _ in keys)})"
+        params = tuple(keys)
+    out: dict[int, dict[str, Any]] = {}
+    for key, data in db.execute(sql + " ORDER BY seq", params).fetchall():
+        out.setdefault(int(key), {}).update(json.loads(data))
+    return out
+
+
+def client_as_known(db: Any, client: dict[str, Any], known_seq: int | None = None) -> dict[str, Any]:
+    """A client's row with the renames and updates known at ``known_seq`` (before them: the original)."""
+    if client.get("key") is None or known_seq is None:
+        return client
+    row = db.execute("SELECT name, coach FROM clients WHERE seq = ?", (client["key"],)).fetchone()
+    out = {**client, "name": row[0], "coach": row[1], "contact": None}
+    for fix in fixes(db, client["key"], "client", known_seq):
+        out.update(fix["data"])
+    return out
+
+
+def numbered(db: Any, table: str, key: int, prefix: str, known_seq: int | None) -> dict[int, str]:
+    """The ids of a client's sessions (``s``) or feedback (``f``): their order in its stream."""
+    rows = db.execute(
+        f"SELECT seq FROM {table} WHERE client_key = ? AND seq <= ? ORDER BY seq", (key, _upto(known_seq))
+    ).fetchall()
+    return {int(seq): f"{prefix}{n}" for n, (seq,) in enumerate(rows, start=1)}
+
+
+def fixed_sessions(db: Any, key: int, rows: list[dict[str, Any]], known_seq: int | None) -> list[dict[str, Any]]:
+    """Sessions with their ids, amendments applied and retracted ones left out."""
+    ids = numbered(db, "sessions", key, "s", known_seq)
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    for fix in fixes(db, key, "session", known_seq):
+        by_id.setdefault(fix["target"], []).append(fix)
+    out = []
+    for row in rows:
+        session = ids[row["seq"]]
+        row = {"session": session, **row}
+        own = by_id.get(session, ())
+        if any(f["change"] == "retracted" for f in own):
+            continue
+        for fix in own:
+            row.update(fix["data"])
+        if own:
+            row["amended"] = [{"reason": f["reason"], "recorded_at": f["recorded_at"]} for f in own]
+        out.append(row)
+    return out
+
+
+def fixed_feedback(db: Any, key: int, rows: list[dict[str, Any]], known_seq: int | None) -> list[dict[str, Any]]:
+    """Feedback with its ids, retracted feedback left out."""
+    ids = numbered(db, "feedback", key, "f", known_seq)
+    retracted = {f["target"] for f in fixes(db, key, "feedback", known_seq)}
+    return [{"feedback": ids[r["seq"]], **r} for r in rows if ids[r["seq"]] not in retracted]
+
+
+def fixed_milestones(db: Any, key: int, rows: list[dict[str, Any]], known_seq: int | None) -> list[dict[str, Any]]:
+    """Milestones less those retracted (a retraction takes back the celebration before it)."""
+    retractions = fixes(db, key, "milestone", known_seq)
+    if not retractions:
+        return rows
+    taken = set()
+    for fix in retractions:
+        earlier = [r["seq"] for r in rows if r["target"] == fix["target"] and r["seq"] < fix["seq"]]
+        if earlier:
+            taken.add(max(earlier))
+    return [r for r in rows if r["seq"] not in taken]
+
+
+# -- reading: actions -------------------------------------------------------------------
+
+
+def actions(db: Any, key: int, known_seq: int | None = None, as_of: str | None = None) -> list[dict[str, Any]]:
+    """A client's actions as known at ``known_seq``, each with its status as of ``as_of`` (open,
+    done or dropped; an action counts from its recording time), in the order they were opened."""
+    until = as_of or "9999"
+    rows = db.execute(
+        "SELECT seq, action, text, due, kpi, session, recorded_at, actor FROM actions "
+        "WHERE client_key = ? AND seq <= ? AND recorded_at <= ? ORDER BY seq",
+        (key, _upto(known_seq), until),
+    ).fetchall()
+    changes = {
+        action: (status, note, at, actor)
+        for action, status, note, at, actor in db.execute(
+            "SELECT action, status, note, recorded_at, actor FROM action_changes "
+            "WHERE client_key = ? AND seq <= ? AND recorded_at <= ? ORDER BY seq",
+            (key, _upto(known_seq), until),
+        ).fetchall()
+    }
+    day = until[:10]
+    out = []
+    for seq, action, text, due, kpi, session, recorded_at, actor in rows:
+        status, note, closed_at, closed_by = changes.get(action, ("open", None, None, None))
+        out.append(
+            {
+                "action": action,
+                "text": text,
+                "due": due,
+                "kpi": kpi,
+                "session": session,
+                "status": status,
+                "overdue": status == "open" and due is not None and due < day,
+                "opened_at": recorded_at,
+                "opened_by": actor,
+                "closed_at": closed_at,
+                "closed_by": closed_by,
+                "note": note,
+                "seq": seq,
+            }
+        )
+    return out
+
+
+def open_actions(db: Any, key: int, moment: datetime, known_seq: int | None = None) -> list[dict[str, Any]]:
+    """The actions open as of ``moment``: overdue first (by due date), then by due date, then opened."""
+    from coachledger.projections.batch import moment as text
+
+    found = [a for a in actions(db, key, known_seq, text(moment)) if a["status"] == "open"]
+    return sorted(found, key=lambda a: (not a["overdue"], a["due"] or "9999", a["seq"]))
