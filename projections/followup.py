@@ -13,7 +13,10 @@ import json
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from coachledger.projections.batch import dumps, utc_text
+from coachledger.projections.models import Feedback, Milestone, Session
 from coachledger.projections.registry import on
 
 NAME = "followup"
@@ -149,7 +152,7 @@ def numbered(db: Any, table: str, key: int, prefix: str, known_seq: int | None) 
     return {int(seq): f"{prefix}{n}" for n, (seq,) in enumerate(rows, start=1)}
 
 
-def fixed_sessions(db: Any, key: int, rows: list[dict[str, Any]], known_seq: int | None) -> list[dict[str, Any]]:
+def fixed_sessions(db: Any, key: int, rows: list[Session], known_seq: int | None) -> list[Session]:
     """Sessions with their ids, amendments applied and retracted ones left out."""
     ids = numbered(db, "sessions", key, "s", known_seq)
     by_id: dict[str, list[dict[str, Any]]] = {}
@@ -157,37 +160,36 @@ def fixed_sessions(db: Any, key: int, rows: list[dict[str, Any]], known_seq: int
         by_id.setdefault(fix["target"], []).append(fix)
     out = []
     for row in rows:
-        session = ids[row["seq"]]
-        row = {"session": session, **row}
+        session = ids[row.seq]
         own = by_id.get(session, ())
         if any(f["change"] == "retracted" for f in own):
             continue
+        changed: dict[str, Any] = {}
         for fix in own:
-            row.update(fix["data"])
-        if own:
-            row["amended"] = [{"reason": f["reason"], "recorded_at": f["recorded_at"]} for f in own]
-        out.append(row)
+            changed.update(fix["data"])
+        amended = [{"reason": f["reason"], "recorded_at": f["recorded_at"]} for f in own]
+        out.append(msgspec.structs.replace(row, session=session, amended=amended, **changed))
     return out
 
 
-def fixed_feedback(db: Any, key: int, rows: list[dict[str, Any]], known_seq: int | None) -> list[dict[str, Any]]:
+def fixed_feedback(db: Any, key: int, rows: list[Feedback], known_seq: int | None) -> list[Feedback]:
     """Feedback with its ids, retracted feedback left out."""
     ids = numbered(db, "feedback", key, "f", known_seq)
     retracted = {f["target"] for f in fixes(db, key, "feedback", known_seq)}
-    return [{"feedback": ids[r["seq"]], **r} for r in rows if ids[r["seq"]] not in retracted]
+    return [msgspec.structs.replace(r, feedback=ids[r.seq]) for r in rows if ids[r.seq] not in retracted]
 
 
-def fixed_milestones(db: Any, key: int, rows: list[dict[str, Any]], known_seq: int | None) -> list[dict[str, Any]]:
+def fixed_milestones(db: Any, key: int, rows: list[Milestone], known_seq: int | None) -> list[Milestone]:
     """Milestones less those retracted (a retraction takes back the celebration before it)."""
     retractions = fixes(db, key, "milestone", known_seq)
     if not retractions:
         return rows
     taken = set()
     for fix in retractions:
-        earlier = [r["seq"] for r in rows if r["target"] == fix["target"] and r["seq"] < fix["seq"]]
+        earlier = [r.seq for r in rows if r.target == fix["target"] and r.seq < fix["seq"]]
         if earlier:
             taken.add(max(earlier))
-    return [r for r in rows if r["seq"] not in taken]
+    return [r for r in rows if r.seq not in taken]
 
 
 # -- reading: actions -------------------------------------------------------------------
@@ -240,3 +242,25 @@ def open_actions(db: Any, key: int, moment: datetime, known_seq: int | None = No
 
     found = [a for a in actions(db, key, known_seq, text(moment)) if a["status"] == "open"]
     return sorted(found, key=lambda a: (not a["overdue"], a["due"] or "9999", a["seq"]))
+
+
+def open_by_step(db: Any, key: int | None, known_seq: int | None = None) -> Any:
+    """For replay: ``open_at(seq, moment)``, the actions open right after event ``seq`` (as
+    ``open_actions`` lists them, overdue as of ``moment``), from one read of the views."""
+    found = actions(db, key, known_seq) if key is not None else []
+    closed = dict(
+        db.execute(
+            "SELECT action, seq FROM action_changes WHERE client_key = ? AND seq <= ?", (key, _upto(known_seq))
+        ).fetchall()
+    ) if found else {}
+
+    def open_at(seq: int, moment: str) -> list[dict[str, Any]]:
+        day = moment[:10]
+        out = []
+        for a in found:
+            if a["seq"] <= seq and closed.get(a["action"], 1 << 62) > seq:
+                overdue = a["due"] is not None and a["due"] < day
+                out.append({"action": a["action"], "text": a["text"], "due": a["due"], "overdue": overdue})
+        return sorted(out, key=lambda a: (not a["overdue"], a["due"] or "9999", a["action"]))
+
+    return open_at

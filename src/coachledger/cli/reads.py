@@ -189,6 +189,7 @@ def replay(env: Env, client: str, known_at: datetime | None, as_json: bool) -> N
         emit_json(doc)
         return
     before: dict[str, tuple[Any, ...]] = {}
+    following: list[str] = []
     for step in doc["steps"]:
         click.echo(f"{step['recorded_at'][:16].replace('T', ' ')}  {step['actor']}: {step['summary']}")
         for item in step["progress"]:
@@ -200,6 +201,10 @@ def replay(env: Env, client: str, known_at: datetime | None, as_json: bool) -> N
                     f"current {item['current'] if item['current'] is not None else '-'})"
                 )
                 before[item["kpi"]] = now
+        follow = [follow_up_line(a) for a in step.get("open_actions", ())]
+        if follow != following:  # the open actions, when they change
+            click.echo("    follow up: " + ("; ".join(follow) if follow else "nothing open"))
+            following = follow
 
 
 @click.command()
