@@ -203,7 +203,13 @@ class Ledger(Application[UUID]):
     def log_session(
         self, slug: str, at: datetime | None, notes: str, kpis: list[str], actions: list[str]
     ) -> list[str]:
-        return self.change(slug, lambda c: c.log_session(self.actor, at or _now(), notes, kpis, actions))
+        """Log the session and open each agreed action, linked to it (one save): the ids opened."""
+
+        def log(c: Client) -> list[str]:
+            c.log_session(self.actor, at or _now(), notes, kpis, actions)
+            return c.agree_actions(self.actor, actions)
+
+        return self.change(slug, log)
 
     def celebrate_milestone(self, slug: str, target: str, note: str | None) -> None:
         self.change(slug, lambda c: c.celebrate_milestone(self.actor, target, note))

@@ -356,7 +356,7 @@ class Client(GoalCommands, FollowUps, Aggregate):
         notes: str,
         kpis: list[str],
         actions: list[str],
-    ) -> list[str]:
+    ) -> None:
         self._check_writable()
         if not notes.strip():
             raise InvalidValue("session notes must not be empty")
@@ -371,9 +371,6 @@ class Client(GoalCommands, FollowUps, Aggregate):
             kpis=list(kpis),
             actions=list(actions),
         )
-        # Each agreed action is also opened, linked to the session, so it can be followed up.
-        session = f"s{len(self.sessions)}"
-        return [self.open_action(actor, text, session=session) for text in actions if text.strip()]
 
     def celebrate_milestone(self, actor: str, target: str, note: str | None) -> None:
         self._check_writable()

@@ -60,6 +60,11 @@ class FollowUps:
         )
         return action
 
+    def agree_actions(self, actor: str, actions: list[str]) -> list[str]:
+        """Open the actions agreed in the session logged last (``session log --action``)."""
+        session = f"s{len(self.sessions)}"
+        return [self.open_action(actor, text, session=session) for text in actions if text.strip()]
+
     def complete_action(self, actor: str, action: str, note: str | None = None) -> None:
         self._open_action(action)
         self.trigger_event(fe.ActionCompleted, actor=actor, action=action, note=note)
