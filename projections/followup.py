@@ -55,7 +55,9 @@ def _dropped(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     return (seq, key, d.action, "dropped", d.note, utc_text(d.timestamp), d.actor)
 
 
-def _fix(seq: int, key: int, d: Any, kind: str, target: str, change: str, data: dict[str, Any]) -> tuple[Any, ...]:
+def _fix(
+    seq: int, key: int, d: Any, kind: str, target: str, change: str, data: dict[str, Any]
+) -> tuple[Any, ...]:
     return (seq, key, kind, target, change, dumps(data), d.reason, utc_text(d.timestamp), d.actor)
 
 
@@ -195,7 +197,9 @@ def fixed_milestones(db: Any, key: int, rows: list[Milestone], known_seq: int | 
 # -- reading: actions -------------------------------------------------------------------
 
 
-def actions(db: Any, key: int, known_seq: int | None = None, as_of: str | None = None) -> list[dict[str, Any]]:
+def actions(
+    db: Any, key: int, known_seq: int | None = None, as_of: str | None = None
+) -> list[dict[str, Any]]:
     """A client's actions as known at ``known_seq``, each with its status as of ``as_of`` (open,
     done or dropped; an action counts from its recording time), in the order they were opened."""
     until = as_of or "9999"
@@ -248,11 +252,16 @@ def open_by_step(db: Any, key: int | None, known_seq: int | None = None) -> Any:
     """For replay: ``open_at(seq, moment)``, the actions open right after event ``seq`` (as
     ``open_actions`` lists them, overdue as of ``moment``), from one read of the views."""
     found = actions(db, key, known_seq) if key is not None else []
-    closed = dict(
-        db.execute(
-            "SELECT action, seq FROM action_changes WHERE client_key = ? AND seq <= ?", (key, _upto(known_seq))
-        ).fetchall()
-    ) if found else {}
+    closed = (
+        dict(
+            db.execute(
+                "SELECT action, seq FROM action_changes WHERE client_key = ? AND seq <= ?",
+                (key, _upto(known_seq)),
+            ).fetchall()
+        )
+        if found
+        else {}
+    )
 
     def open_at(seq: int, moment: str) -> list[dict[str, Any]]:
         day = moment[:10]

@@ -61,9 +61,22 @@ class Ledger(Application[UUID]):
         try:
             return self.repository.get(client_id(slug), projector_func=_project)  # type: ignore[no-any-return]
         except _OlderSnapshot:  # taken before sessions, feedback and actions had ids: replay it all
-            return _project(None, self.repository.event_store.get(originator_id=client_id(slug)), fresh=True)
+            return self._replayed(client_id(slug), None)  # type: ignore[no-any-return]
         except AggregateNotFoundError:
             raise ClientNotFound(slug) from None
+
+    def _replayed(self, aggregate_id: UUID, version: int | None) -> Any:
+        """The client from all its events (no snapshot)."""
+        return _project(None, self.repository.event_store.get(originator_id=aggregate_id, lte=version), fresh=True)
+
+    def take_snapshot(self, aggregate_id: UUID, version: int | None = None, projector_func: Any = None) -> None:
+        """The library's, from all the events where the stored snapshot is older (``_OlderSnapshot``)."""
+        try:
+            super().take_snapshot(aggregate_id, version, projector_func=_project)
+        except _OlderSnapshot:
+            aggregate = self._replayed(aggregate_id, version)
+            assert self.snapshots is not None
+            self.snapshots.put([getattr(type(aggregate), "Snapshot", type(self).snapshot_class).take(aggregate)])
 
     def exists(self, slug: str) -> bool:
         return bool(self.recorder.select_events(client_id(slug), limit=1))

@@ -172,7 +172,13 @@ def client_update(env: Env, client: str, coach: str | None, contact: str | None,
 @_reason
 @pass_env
 def session_amend(
-    env: Env, client: str, session_id: str, notes: str | None, at: datetime | None, kpis: tuple[str, ...], reason: str
+    env: Env,
+    client: str,
+    session_id: str,
+    notes: str | None,
+    at: datetime | None,
+    kpis: tuple[str, ...],
+    reason: str,
 ) -> None:
     """Amend a session of CLIENT (ids s1, s2, ... as the journal shows them).
 

@@ -91,7 +91,9 @@ class FollowUps:
             raise InvalidValue("client name must not be empty")
         if name.strip() == self.name:
             raise InvalidValue(f"client '{self.slug}' is already named {self.name}")
-        self.trigger_event(fe.ClientRenamed, actor=actor, name=name.strip(), previous=self.name, reason=reason)
+        self.trigger_event(
+            fe.ClientRenamed, actor=actor, name=name.strip(), previous=self.name, reason=reason
+        )
 
     def update(self, actor: str, coach: str | None, contact: str | None, reason: str | None) -> None:
         self._check_writable()
