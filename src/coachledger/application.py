@@ -75,8 +75,9 @@ class Ledger(Application[UUID]):
             super().take_snapshot(aggregate_id, version, projector_func=_project)
         except _OlderSnapshot:
             aggregate = self._replayed(aggregate_id, version)
-            assert self.snapshots is not None
-            self.snapshots.put([getattr(type(aggregate), "Snapshot", type(self).snapshot_class).take(aggregate)])
+            snapshot_class: Any = getattr(type(aggregate), "Snapshot", type(self).snapshot_class)
+            assert self.snapshots is not None and snapshot_class is not None
+            self.snapshots.put([snapshot_class.take(aggregate)])
 
     def exists(self, slug: str) -> bool:
         return bool(self.recorder.select_events(client_id(slug), limit=1))
