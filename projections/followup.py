@@ -1,6 +1,7 @@
 """Between sessions: agreed actions and their follow-up, and the fixes of any record.
 
-Each event is one row (a rebuild only appends); what an action's status is, or what a
+Each event is one row of the journal view (``journal``: tables ``actions``, ``action_changes``,
+``record_fixes``; a rebuild only appends); what an action's status is, or what a
 session, a feedback or a client reads like after its fixes, is worked out when read, from
 the rows known at the asked recording time, so ``--known-at`` before a fix shows the
 original. Sessions and feedback are numbered by their order in the client's stream (s1,
@@ -15,93 +16,7 @@ from typing import Any
 
 import msgspec
 
-from coachledger.projections.batch import dumps, utc_text
 from coachledger.projections.models import Feedback, Milestone, Session
-from coachledger.projections.registry import on
-
-NAME = "followup"
-TABLES = {
-    "actions": "CREATE TABLE IF NOT EXISTS actions (seq INTEGER PRIMARY KEY, client_key INTEGER NOT NULL, "
-    "action TEXT NOT NULL, text TEXT NOT NULL, due TEXT, kpi TEXT, session TEXT, recorded_at TEXT NOT NULL, "
-    "actor TEXT NOT NULL)",
-    "action_changes": "CREATE TABLE IF NOT EXISTS action_changes (seq INTEGER PRIMARY KEY, "
-    "client_key INTEGER NOT NULL, action TEXT NOT NULL, status TEXT NOT NULL, note TEXT, "
-    "recorded_at TEXT NOT NULL, actor TEXT NOT NULL)",
-    "record_fixes": "CREATE TABLE IF NOT EXISTS record_fixes (seq INTEGER PRIMARY KEY, "
-    "client_key INTEGER NOT NULL, kind TEXT NOT NULL, target TEXT NOT NULL, change TEXT NOT NULL, "
-    "data TEXT NOT NULL, reason TEXT NOT NULL, recorded_at TEXT NOT NULL, actor TEXT NOT NULL)",
-}
-INDEXES = (
-    "CREATE INDEX IF NOT EXISTS actions_by_stream ON actions (client_key, seq)",
-    "CREATE INDEX IF NOT EXISTS action_changes_by_stream ON action_changes (client_key, seq)",
-    "CREATE INDEX IF NOT EXISTS record_fixes_by_stream ON record_fixes (client_key, seq)",
-)
-_FIX = "INSERT INTO record_fixes VALUES (?,?,?,?,?,?,?,?,?)"
-
-
-@on("ActionOpened", "INSERT INTO actions VALUES (?,?,?,?,?,?,?,?,?)")
-def _opened(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
-    due = d.due[:10] if d.due else None  # the stored text's date (due dates are UTC)
-    return (seq, key, d.action, d.text, due, d.kpi, d.session, utc_text(d.timestamp), d.actor)
-
-
-@on("ActionCompleted", "INSERT INTO action_changes VALUES (?,?,?,?,?,?,?)")
-def _completed(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
-    return (seq, key, d.action, "done", d.note, utc_text(d.timestamp), d.actor)
-
-
-@on("ActionDropped", "INSERT INTO action_changes VALUES (?,?,?,?,?,?,?)")
-def _dropped(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
-    return (seq, key, d.action, "dropped", d.note, utc_text(d.timestamp), d.actor)
-
-
-def _fix(
-    seq: int, key: int, d: Any, kind: str, target: str, change: str, data: dict[str, Any]
-) -> tuple[Any, ...]:
-    return (seq, key, kind, target, change, dumps(data), d.reason, utc_text(d.timestamp), d.actor)
-
-
-@on("ClientRenamed", _FIX)
-def _renamed(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
-    return _fix(seq, key, d, "client", "", "renamed", {"name": d.name})
-
-
-@on("ClientUpdated", _FIX)
-def _updated(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
-    changed = {f: getattr(d, f) or None for f in ("coach", "contact") if getattr(d, f) is not None}
-    return _fix(seq, key, d, "client", "", "updated", changed)
-
-
-@on("SessionAmended", _FIX)
-def _amended(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
-    changed: dict[str, Any] = {}
-    if d.notes is not None:
-        changed["notes"] = d.notes
-    if d.effective_at is not None:
-        changed["effective_at"] = utc_text(d.effective_at)
-    if d.kpis is not None:
-        changed["kpis"] = list(d.kpis)
-    return _fix(seq, key, d, "session", d.session, "amended", changed)
-
-
-@on("SessionRetracted", _FIX)
-def _session_retracted(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
-    return _fix(seq, key, d, "session", d.session, "retracted", {})
-
-
-@on("FeedbackRetracted", _FIX)
-def _feedback_retracted(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
-    return _fix(seq, key, d, "feedback", d.feedback, "retracted", {})
-
-
-@on("MilestoneRetracted", _FIX)
-def _milestone_retracted(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
-    return _fix(seq, key, d, "milestone", d.target, "retracted", {"kind": d.kind})
-
-
-def forget(db: Any, stream: str, key: int | None) -> None:
-    for table in TABLES:
-        db.execute(f"DELETE FROM {table} WHERE client_key = ?", (key,))
 
 
 def _upto(known_seq: int | None) -> int:

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from coachledger.adapters import event_reads
-from coachledger.projections import clients, followup, history, journal, progress, registry
+from coachledger.projections import clients, history, journal, progress, registry
 
-VIEWS = (clients, history, progress, journal, followup)
+VIEWS = (clients, history, progress, journal)
 # Tables of earlier versions' views, dropped with the views (the timeline now reads the events).
 RETIRED_TABLES = ("timeline",)
 CHUNK = 5000  # events decoded and applied at a time
