@@ -188,3 +188,46 @@ def open_by_step(db: Any, key: int | None, known_seq: int | None = None) -> Any:
         return sorted(out, key=lambda a: (not a["overdue"], a["due"] or "9999", a["action"]))
 
     return open_at
+
+
+def due_actions(cut: Any) -> list[dict[str, Any]]:
+    """For ``due``: every action open at the as-of moment whose due date is by ``cut.until``,
+    across the clients of ``cut`` (one query for all of them)."""
+    if not cut.clients:
+        return []
+    keys = list(cut.clients)
+    marks = ", ".join("?" for _ in keys)
+    closed = {
+        (int(key), action)
+        for key, action in cut.db.execute(
+            f"SELECT client_key, action FROM action_changes WHERE client_key IN ({marks}) AND seq <= ? "
+            "AND recorded_at <= ?",
+            (*keys, cut.known, cut.moment_text),
+        ).fetchall()
+    }
+    rows = cut.db.execute(
+        f"SELECT client_key, action, text, due, kpi, session FROM actions WHERE client_key IN ({marks}) "
+        "AND seq <= ? AND recorded_at <= ? AND due IS NOT NULL AND due <= ? ORDER BY seq",
+        (*keys, cut.known, cut.moment_text, cut.until.isoformat()),
+    ).fetchall()
+    out = []
+    for key, action, text, due_on, kpi, session in rows:
+        if (int(key), action) in closed:
+            continue
+        c = cut.clients[int(key)]
+        days_late = (cut.day - datetime.fromisoformat(due_on).date()).days
+        out.append(
+            {
+                "kind": "action",
+                "client": c["client"],
+                "client_name": c["name"],
+                "coach": c["coach"],
+                "kpi": kpi,
+                "action": action,
+                "text": text,
+                "session": session,
+                "due": due_on,
+                "days_late": days_late,
+            }
+        )
+    return out

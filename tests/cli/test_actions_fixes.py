@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from freezegun import freeze_time
@@ -204,3 +205,26 @@ def test_views_rebuilt_from_the_events_read_the_same(ana: Cli) -> None:
     before = (ana.json("action", "list", "ana", "--all"), ana.json("client", "show", "ana"))
     ana.run("projections", "rebuild")
     assert (ana.json("action", "list", "ana", "--all"), ana.json("client", "show", "ana")) == before
+
+
+def test_forget_erases_action_texts_contacts_and_fixes_from_every_store_file(
+    tmp_path: Path, clock: FrozenDateTimeFactory
+) -> None:
+    cli = Cli(str(tmp_path / "ledger.sqlite"))
+    cli.run("init", "--encrypt")
+    cli.run("client", "add", "zoe", "--name", "Zoe Quist", "--coach", "maria")
+    secrets = ("Quietly apply at Xylofirm", "zoe@privatemail.example", "Zoe Quist-Vandermeer", "Divorce talk")
+    cli.run("session", "log", "zoe", "--notes", "Intake", "--action", secrets[0])
+    cli.run("client", "update", "zoe", "--contact", secrets[1], "--reason", "new mail")
+    cli.run("client", "rename", "zoe", "--name", secrets[2], "--reason", "married")
+    cli.run("session", "amend", "zoe", "s1", "--notes", secrets[3], "--reason", "fuller notes")
+    cli.run("action", "done", "zoe", "a1", "--note", "done")
+    assert secrets[1] in cli.out("client", "show", "zoe")  # the views hold them now
+    assert cli.json("action", "list", "zoe", "--all")["actions"][0]["text"] == secrets[0]
+
+    cli.run("forget", "zoe", "--yes")
+
+    files = sorted(p for p in tmp_path.iterdir() if p.name.startswith("ledger.sqlite"))
+    for secret in secrets:
+        assert [p.name for p in files if secret.encode() in p.read_bytes()] == [], secret
+    assert refused(cli, "action", "list", "zoe").startswith("Error: client 'zoe' was forgotten")
