@@ -147,8 +147,8 @@ def render_html(doc: ReportDoc) -> str:
     if doc["confidence"]:
         out += ['<h2 id="confidence">Confidence</h2>', _confidence_html(doc["confidence"])]
     out += ['<h2 id="sessions">Sessions</h2>', _sessions_html(doc["sessions"])]
-    out += ['<h2 id="follow-up">Follow up</h2>', _follow_up_html(doc.get("follow_up", []))]
     out += ['<h2 id="feedback">Feedback</h2>', _feedback_html(doc["feedback"])]
+    out += ['<h2 id="follow-up">Follow up</h2>', _follow_up_html(doc.get("follow_up", []))]
     out += ['<h2 id="receipt">Ledger receipt</h2>', _receipt_html(doc["receipt"])]
     out.append(
         f"<footer>Generated {e(when(doc['generated_at']))} by {e(doc['generator'])} from the client's "
