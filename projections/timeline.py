@@ -97,18 +97,12 @@ def events(
 
 def _numbering(db: Any, stream: str, since: str | None) -> dict[str, list[Any]]:
     """The id prefix of numbered events and how many of each came before the window."""
+    from coachledger.adapters import event_reads
     from coachledger.domain import Client
 
     out: dict[str, list[Any]] = {}
     for cls, prefix in ((Client.SessionLogged, "s"), (Client.FeedbackReceived, "f")):
-        before = 0
-        if since:
-            row = db.execute(
-                f"SELECT count(*) FROM event_index i JOIN stored_events e ON e.{db.event_key} = i.seq "
-                "WHERE i.originator_id = ? AND e.topic = ? AND i.recorded_at < ?",
-                (stream, cls.TOPIC, since),
-            ).fetchone()
-            before = int(row[0])
+        before = event_reads.count_before(db, stream, cls.TOPIC, since) if since else 0
         out[cls.TOPIC] = [prefix, before]
     return out
 
