@@ -7,7 +7,17 @@ from typing import Any
 
 from coachledger.errors import ClientNotFound, ClientWasForgotten, DomainError
 from coachledger.ids import stream_of
-from coachledger.projections import clients, followup, goals, history, journal, progress, replay, runner, timeline
+from coachledger.projections import (
+    clients,
+    followup,
+    goals,
+    history,
+    journal,
+    progress,
+    replay,
+    runner,
+    timeline,
+)
 from coachledger.projections.db import ViewDB, open_views
 from coachledger.projections.models import (
     BalanceDoc,

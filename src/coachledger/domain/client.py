@@ -17,9 +17,9 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from coachledger.domain import events
-from coachledger.domain.goals import GoalCommands
 from coachledger.domain.followup import events as followup
 from coachledger.domain.followup.commands import FollowUps
+from coachledger.domain.goals import GoalCommands
 from coachledger.domain.rules import (
     CATEGORIES,
     DEFINERS,
