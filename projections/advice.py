@@ -11,7 +11,7 @@ from itertools import pairwise
 from typing import Any
 
 from coachledger.moments import cadence_days
-from coachledger.projections import calc, clients, history, journal, progress
+from coachledger.projections import calc, clients, followup, history, journal, progress
 from coachledger.projections.models import Finding, Progress
 from coachledger.projections.read import ReadSide, iso, now
 from coachledger.vocab import Dimension, Direction, Horizon, Status
@@ -185,6 +185,7 @@ def agenda(
         "adjustments_since_last_session": adjustments,
         "goals": clients.goals(rs.db, key, known),
         "confidence_drops": confidence_drops(rs, key, moment, known),
+        "follow_up": followup.open_actions(rs.db, key, moment, known),  # open actions, overdue first
     }
 
 

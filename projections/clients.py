@@ -96,15 +96,26 @@ def all_clients(db: ViewDB, coach: str | None = None) -> list[dict[str, Any]]:
     if coach is not None:
         sql += " WHERE coach = ?"
         params = (coach,)
+    if coach is not None:  # the coach as last updated (followup): filtered below
+        sql, params = sql.replace(" WHERE coach = ?", ""), ()
     rows = db.execute(sql + " ORDER BY client", params).fetchall()
-    return [dict(zip(_CLIENT, row, strict=True)) for row in rows]
+    found = _as_fixed(db, [dict(zip(_CLIENT, row, strict=True)) for row in rows])
+    return found if coach is None else [c for c in found if c["coach"] == coach]
 
 
 def one_client(db: ViewDB, stream: str) -> dict[str, Any] | None:
     row = db.execute(
         "SELECT stream, client, name, coach, registered_at, seq FROM clients WHERE stream = ?", (stream,)
     ).fetchone()
-    return None if row is None else dict(zip(_CLIENT, row, strict=True))
+    return None if row is None else _as_fixed(db, [dict(zip(_CLIENT, row, strict=True))])[0]
+
+
+def _as_fixed(db: Any, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Clients with their renames and updates (``client rename|update``) and contact applied."""
+    from coachledger.projections.followup import client_fixes
+
+    fixes = client_fixes(db, [c["key"] for c in found] if len(found) == 1 else None)
+    return [{**c, "contact": None, **fixes.get(c["key"], {})} for c in found]
 
 
 def goals(db: ViewDB, key: int, known_seq: int | None = None) -> list[Goal]:

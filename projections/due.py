@@ -3,7 +3,7 @@
 Read from the view rows of every client at once, a few grouped queries in all (no client is
 loaded or computed alone), so a practice of thousands of clients answers in one pass.
 The document is a list of ``items``, each with a ``kind``; every kind comes from one source
-function in ``SOURCES`` (measurements here), so another kind of due item is one more source.
+function in ``SOURCES`` (measurements here, open actions in ``followup``), so another kind of due item is one more source.
 
 The rule (docs/DOMAIN.md, "What is due"): next due = the last effective measurement or baseline
 + the cadence in force at the as-of moment; a KPI with neither is due from the date its
@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from coachledger.moments import DEFAULT_CADENCE, cadence_days
-from coachledger.projections import clients
+from coachledger.projections import clients, followup
 
 UNKNOWN = 1 << 62
 
@@ -226,4 +226,4 @@ def _text(moment: datetime) -> str:
 
 
 # Where due items come from: each source reads one kind for every client at once.
-SOURCES: list[Source] = [measurement_items]
+SOURCES: list[Source] = [measurement_items, followup.due_actions]

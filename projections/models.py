@@ -200,6 +200,7 @@ class ReplayStep(ReadModel):
     actor: str
     summary: str
     progress: list[Progress]
+    open_actions: list[dict[str, Any]] = []  # the actions open right after this event (followup)
 
 
 class ReplayDoc(ReadModel):
@@ -243,6 +244,7 @@ class Feedback(ReadModel):
     effective_at: str
     recorded_at: str
     actor: str
+    feedback: str | None = None  # its id: f1, f2, ... by order in the stream (followup)
 
 
 class Session(ReadModel):
@@ -253,6 +255,8 @@ class Session(ReadModel):
     actions: list[str]
     recorded_at: str
     actor: str
+    session: str | None = None  # its id: s1, s2, ... by order in the stream (followup)
+    amended: list[dict[str, Any]] = []  # the amendments applied: reason, recorded_at
 
 
 class Milestone(ReadModel):

@@ -7,7 +7,17 @@ from typing import Any
 
 from coachledger.errors import ClientNotFound, ClientWasForgotten, DomainError
 from coachledger.ids import stream_of
-from coachledger.projections import clients, goals, history, journal, progress, replay, runner, timeline
+from coachledger.projections import (
+    clients,
+    followup,
+    goals,
+    history,
+    journal,
+    progress,
+    replay,
+    runner,
+    timeline,
+)
 from coachledger.projections.db import ViewDB, open_views
 from coachledger.projections.models import (
     BalanceDoc,
@@ -170,12 +180,13 @@ class ReadSide:
         known = self.known_seq(c["stream"], known_at)
         events = timeline.events(self.db, c["stream"], known_seq=known, decrypt=self.decrypt)
         facts = progress.Facts(self.db, c["key"], known)
+        open_at = followup.open_by_step(self.db, c["key"], known)  # the actions open at each step
         replays = [replay.of(facts, kpi) for kpi in facts.kpis()]
         steps = []
         for ev in events:
             moment = datetime.fromisoformat(ev.recorded_at)
             kpis = [r.at(ev.seq, moment) for r in replays if r.first_seq <= ev.seq]
-            steps.append(ReplayStep(ev.seq, ev.type, ev.recorded_at, ev.actor, ev.summary, kpis))
+            steps.append(ReplayStep(ev.seq, ev.type, ev.recorded_at, ev.actor, ev.summary, kpis, open_at(ev.seq, ev.recorded_at)))
         return ReplayDoc(slug, iso(known_at), steps)
 
     # -- balance, portfolio, journal ---------------------------------------

@@ -63,6 +63,7 @@ def events(
     )
     erased = was_forgotten(db, stream)
     forgotten, said = _forgotten_topic(), summaries()
+    numbers = _numbering(db, stream, since)
     out: list[TimelineEntry] = []
     for seq, version, recorded_at, topic, state in rows:
         kind = event_name(topic)
@@ -75,6 +76,10 @@ def events(
             continue
         effective = getattr(data, "effective_at", None)
         fields = {k: plain(getattr(data, k)) for k in sorted(data.__struct_fields__) if k not in HIDDEN}
+        number = numbers.get(topic)
+        if number is not None:  # sessions and feedback are known by their order (s1, f1, ...)
+            number[1] += 1
+            fields["id"] = f"{number[0]}{number[1]}"
         out.append(
             TimelineEntry(
                 seq,
@@ -88,3 +93,16 @@ def events(
             )
         )
     return out
+
+
+def _numbering(db: Any, stream: str, since: str | None) -> dict[str, list[Any]]:
+    """The id prefix of numbered events and how many of each came before the window."""
+    from coachledger.adapters import event_reads
+    from coachledger.domain import Client
+
+    out: dict[str, list[Any]] = {}
+    for cls, prefix in ((Client.SessionLogged, "s"), (Client.FeedbackReceived, "f")):
+        before = event_reads.count_before(db, stream, cls.TOPIC, since) if since else 0
+        out[cls.TOPIC] = [prefix, before]
+    return out
+

@@ -55,7 +55,7 @@ EVENT_ROWS = (
 )
 
 
-JOURNEY_EVENTS = 26  # the events ``a_journey`` records (20, and 6 of the goal lifecycle and confidence)
+JOURNEY_EVENTS = 37  # the events ``a_journey`` records (20, 6 of the goal lifecycle and confidence, 11 of actions and fixes)
 
 
 def a_journey(cli: Cli) -> None:
@@ -103,6 +103,17 @@ def a_journey(cli: Cli) -> None:
         "--scale", "0..10",
     )  # fmt: skip
     cli.run("feedback", "add", "ben-okafor", "--rating", "4", "--comment", "useful", actor="li")
+    # Between sessions: actions (one opened by the session above), and fixes of any record.
+    cli.run("action", "add", "ana-lopez", "Ask for the review ✓", "--due", "2030-01-31", "--kpi", "satisfaction")
+    cli.run("action", "done", "ana-lopez", "a2", "--note", "booked")
+    cli.run("action", "drop", "ana-lopez", "a1", "--note", "moot")
+    cli.run("client", "rename", "ana-lopez", "--name", "Ana López García", "--reason", "married name")
+    cli.run("client", "update", "ana-lopez", "--coach", "li", "--contact", "ana@example.org", "--reason", "leave")
+    cli.run("session", "log", "ana-lopez", "--notes", "Twice", "--at", "2026-03-20")
+    cli.run("session", "amend", "ana-lopez", "s1", "--notes", "Talked ü", "--reason", "typo")
+    cli.run("session", "retract", "ana-lopez", "s2", "--reason", "logged twice")
+    cli.run("feedback", "retract", "ben-okafor", "f1", "--reason", "other client", actor="li")
+    cli.run("milestone", "retract", "ana-lopez", "lead-team", "--reason", "too early")
 
 
 # -- PostgreSQL: one fresh database per test run, emptied before each test -------------

@@ -59,9 +59,25 @@ class Ledger(Application[UUID]):
 
     def client(self, slug: str) -> Client:
         try:
-            return self.repository.get(client_id(slug))  # type: ignore[no-any-return]
+            return self.repository.get(client_id(slug), projector_func=_project)  # type: ignore[no-any-return]
+        except _OlderSnapshot:  # taken before sessions, feedback and actions had ids: replay it all
+            return self._replayed(client_id(slug), None)  # type: ignore[no-any-return]
         except AggregateNotFoundError:
             raise ClientNotFound(slug) from None
+
+    def _replayed(self, aggregate_id: UUID, version: int | None) -> Any:
+        """The client from all its events (no snapshot)."""
+        return _project(None, self.repository.event_store.get(originator_id=aggregate_id, lte=version), fresh=True)
+
+    def take_snapshot(self, aggregate_id: UUID, version: int | None = None, projector_func: Any = None) -> None:
+        """The library's, from all the events where the stored snapshot is older (``_OlderSnapshot``)."""
+        try:
+            super().take_snapshot(aggregate_id, version, projector_func=_project)
+        except _OlderSnapshot:
+            aggregate = self._replayed(aggregate_id, version)
+            snapshot_class: Any = getattr(type(aggregate), "Snapshot", type(self).snapshot_class)
+            assert self.snapshots is not None and snapshot_class is not None
+            self.snapshots.put([snapshot_class.take(aggregate)])
 
     def exists(self, slug: str) -> bool:
         return bool(self.recorder.select_events(client_id(slug), limit=1))
@@ -213,8 +229,14 @@ class Ledger(Application[UUID]):
 
     def log_session(
         self, slug: str, at: datetime | None, notes: str, kpis: list[str], actions: list[str]
-    ) -> None:
-        self.change(slug, lambda c: c.log_session(self.actor, at or _now(), notes, kpis, actions))
+    ) -> list[str]:
+        """Log the session and open each agreed action, linked to it (one save): the ids opened."""
+
+        def log(c: Client) -> list[str]:
+            c.log_session(self.actor, at or _now(), notes, kpis, actions)
+            return c.agree_actions(self.actor, actions)
+
+        return self.change(slug, log)
 
     def celebrate_milestone(self, slug: str, target: str, note: str | None) -> None:
         self.change(slug, lambda c: c.celebrate_milestone(self.actor, target, note))
@@ -251,6 +273,50 @@ class Ledger(Application[UUID]):
 
     def forget(self, slug: str) -> None:
         self.change(slug, lambda c: c.forget(self.actor))
+
+    # -- between sessions: actions, and fixes of any record ----------------------------
+
+    def open_action(self, slug: str, text: str, due: datetime | None, kpi: str | None) -> str:
+        return self.change(slug, lambda c: c.open_action(self.actor, text, due, kpi))
+
+    def complete_action(self, slug: str, action: str, note: str | None) -> None:
+        self.change(slug, lambda c: c.complete_action(self.actor, action, note))
+
+    def drop_action(self, slug: str, action: str, note: str | None) -> None:
+        self.change(slug, lambda c: c.drop_action(self.actor, action, note))
+
+    def rename_client(self, slug: str, name: str, reason: str | None) -> None:
+        self.change(slug, lambda c: c.rename(self.actor, name, reason))
+
+    def update_client(self, slug: str, coach: str | None, contact: str | None, reason: str | None) -> None:
+        self.change(slug, lambda c: c.update(self.actor, coach, contact, reason))
+
+    def amend_session(self, slug: str, session: str, reason: str | None, **changes: Any) -> None:
+        self.change(slug, lambda c: c.amend_session(self.actor, session, reason, **changes))
+
+    def retract_session(self, slug: str, session: str, reason: str | None) -> None:
+        self.change(slug, lambda c: c.retract_session(self.actor, session, reason))
+
+    def retract_feedback(self, slug: str, feedback: str, reason: str | None) -> None:
+        self.change(slug, lambda c: c.retract_feedback(self.actor, feedback, reason))
+
+    def retract_milestone(self, slug: str, target: str, reason: str | None) -> None:
+        self.change(slug, lambda c: c.retract_milestone(self.actor, target, reason))
+
+
+class _OlderSnapshot(Exception):
+    """The client's snapshot predates the state its events now keep (``Client.actions``)."""
+
+
+def _project(initial: Any, events: Any, *, fresh: bool = False) -> Any:
+    """The library's projection, refusing a snapshot without the ids of sessions and actions."""
+    aggregate = initial
+    for event in events:
+        aggregate = event.mutate(aggregate)
+        if not fresh and aggregate is not None and "actions" not in vars(aggregate):
+            raise _OlderSnapshot
+        fresh = True
+    return aggregate
 
 
 def _now() -> datetime:

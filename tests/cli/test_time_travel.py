@@ -35,6 +35,7 @@ EVERY_EVENT_TYPE = {
     "FeedbackReceived",
     "SessionLogged",
     "MilestoneCelebrated",
+    "ActionOpened",  # the session's agreed action, opened to be followed up
 }
 
 
@@ -318,7 +319,7 @@ def test_replay_has_one_step_per_event_in_recording_order(coach: Coach) -> None:
     events = coach.json("timeline", CLIENT)["events"]
     steps = coach.json("replay", CLIENT)["steps"]
     assert {e["type"] for e in events} == EVERY_EVENT_TYPE
-    assert len(steps) == len(events) == 20
+    assert len(steps) == len(events) == 21  # 20 and the session's ActionOpened
     for step, event in zip(steps, events, strict=True):
         assert (step["seq"], step["type"], step["recorded_at"], step["summary"]) == (
             event["seq"],
@@ -353,7 +354,7 @@ def test_replay_known_at_is_the_prefix_of_the_full_replay(coach: Coach) -> None:
     full = coach.json("replay", CLIENT)["steps"]
     cut = coach.json("replay", CLIENT, "--known-at", "2026-03-01T09:01:30")["steps"]
     assert cut == full[: len(cut)]
-    assert cut[-1]["type"] == "KpiAdjusted" and len(cut) == 12
+    assert cut[-1]["type"] == "KpiAdjusted" and len(cut) == 13  # 12 and the session's ActionOpened
 
 
 def test_replay_steps_show_the_state_the_coach_saw_then(coach: Coach) -> None:

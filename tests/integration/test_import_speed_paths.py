@@ -261,6 +261,8 @@ def reference_check(topic: str, d: Any, s: _Stream) -> tuple[str, str] | None:
         return "data.kpi", f"KPI '{d.kpi}'{who} is already defined"
     if topic == Client.MeasurementRecorded.TOPIC and d.measurement_id in s.measurements:
         return "data.measurement_id", f"measurement '{d.measurement_id}'{who} is already recorded"
+    if topic == Client.ActionOpened.TOPIC and d.action in s.actions:
+        return "data.action", f"action '{d.action}'{who} is already opened"
     kpi = getattr(d, "kpi", None)
     if kpi is not None and topic != Client.KpiDefined.TOPIC and kpi not in s.kpis:
         return "data.kpi", f"unknown KPI '{kpi}'{who} (not defined {earlier})"
@@ -270,6 +272,21 @@ def reference_check(topic: str, d: Any, s: _Stream) -> tuple[str, str] | None:
     mid = getattr(d, "measurement_id", None)
     if mid is not None and topic != Client.MeasurementRecorded.TOPIC and mid not in s.measurements:
         return "data.measurement_id", f"unknown measurement '{mid}'{who} (not recorded {earlier})"
+    # Between sessions: actions by id, sessions and feedback by number.
+    action = getattr(d, "action", None)
+    if action is not None and topic != Client.ActionOpened.TOPIC and action not in s.actions:
+        return "data.action", f"unknown action '{action}'{who} (not opened {earlier})"
+    session = getattr(d, "session", None)
+    if session is not None and session not in s.sessions:
+        return "data.session", f"unknown session '{session}'{who} (not logged {earlier})"
+    if topic == Client.SessionAmended.TOPIC:
+        for k in d.kpis or ():
+            if k not in s.kpis:
+                return "data.kpis", f"unknown KPI '{k}'{who} (not defined {earlier})"
+    if topic == Client.FeedbackRetracted.TOPIC and d.feedback not in s.feedback:
+        return "data.feedback", f"unknown feedback '{d.feedback}'{who} (not received {earlier})"
+    if topic == Client.MilestoneRetracted.TOPIC and d.target not in (s.kpis if d.kind == "kpi" else s.goals):
+        return "data.target", f"unknown {d.kind} '{d.target}'{who} (not recorded {earlier})"
     if topic == Client.SessionLogged.TOPIC:
         for k in d.kpis:
             if k not in s.kpis:
@@ -291,6 +308,9 @@ VALUES: dict[str, Any] = {
     "about": st.sampled_from(["session", "process", "kpi:k1", "kpi:k2"]),
     "target": st.sampled_from(["k1", "g1", "k2"]),
     "kind": st.sampled_from(["kpi", "goal"]),
+    "action": st.sampled_from(["a1", "a2"]),
+    "session": st.sampled_from(["s1", "s2"]),
+    "feedback": st.sampled_from(["f1", "f2"]),
 }
 
 

@@ -179,11 +179,22 @@ def test_rebuild_after_a_journey_with_every_event_type(cli: Cli, clock: FrozenDa
     write("milestone", "celebrate", "ana", "lead-team")
     write("kpi", "retire", "ana", "sat", "--reason", "New job")
     write("kpi", "adjust", "ana", "salary", "--target", "90", "--due", "2027-03-31", "--reason", "Promotion")
+    # Between sessions: actions and fixes of any record.
+    write("action", "add", "ana", "Update the CV", "--due", "2026-03-01", "--kpi", "salary")
+    write("action", "done", "ana", "a1", "--note", "Drafted")
+    write("action", "drop", "ana", "a2", "--note", "Moot")
+    write("client", "rename", "ana", "--name", "Ana López García", "--reason", "Married name")
+    write("client", "update", "ana", "--coach", "joan", "--contact", "ana@example.org", "--reason", "Leave")
+    write("session", "amend", "ana", "s1", "--notes", "Salary talk prep", "--reason", "Typo")
+    write("session", "log", "ana", "--notes", "Twice")
+    write("session", "retract", "ana", "s2", "--reason", "Logged twice")
+    write("feedback", "retract", "ana", "f1", "--reason", "Other client")
+    write("milestone", "retract", "ana", "lead-team", "--reason", "Too early")
     forget(cli.store, "bo")
     clock.tick(timedelta(hours=1))
 
     types = {e["type"] for e in cli.json("timeline", "ana")["events"]}
-    assert len(types) == 12  # every type but ClientForgotten, which is on bo's stream
+    assert len(types) == 21  # every type but ClientForgotten, which is on bo's stream
     assert [c["client"] for c in cli.json("client", "list")["clients"]] == ["ana"]
     as_of = (clock() - timedelta(days=1)).isoformat()
     assert_rebuild_changes_nothing(cli, as_of, (START + timedelta(days=2)).isoformat())

@@ -457,12 +457,12 @@ def test_a_forgotten_client_is_left_out_of_the_export(tmp_path: Path, store: str
 
     out = source.out("export", "--out", str(tmp_path / "ledger.jsonl"))
 
-    assert out == f"Exported 3 events to {tmp_path / 'ledger.jsonl'} (1 forgotten client left out)."
+    assert out == f"Exported 4 events to {tmp_path / 'ledger.jsonl'} (1 forgotten client left out)."
     lines = [json.loads(line) for line in (tmp_path / "ledger.jsonl").read_text().splitlines()]
-    assert lines[0]["forgotten_clients"] == 1 and lines[0]["events"] == 3
+    assert lines[0]["forgotten_clients"] == 1 and lines[0]["events"] == 4
     assert {line["client"] for line in lines[1:]} == {"ben-okafor"}
     copy = Cli(str(tmp_path / "copy.sqlite"))
-    assert copy.out("import", str(tmp_path / "ledger.jsonl")) == "Imported 3 events for 1 client."
+    assert copy.out("import", str(tmp_path / "ledger.jsonl")) == "Imported 4 events for 1 client."
 
 
 def test_every_event_type_is_stored_again_byte_for_byte(tmp_path: Path) -> None:

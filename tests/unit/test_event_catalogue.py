@@ -120,6 +120,16 @@ def a_journey() -> Client:
     client.achieve_goal("maria", "lead-team", when, "Leads four")
     client.reopen_goal("maria", "lead-team", when, "Team of five")
     client.abandon_goal("maria", "lead-team", when, "Moved to a specialist track")
+    # Between sessions: actions, and fixes of any record.
+    client.agree_actions("maria", ["Ask"])
+    client.complete_action("maria", client.open_action("maria", "Read", when, "salary"), "read")
+    client.drop_action("maria", "a1", "moot")
+    client.rename("maria", "Ana López García", "married")
+    client.update("maria", "li", "ana@example.org", "leave")
+    client.amend_session("maria", "s1", "typo", notes="Talked more", effective_at=when, kpis=[])
+    client.retract_session("maria", "s1", "twice")
+    client.retract_feedback("maria", "f1", "other client")
+    client.retract_milestone("maria", "lead-team", "too early")
     client.retire_kpi("maria", "salary", "done", when)
     client.forget("maria")
     return client

@@ -60,3 +60,14 @@ def stream_window(db: Any, stream: str, known_seq: int, since: str, until: str) 
             (stream, known_seq, since, until),
         ).fetchall()
     )
+
+
+def count_before(db: Any, stream: str, topic: str, before: str) -> int:
+    """How many events of ``topic`` the stream recorded before ``before`` (the timeline numbers
+    sessions and feedback by their order)."""
+    row = db.execute(
+        f"SELECT count(*) FROM event_index i JOIN stored_events e ON e.{db.event_key} = i.seq "
+        "WHERE i.originator_id = ? AND e.topic = ? AND i.recorded_at < ?",
+        (stream, topic, before),
+    ).fetchone()
+    return int(row[0])

@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "feedback": "coachledger.cli.journal:feedback",
     "session": "coachledger.cli.journal:session",
     "milestone": "coachledger.cli.journal:milestone",
+    "action": "coachledger.cli.followup:action",
     # the read side
     "progress": "coachledger.cli.reads:progress",
     "history": "coachledger.cli.reads:history",

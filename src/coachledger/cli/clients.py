@@ -63,3 +63,10 @@ def show(env: Env, client_id: str, as_json: bool) -> None:
     from coachledger.cli.render import render_client_show
 
     render_client_show(env, client_id, as_json)
+
+
+# Fixing a client's record (cli/followup).
+from coachledger.cli.followup import client_rename, client_update  # noqa: E402
+
+client.add_command(client_rename)
+client.add_command(client_update)

@@ -220,8 +220,10 @@ def session_log(
       coachledger session log ana-lopez --at 2026-03-02 --notes "Salary talk prep" \\
           --kpi salary --action "Draft the case by Friday"
     """
-    env.ledger().log_session(client, at, notes, list(kpis), list(actions))
+    opened = env.ledger().log_session(client, at, notes, list(kpis), list(actions))
     click.echo(f"Logged a session with {client}.")
+    for action_id, text in zip(opened, [a for a in actions if a.strip()], strict=True):
+        click.echo(f"Opened action {action_id}: {text.strip()}")
 
 
 @click.group()
@@ -248,3 +250,12 @@ def milestone_celebrate(env: Env, client: str, target: str, note: str | None) ->
     """
     env.ledger().celebrate_milestone(client, target, note)
     click.echo(f"Celebrated {target} for {client}.")
+
+
+# Fixing sessions, feedback and milestones (cli/followup).
+from coachledger.cli.followup import feedback_retract, milestone_retract, session_amend, session_retract  # noqa: E402
+
+session.add_command(session_amend)
+session.add_command(session_retract)
+feedback.add_command(feedback_retract)
+milestone.add_command(milestone_retract)

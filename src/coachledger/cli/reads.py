@@ -27,6 +27,12 @@ from coachledger.cli.render import (
 )
 
 
+def follow_up_line(a: dict[str, Any]) -> str:
+    """One open action as agenda, replay and due show it."""
+    due = f" (due {a['due']}{', OVERDUE' if a['overdue'] else ''})" if a["due"] else ""
+    return f"{a['action']}: {a['text']}{due}"
+
+
 def as_of_option(f: Any) -> Any:
     return click.option("--as-of", type=MOMENT, help="Effective date: what was true then (default: now).")(f)
 
@@ -146,7 +152,7 @@ def timeline(
             (e["effective_at"] or "")[:10],
             e["actor"],
             e["type"],
-            e["summary"],
+            e["summary"] + (f" ({e['data']['id']})" if "id" in e["data"] else ""),  # s1, f1, ...
         )
         for e in events
     ]
@@ -183,6 +189,7 @@ def replay(env: Env, client: str, known_at: datetime | None, as_json: bool) -> N
         emit_json(doc)
         return
     before: dict[str, tuple[Any, ...]] = {}
+    following: list[str] = []
     for step in doc["steps"]:
         click.echo(f"{step['recorded_at'][:16].replace('T', ' ')}  {step['actor']}: {step['summary']}")
         for item in step["progress"]:
@@ -194,6 +201,10 @@ def replay(env: Env, client: str, known_at: datetime | None, as_json: bool) -> N
                     f"current {item['current'] if item['current'] is not None else '-'})"
                 )
                 before[item["kpi"]] = now
+        follow = [follow_up_line(a) for a in step.get("open_actions", ())]
+        if follow != following:  # the open actions, when they change
+            click.echo("    follow up: " + ("; ".join(follow) if follow else "nothing open"))
+            following = follow
 
 
 @click.command()
@@ -357,6 +368,7 @@ def agenda(env: Env, client: str, as_of: datetime | None, known_at: datetime | N
                 for a in doc["adjustments_since_last_session"]
             ],
         ),
+        ("Follow up", [follow_up_line(a) for a in doc.get("follow_up", ())]),
     )
     for title, lines in sections:
         if lines:

@@ -165,11 +165,14 @@ def render_client_show(env: Env, client: str, as_json: bool) -> None:
         "sessions": len(journal["sessions"]),
         "feedback": len(journal["feedback"]),
         "milestones": journal["milestones"],
+        "contact": c.get("contact"),  # as last updated (client update --contact)
     }
     if as_json:
         emit_json(doc)
         return
     click.echo(f"{c['name']} ({client})" + (f", coached by {c['coach']}" if c["coach"] else ""))
+    if c.get("contact"):
+        click.echo(f"Contact: {c['contact']}")
     click.echo(
         f"Registered {c['registered_at'][:10]}; {kpi_count(kpis)}, {plural(doc['sessions'], 'session')}, "
         f"{plural(doc['feedback'], 'feedback entry', 'feedback entries')}."

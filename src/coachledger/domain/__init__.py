@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from coachledger.domain import events as _events
 from coachledger.domain.client import Client
-from coachledger.domain.events import EVENT_CLASSES, EVENT_NAMES
+from coachledger.domain.followup.events import FOLLOWUP_CLASSES as _FOLLOWUP
 from coachledger.domain.rules import (
     CATEGORIES,
     DEFINERS,
@@ -32,6 +33,11 @@ from coachledger.errors import (
     UnknownId,
 )
 from coachledger.ids import client_id
+
+# Every event class of the client's stream: those of ``events``, then those between sessions
+# (actions and fixes of any record, ``followup.events``).
+EVENT_CLASSES: tuple[type[_events.Event], ...] = (*_events.EVENT_CLASSES, *_FOLLOWUP)
+EVENT_NAMES: dict[str, str] = {cls.TOPIC: cls.TOPIC.split(":", 1)[1] for cls in EVENT_CLASSES}
 
 __all__ = [
     "CATEGORIES",

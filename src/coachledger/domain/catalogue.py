@@ -41,6 +41,10 @@ KINDS = {
     "goal": Kind("goal", "set", "goals"),
     "kpi": Kind("KPI", "defined", "kpis"),
     "measurement": Kind("measurement", "recorded", "measurements"),
+    # Between sessions (issue 13): actions by their ids, sessions and feedback by their numbers.
+    "action": Kind("action", "opened", "actions"),
+    "session": Kind("session", "logged", "sessions"),
+    "feedback": Kind("feedback", "received", "feedback"),
 }
 
 
@@ -67,6 +71,15 @@ class Refers:
     kind_field: str = ""  # the event field naming the kind ("kpi", or else a goal)
 
 
+@dataclass(frozen=True)
+class Numbered(Defines):
+    """The event records the next id of ``kind`` by its order in the stream: ``prefix`` and its
+    number (s1, s2, ... for sessions). No id is read from ``field``: it names the event's
+    main field, the one a coach knows it by."""
+
+    prefix: str = ""
+
+
 Ref = Defines | Refers
 
 
@@ -78,6 +91,9 @@ class Known:
     goals: set[str] = field(default_factory=set)
     kpis: set[str] = field(default_factory=set)
     measurements: set[str] = field(default_factory=set)
+    actions: set[str] = field(default_factory=set)
+    sessions: set[str] = field(default_factory=set)
+    feedback: set[str] = field(default_factory=set)
 
 
 def who(known: Known) -> str:
@@ -111,7 +127,7 @@ def _lines(refs: tuple[Ref, ...], *, check: bool) -> list[str]:
     defines = [r for r in refs if isinstance(r, Defines)]
     refers = [r for r in refs if isinstance(r, Refers)]
     for ref in defines if check else ():
-        if ref.kind != "client":
+        if ref.kind != "client" and not isinstance(ref, Numbered):
             pool, name = KINDS[ref.kind].pool, f"data.{ref.field}"
             lines += [
                 f"    if d.{ref.field} in known.{pool}:",
@@ -127,8 +143,9 @@ def _lines(refs: tuple[Ref, ...], *, check: bool) -> list[str]:
             continue
         pool = KINDS[ref.kind].pool
         if ref.many:
+            values = f"(d.{ref.field} or ())" if ref.optional else f"d.{ref.field}"
             lines += [
-                f"    for value in d.{ref.field}:",
+                f"    for value in {values}:",
                 f"        if value not in known.{pool}:",
                 f"            return _unknown({name!r}, {ref.kind!r}, value, known)",
             ]
@@ -148,6 +165,9 @@ def _lines(refs: tuple[Ref, ...], *, check: bool) -> list[str]:
     for ref in defines:
         if ref.kind == "client":
             lines.append(f"    known.slug = d.{ref.field}")
+        elif isinstance(ref, Numbered):
+            pool = KINDS[ref.kind].pool
+            lines.append(f"    known.{pool}.add({ref.prefix!r} + str(len(known.{pool}) + 1))")
         else:
             lines.append(f"    known.{KINDS[ref.kind].pool}.add(d.{ref.field})")
     return [*lines, "    return None"]

@@ -17,6 +17,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from coachledger.domain import events
+from coachledger.domain.followup import events as followup
+from coachledger.domain.followup.commands import FollowUps
 from coachledger.domain.goals import GoalCommands
 from coachledger.domain.rules import (
     CATEGORIES,
@@ -51,7 +53,7 @@ from coachledger.errors import (
 from coachledger.ids import client_id
 
 
-class Client(GoalCommands, Aggregate):
+class Client(GoalCommands, FollowUps, Aggregate):
     """A coaching client and everything recorded about their KPIs."""
 
     TOPIC = "coachledger:Client"
@@ -76,6 +78,16 @@ class Client(GoalCommands, Aggregate):
     GoalAchieved = events.GoalAchieved
     GoalAbandoned = events.GoalAbandoned
     GoalReopened = events.GoalReopened
+    # Between sessions: actions and fixes of any record (their commands: ``FollowUps``).
+    ActionOpened = followup.ActionOpened
+    ActionCompleted = followup.ActionCompleted
+    ActionDropped = followup.ActionDropped
+    ClientRenamed = followup.ClientRenamed
+    ClientUpdated = followup.ClientUpdated
+    SessionAmended = followup.SessionAmended
+    SessionRetracted = followup.SessionRetracted
+    FeedbackRetracted = followup.FeedbackRetracted
+    MilestoneRetracted = followup.MilestoneRetracted
 
     def __init__(self, actor: str, slug: str, name: str, coach: str | None) -> None:
         self.slug = slug
@@ -87,6 +99,10 @@ class Client(GoalCommands, Aggregate):
         self.measurement_count = 0
         self.celebrated: list[str] = []
         self.forgotten = False
+        self.contact: str | None = None
+        self.actions: dict[str, str] = {}
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self.feedback: dict[str, bool] = {}
 
     @staticmethod
     def create_id(slug: str) -> UUID:

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Protocol
 
 from eventsourcing.domain import Aggregate
 
-from coachledger.domain.catalogue import Defines, Ref, Refers, amount
+from coachledger.domain.catalogue import Defines, Numbered, Ref, Refers, amount
 from coachledger.domain.rules import DEFAULT_WEIGHT, iso, opt
 from coachledger.moments import DEFAULT_CADENCE
 
@@ -31,6 +31,10 @@ class ClientState(Protocol):
     measurement_count: int
     celebrated: list[str]
     forgotten: bool
+    # Between sessions (domain/followup): sessions and feedback by number, actions by id.
+    sessions: dict[str, dict[str, Any]]
+    feedback: dict[str, bool]
+    actions: dict[str, str]
 
 
 class Event(Aggregate.Event):
@@ -305,7 +309,7 @@ class FeedbackReceived(Event):
     about: str
     effective_at: datetime
 
-    REFS = (Refers("about", "kpi", prefix="kpi:"),)
+    REFS = (Refers("about", "kpi", prefix="kpi:"), Numbered("rating", "feedback", prefix="f"))
     EXPORT = ("rating", "comment", "about", "effective_at")
 
     @staticmethod
@@ -314,7 +318,7 @@ class FeedbackReceived(Event):
         return f"Feedback {d.rating}/5 about {d.about}{comment}"
 
     def apply(self, aggregate: ClientState) -> None:
-        pass
+        aggregate.feedback[f"f{len(aggregate.feedback) + 1}"] = False  # its id, by order
 
 
 class SessionLogged(Event):
@@ -324,7 +328,7 @@ class SessionLogged(Event):
     kpis: list[str]
     actions: list[str]
 
-    REFS = (Refers("kpis", "kpi", many=True),)
+    REFS = (Refers("kpis", "kpi", many=True), Numbered("notes", "session", prefix="s"))
     EXPORT = ("effective_at", "notes", "kpis", "actions")
 
     @staticmethod
@@ -334,7 +338,13 @@ class SessionLogged(Event):
         return f"Session: {d.notes}{kpis}{actions}"
 
     def apply(self, aggregate: ClientState) -> None:
-        pass
+        # Its id, by order (s1, s2, ...), and what an amendment may change.
+        aggregate.sessions[f"s{len(aggregate.sessions) + 1}"] = {
+            "notes": self.notes,
+            "at": iso(self.effective_at),
+            "kpis": list(self.kpis),
+            "retracted": False,
+        }
 
 
 class MilestoneCelebrated(Event):

@@ -27,7 +27,16 @@ def _measurement(item: dict[str, Any]) -> tuple[str, str]:
     )
 
 
-KINDS: dict[str, Describe] = {"measurement": _measurement}
+def _action(item: dict[str, Any]) -> tuple[str, str]:
+    late = f"{item['days_late']} days late" if item["days_late"] > 0 else "due"
+    kpi = f", KPI {item['kpi']}" if item.get("kpi") else ""
+    return (
+        f"Follow up: {item['text']} ({item['client_name']})",
+        f"Action {item['action']} of {item['client']}{kpi}: {late}.",
+    )
+
+
+KINDS: dict[str, Describe] = {"measurement": _measurement, "action": _action}
 
 
 def _describe(item: dict[str, Any]) -> tuple[str, str]:

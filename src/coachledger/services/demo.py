@@ -25,7 +25,7 @@ from typing import Any
 
 from coachledger.adapters.codec import LedgerStoredEvent, MsgspecMapper
 from coachledger.domain import Client
-from coachledger.services import demo_goals
+from coachledger.services import demo_followup, demo_goals
 
 DEMO_END = datetime(2026, 10, 30, 17, 0, tzinfo=UTC)
 COACHES = ("maria", "jonas", "aiko", "sam", "priya")
@@ -257,6 +257,7 @@ class Story:
 
     def __init__(self, index: int, slug: str, name: str, coach: str, seed: int, months: int, until: datetime):
         self.rng = random.Random(f"coachledger-demo:{seed}:{index}")
+        self.seed = seed
         self.index = index
         self.slug = slug
         self.name = name
@@ -302,6 +303,7 @@ class Story:
         for when in sessions:
             self._session(when, when)
         demo_goals.plan(self)  # the goal lifecycle
+        demo_followup.plan_fixes(self)  # a rename, a session logged twice and retracted
 
     def _categories(self) -> list[str]:
         if self.index == 0:
@@ -612,7 +614,7 @@ class Story:
         )
 
     def _log_session(self, effective: datetime, notes: str, kpis: list[str], actions: list[str]) -> None:
-        self.c.log_session(self.coach, effective, notes, kpis, actions)
+        demo_followup.log_session(self, effective, notes, kpis, actions)  # with its actions followed up
 
     def _feedback(self, rating: int, comment: str | None, about: str, effective: datetime) -> None:
         self.c.receive_feedback(self.coach, rating, comment, about, effective)

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from coachledger import __version__
-from coachledger.projections import calc, clients, history, journal, progress, report_data
+from coachledger.projections import calc, clients, followup, history, journal, progress, report_data
 from coachledger.projections.models import (
     Feedback,
     Goal,
@@ -57,6 +57,7 @@ class ReportDoc(ReadModel):
     receipt: dict[str, Any] | None
     goal_states: list[GoalState]  # each goal's lifecycle status and rolled-up progress as of the date
     confidence: list[dict[str, Any]]  # per KPI: its check-ins' confidences (0..10) in effective order
+    follow_up: list[dict[str, Any]]  # the actions open as of the report's date (followup)
 
 
 def progress_under(facts: progress.Facts, kpi: str, as_of: datetime, frame: datetime) -> Progress:
@@ -132,8 +133,8 @@ def build_report(
         generator=f"coachledger {__version__}",
         generated_at=iso(now()),
         client=slug,
-        name=c["name"],
-        coach=c["coach"],
+        name=followup.client_as_known(rs.db, c, known)["name"],  # as known then
+        coach=followup.client_as_known(rs.db, c, known)["coach"],
         as_of=until,
         known_at=iso(known_at),
         definition_as_of=iso(definition_as_of),
@@ -157,6 +158,7 @@ def build_report(
             }
             for kpi, rows in progress.confidences(rs.db, key, known, moment).items()
         ],
+        follow_up=followup.open_actions(rs.db, key, moment, known),  # open actions, overdue first
     )
 
 

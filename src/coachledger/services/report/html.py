@@ -148,6 +148,7 @@ def render_html(doc: ReportDoc) -> str:
         out += ['<h2 id="confidence">Confidence</h2>', _confidence_html(doc["confidence"])]
     out += ['<h2 id="sessions">Sessions</h2>', _sessions_html(doc["sessions"])]
     out += ['<h2 id="feedback">Feedback</h2>', _feedback_html(doc["feedback"])]
+    out += ['<h2 id="follow-up">Follow up</h2>', _follow_up_html(doc.get("follow_up", []))]
     out += ['<h2 id="receipt">Ledger receipt</h2>', _receipt_html(doc["receipt"])]
     out.append(
         f"<footer>Generated {e(when(doc['generated_at']))} by {e(doc['generator'])} from the client's "
@@ -351,6 +352,25 @@ def _sessions_html(sessions: list[dict[str, Any]]) -> str:
                 esc(s["actor"]),
             )
             for s in sessions
+        ],
+    )
+
+
+def _follow_up_html(actions: list[dict[str, Any]]) -> str:
+    """The actions open as of the report's date, overdue first."""
+    if not actions:
+        return '<p class="note">No open actions.</p>'
+    return _html_table(
+        ("Action", "Agreed", "Due", "KPI", "Session"),
+        [
+            (
+                esc(a["action"]),
+                esc(a["text"]),
+                esc(day(a["due"])) + (" <strong>overdue</strong>" if a["overdue"] else ""),
+                esc(a["kpi"] or ""),
+                esc(a["session"] or ""),
+            )
+            for a in actions
         ],
     )
 

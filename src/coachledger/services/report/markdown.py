@@ -176,6 +176,14 @@ def render_markdown(doc: ReportDoc) -> str:
             for s in doc["sessions"]
         ],
     )
+    out += ["## Follow up", ""]  # the actions open as of the report's date
+    out += _md_table(
+        ("Action", "Agreed", "Due", "KPI", "Session"),
+        [
+            (a["action"], a["text"], day(a["due"]) + (" (overdue)" if a["overdue"] else ""), a["kpi"] or "", a["session"] or "")
+            for a in doc.get("follow_up", ())
+        ],
+    )
     out += ["## Feedback", ""]
     out += _md_table(
         ("Date", "Rating", "About", "Comment"),
