@@ -32,6 +32,7 @@ from coachledger.adapters.event_tables import (
 
 if TYPE_CHECKING:
     from coachledger.adapters.codec import LedgerStoredEvent
+    from coachledger.adapters.snapshots import BadSnapshot
     from coachledger.settings import StoreLocation
 
 __all__ = [
@@ -93,6 +94,12 @@ class EventTransaction(Protocol):
 
     def slug_of(self, stream: str) -> str | None:
         """The client's slug as the read side's ``clients`` view has it, if built."""
+
+    def damage(self) -> list[str]:
+        """What the database's own check finds wrong with the store's pages (SQLite's quick_check)."""
+
+    def bad_snapshots(self) -> list[BadSnapshot]:
+        """The snapshots whose seals do not hold against the chain (see ``snapshots``)."""
 
 
 class EventStore(Protocol):

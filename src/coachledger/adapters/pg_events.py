@@ -36,6 +36,7 @@ from coachledger.adapters.postgres import connect, ensure_schema, parse_url, sch
 
 if TYPE_CHECKING:
     from coachledger.adapters.codec import LedgerStoredEvent
+    from coachledger.adapters.snapshots import BadSnapshot
     from coachledger.settings import StoreLocation
 
 FETCH_ROWS = 10_000
@@ -160,6 +161,14 @@ class PgTransaction:
         self.curs.execute("SELECT client FROM clients WHERE stream = %s", (stream,))
         row = self.curs.fetchone()
         return None if row is None or not row["client"] else str(row["client"])
+
+    def damage(self) -> list[str]:
+        return []  # PostgreSQL checks its pages as it reads them (and with data checksums, when enabled)
+
+    def bad_snapshots(self) -> list[BadSnapshot]:
+        from coachledger.adapters.snapshots import check_snapshots
+
+        return check_snapshots(self.curs.connection)
 
 
 class PgEventStore:
