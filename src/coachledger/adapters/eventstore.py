@@ -116,8 +116,9 @@ class EventStore(Protocol):
     def write_ledger(self, rows: LedgerRows, *, refuse: Refuse, check: CheckCopy) -> None:
         """Write a whole ledger into this empty store in one transaction, checked before commit."""
 
-    def forget_snapshots(self, stream: str, *, encrypted: bool) -> list[str]:
-        """Drop a stream's snapshots and rewrite the store; warnings about what may survive."""
+    def forget_snapshots(self, stream: str, *, encrypted: bool, scrub: Sequence[str] = ()) -> list[str]:
+        """Drop a stream's snapshots and rewrite the store (and the tables in ``scrub``, whose deleted
+        rows must not survive in its files); warnings about what may survive."""
 
     def close(self) -> None: ...
 

@@ -337,7 +337,7 @@ class SqliteEventStore:
 
     # -- forgetting --
 
-    def forget_snapshots(self, stream: str, *, encrypted: bool) -> list[str]:
+    def forget_snapshots(self, stream: str, *, encrypted: bool, scrub: Sequence[str] = ()) -> list[str]:
         from coachledger.adapters.keys import compact_sqlite
 
         conn = self.conn

@@ -281,10 +281,10 @@ def forget(settings: Settings, slug: str) -> Forgetting:
             keys.destroy(stream)
         finally:
             keys.close()
-    _forget_views(settings, stream)
+    scrub = _forget_views(settings, stream)
     # the stream's snapshots (a cache) go, and the store is rewritten: no free page keeps old rows
     with open_event_store(settings.store, strict=True) as events:
-        warnings.extend(events.forget_snapshots(stream, encrypted=encrypted))
+        warnings.extend(events.forget_snapshots(stream, encrypted=encrypted, scrub=scrub))
     if not encrypted:
         warnings.append(
             f"this store is not encrypted: the event store still holds client '{slug}'s data in clear "
@@ -293,13 +293,14 @@ def forget(settings: Settings, slug: str) -> Forgetting:
     return Forgetting(slug, stream, encrypted, already, tuple(warnings))
 
 
-def _forget_views(settings: Settings, stream: str) -> None:
-    """Remove the client's rows from every read-side view (the read side knows its tables)."""
+def _forget_views(settings: Settings, stream: str) -> list[str]:
+    """Remove the client's rows from every read-side view (the read side knows its tables); the views' tables."""
     from coachledger.projections.db import open_views
-    from coachledger.projections.runner import forget_client
+    from coachledger.projections.runner import VIEWS, forget_client
 
     views = open_views(settings)
     try:
         forget_client(views, stream)
     finally:
         views.close()
+    return [table for view in VIEWS for table in view.TABLES]
