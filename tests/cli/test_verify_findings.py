@@ -155,3 +155,36 @@ def test_verify_views_finds_a_deleted_and_an_inserted_view_row(cli: Cli, store: 
     code, doc, err = verify(cli, "--views")
     diff = doc["views"]["first_difference"]
     assert code == 1 and (diff["view"], diff["client"], diff["rebuilt"]) == ("clients", "ff", None)
+
+
+# -- the report's receipt covers what the report shows -------------------------------------------
+
+
+def test_the_report_receipt_covers_its_figures(cli: Cli, store: str) -> None:
+    import hashlib
+
+    cli.run("client", "add", "ana", "--name", "Ana", "--coach", "maria")
+    cli.run(*SCALE_KPI)
+    cli.run("measure", "record", "ana", "sat", "3")
+    honest = _report(cli)
+    shown = {
+        k: v
+        for k, v in honest.items()
+        if k not in ("generator", "generated_at", "known_at", "receipt", "content_digest")
+    }
+    text = json.dumps(shown, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert honest["content_digest"] == hashlib.sha256(text.encode()).hexdigest()
+    assert honest["content_digest"] in _report(cli, "--format", "md", "--as-of", honest["as_of"])
+
+    tamper(store, "UPDATE measurements SET value = '4.5'")
+    again = ("--as-of", honest["as_of"], "--known-at", honest["receipt"]["recorded_at"])
+    edited = _report(cli, *again)
+    assert edited["receipt"] == honest["receipt"]  # the same ledger: the chain cannot tell
+    assert edited["content_digest"] != honest["content_digest"]  # but what it shows is not covered
+    cli.run("projections", "rebuild")
+    assert _report(cli, *again)["content_digest"] == honest["content_digest"]
+
+
+def _report(cli: Cli, *args: str) -> Any:
+    out = cli.out("report", "ana", *(args if "--format" in args else ("--format", "json", *args)))
+    return out if "--format" in args else json.loads(out)
