@@ -148,6 +148,12 @@ class EmptyTransaction:
     def index_count(self) -> int:
         return 0
 
+    def damage(self) -> list[str]:
+        return []
+
+    def bad_snapshots(self) -> list[Any]:
+        return []
+
     def first_missing(self, before: int | None) -> tuple[int, str] | None:
         return None
 

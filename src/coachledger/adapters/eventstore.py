@@ -32,6 +32,7 @@ from coachledger.adapters.event_tables import (
 
 if TYPE_CHECKING:
     from coachledger.adapters.codec import LedgerStoredEvent
+    from coachledger.adapters.snapshots import BadSnapshot
     from coachledger.settings import StoreLocation
 
 __all__ = [
@@ -94,6 +95,12 @@ class EventTransaction(Protocol):
     def slug_of(self, stream: str) -> str | None:
         """The client's slug as the read side's ``clients`` view has it, if built."""
 
+    def damage(self) -> list[str]:
+        """What the database's own check finds wrong with the store's pages (SQLite's quick_check)."""
+
+    def bad_snapshots(self) -> list[BadSnapshot]:
+        """The snapshots whose seals do not hold against the chain (see ``snapshots``)."""
+
 
 class EventStore(Protocol):
     """One ledger's store, opened: transactions one after another, and whole-ledger copies."""
@@ -109,8 +116,9 @@ class EventStore(Protocol):
     def write_ledger(self, rows: LedgerRows, *, refuse: Refuse, check: CheckCopy) -> None:
         """Write a whole ledger into this empty store in one transaction, checked before commit."""
 
-    def forget_snapshots(self, stream: str, *, encrypted: bool) -> list[str]:
-        """Drop a stream's snapshots and rewrite the store; warnings about what may survive."""
+    def forget_snapshots(self, stream: str, *, encrypted: bool, scrub: Sequence[str] = ()) -> list[str]:
+        """Drop a stream's snapshots and rewrite the store (and the tables in ``scrub``, whose deleted
+        rows must not survive in its files); warnings about what may survive."""
 
     def close(self) -> None: ...
 

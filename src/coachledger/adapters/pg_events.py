@@ -36,9 +36,12 @@ from coachledger.adapters.postgres import connect, ensure_schema, parse_url, sch
 
 if TYPE_CHECKING:
     from coachledger.adapters.codec import LedgerStoredEvent
+    from coachledger.adapters.snapshots import BadSnapshot
     from coachledger.settings import StoreLocation
 
 FETCH_ROWS = 10_000
+SCRUB_LOCK_TIMEOUT_S = 30  # forget waits this long for each table it rewrites
+SCRUB_WAIT_S = 30  # and this long for older transactions, which keep deleted rows alive
 STREAM = "replace({}.originator_id::text, '-', '')"
 CHAIN_SQL = (
     f"SELECT e.notification_id, {STREAM.format('e')}, e.originator_version, e.topic, e.state, "
@@ -160,6 +163,14 @@ class PgTransaction:
         self.curs.execute("SELECT client FROM clients WHERE stream = %s", (stream,))
         row = self.curs.fetchone()
         return None if row is None or not row["client"] else str(row["client"])
+
+    def damage(self) -> list[str]:
+        return []  # PostgreSQL checks its pages as it reads them (and with data checksums, when enabled)
+
+    def bad_snapshots(self) -> list[BadSnapshot]:
+        from coachledger.adapters.snapshots import check_snapshots
+
+        return check_snapshots(self.curs.connection)
 
 
 class PgEventStore:
@@ -301,18 +312,79 @@ class PgEventStore:
 
     # -- forgetting --
 
-    def forget_snapshots(self, stream: str, *, encrypted: bool) -> list[str]:
+    def forget_snapshots(self, stream: str, *, encrypted: bool, scrub: Sequence[str] = ()) -> list[str]:
+        """Delete the stream's snapshots, then rewrite the tables a forget deleted rows from.
+
+        A DELETE only marks rows dead: their bytes stay in the table's files until it is
+        rewritten. VACUUM FULL writes each table (with its TOAST table and indexes) anew
+        without them: ``scrub`` (the views' tables), the snapshots and the key table.
+        """
+        import psycopg
+        from psycopg import sql
+
         conn = self.conn
         with conn.transaction():
             if conn.execute("SELECT to_regclass('stored_snapshots')").fetchone()[0] is not None:
                 conn.execute(
                     "DELETE FROM stored_snapshots WHERE replace(originator_id::text, '-', '') = %s", (stream,)
                 )
-        if encrypted:
-            return [
-                "PostgreSQL may keep the destroyed key in its write-ahead log and backups until they are recycled"
-            ]
-        return []
+        conn.rollback()
+        conn.autocommit = True  # VACUUM runs outside a transaction
+        warnings = []
+        try:
+            if not _wait_for_older_transactions(conn):
+                warnings.append(
+                    "a long transaction still sees the deleted rows, so PostgreSQL keeps them in the tables' "
+                    "files: run 'coachledger forget' again once it has ended"
+                )
+            conn.execute(f"SET lock_timeout = '{SCRUB_LOCK_TIMEOUT_S}s'")
+            for table in (*scrub, "stored_snapshots", "client_keys"):
+                if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is None:
+                    continue
+                try:
+                    conn.execute(sql.SQL("VACUUM (FULL) {}").format(sql.Identifier(table)))
+                except psycopg.errors.LockNotAvailable:
+                    warnings.append(
+                        f"another session kept the table '{table}' busy: its deleted rows stay in its files "
+                        "until 'coachledger forget' is run again"
+                    )
+        finally:
+            conn.autocommit = False
+        what = (
+            "the client's deleted rows (and its destroyed key)"
+            if encrypted
+            else "the client's deleted view rows"
+        )
+        warnings.append(
+            f"the tables were rewritten without {what}, but PostgreSQL may keep copies in its write-ahead log "
+            "until it is recycled, and in replicas and backups"
+        )
+        return warnings
+
+
+def _wait_for_older_transactions(conn: Any) -> bool:
+    """Wait until no transaction older than now is left (VACUUM keeps rows they may see).
+
+    Rows deleted by a transaction newer than the oldest transaction still running anywhere
+    on the server, or than the oldest snapshot in this database, are kept by VACUUM FULL
+    ("recently dead"). False when such a transaction outlived ``SCRUB_WAIT_S``.
+    """
+    import time
+
+    (boundary,) = conn.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint").fetchone()
+    deadline = time.monotonic() + SCRUB_WAIT_S
+    while True:
+        (older,) = conn.execute(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint < %(b)s OR EXISTS (SELECT 1 "
+            "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_xmin IS NOT NULL AND age(backend_xmin) > age((%(b)s %% 4294967296)::text::xid))",
+            {"b": boundary},
+        ).fetchone()
+        if not older:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
 
 
 def _tables(conn: Any) -> set[str]:

@@ -32,11 +32,13 @@ from coachledger.adapters.files import INDEX_BY_TIME, StoreError, connect, descr
 
 if TYPE_CHECKING:
     from coachledger.adapters.codec import LedgerStoredEvent
+    from coachledger.adapters.snapshots import BadSnapshot
 
 BULK_MIN = 5_000  # from this many new events on, the time index is rebuilt after the append
 BULK_CACHE_KIB = 65_536  # page cache for a bulk append (the default 2 MiB thrashes on big stores)
 INDEX_EARLY = 0.9  # of a bulk append's events in before its time index is rebuilt (the rest go in indexed)
 FETCH_ROWS = 10_000
+QUICK_CHECK_MAX = 20  # problems quick_check lists at most
 CHAIN_SQL = (
     "SELECT e.rowid, e.originator_id, e.originator_version, e.topic, e.state, "
     "i.originator_id, i.originator_version, i.recorded_at, i.seal "
@@ -166,6 +168,22 @@ class SqliteTransaction:
             return None
         row = self.conn.execute("SELECT client FROM clients WHERE stream = ?", (stream,)).fetchone()
         return None if row is None or not row[0] else str(row[0])
+
+    def damage(self) -> list[str]:
+        """SQLite's own check of every page and index (``PRAGMA quick_check``): [] when sound."""
+        try:
+            found = [str(row) for (row,) in self.conn.execute(f"PRAGMA quick_check({QUICK_CHECK_MAX})")]
+        except sqlite3.DatabaseError as e:
+            return [str(e)]
+        if found == ["ok"]:
+            return []
+        lines = [line.strip() for row in found for line in row.splitlines()]
+        return [line for line in lines if line and not line.startswith("*** in database")]
+
+    def bad_snapshots(self) -> list[BadSnapshot]:
+        from coachledger.adapters.snapshots import check_snapshots
+
+        return check_snapshots(self.conn)
 
 
 class SqliteEventStore:
@@ -319,7 +337,7 @@ class SqliteEventStore:
 
     # -- forgetting --
 
-    def forget_snapshots(self, stream: str, *, encrypted: bool) -> list[str]:
+    def forget_snapshots(self, stream: str, *, encrypted: bool, scrub: Sequence[str] = ()) -> list[str]:
         from coachledger.adapters.keys import compact_sqlite
 
         conn = self.conn

@@ -18,36 +18,48 @@ from coachledger.cli.common import Env, complete_client, emit_json, json_option,
     help="An anchor file written earlier by 'coachledger anchor' ('-': stdin): the ledger must still "
     "contain it.",
 )
+@click.option(
+    "--views",
+    is_flag=True,
+    help="Also rebuild every view aside from the events and compare it with the live one, row by row.",
+)
 @json_option
 @click.pass_context
 @pass_env
-def verify(env: Env, ctx: click.Context, anchor_file: Path | None, as_json: bool) -> None:
+def verify(env: Env, ctx: click.Context, anchor_file: Path | None, views: bool, as_json: bool) -> None:
     """Recompute the ledger's hash chain; exit 1 naming the first bad event.
 
     Detects a changed byte, a deleted, inserted or reordered event, a gap in a client's
     versions, and (with --anchor) a history rewritten or cut short since the anchor.
+    Also checks the store's pages (SQLite's quick_check) and every snapshot's seal, and
+    with --views that the views (what progress and reports print) match the events.
+    Any finding is one 'Error:' line and exit 1. See docs/trust.md.
 
     \b
     Example:
       coachledger verify
       coachledger verify --anchor ~/ledger-anchor.json --json
+      coachledger verify --views
     """
     import sys
 
-    from coachledger.services.trust import Anchor
-    from coachledger.services.trust import verify as verify_chain
+    from coachledger.services.trust import Anchor, inspect
 
     anchor = None
     if anchor_file is not None:
         anchor = Anchor.load(sys.stdin.buffer if str(anchor_file) == "-" else anchor_file)
-    result = verify_chain(env.settings, anchor)
+    found = inspect(env.settings, anchor, views=views)
     if as_json:
-        emit_json(result.as_json())
-    elif result.ok:
+        emit_json(found.as_json())
+    elif found.ok:
         matched = f" Anchor of {anchor.events} events (seq {anchor.seq}) found." if anchor else ""
-        click.echo(result.summary() + matched)
-    if result.first_bad is not None:
-        click.echo(f"Error: {result.first_bad.describe()}", err=True)
+        checked = found.views
+        if checked is not None:
+            matched += f" Views match the events ({checked.rows} rows in {checked.tables} tables)."
+        click.echo(found.chain.summary() + matched)
+    for problem in found.problems():
+        click.echo(f"Error: {problem}", err=True)
+    if not found.ok:
         ctx.exit(1)
 
 

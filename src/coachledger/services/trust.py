@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import msgspec
 
@@ -35,7 +35,20 @@ from coachledger.adapters.sealing import GENESIS
 from coachledger.services.client_names import client_from_events
 from coachledger.settings import Settings
 
-__all__ = ["UNKNOWN_CLIENT", "Anchor", "BadEvent", "Verification", "check_chain", "forget", "verify"]
+if TYPE_CHECKING:
+    from coachledger.projections.audit import ViewCheck
+
+__all__ = [
+    "UNKNOWN_CLIENT",
+    "Anchor",
+    "BadEvent",
+    "Findings",
+    "Verification",
+    "check_chain",
+    "forget",
+    "inspect",
+    "verify",
+]
 
 
 class AnchorFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -69,23 +82,118 @@ class Anchor(ChainAnchor):
 
 def verify(settings: Settings, anchor: Anchor | None = None) -> Verification:
     """Recompute the whole chain; the first bad event, if any, is named with its client."""
+    return inspect(settings, anchor).chain
+
+
+@dataclass(frozen=True)
+class SnapshotFinding:
+    client: str
+    stream: str
+    version: int
+    reason: str
+
+    def describe(self) -> str:
+        return f"client '{self.client}', snapshot at version {self.version}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Findings:
+    """Everything ``verify`` checks: the chain, the store's pages, the snapshots, and (if asked) the views."""
+
+    chain: Verification
+    damage: tuple[str, ...] = ()
+    snapshots: tuple[SnapshotFinding, ...] = ()
+    views: ViewCheck | None = None  # None: not checked
+
+    @property
+    def ok(self) -> bool:
+        views_ok = self.views is None or self.views.ok
+        return self.chain.ok and not self.damage and not self.snapshots and views_ok
+
+    def problems(self) -> list[str]:
+        """One line per kind of finding, the chain's first."""
+        lines = []
+        if self.chain.first_bad is not None:
+            lines.append(self.chain.first_bad.describe())
+        if self.damage:
+            more = f" (and {len(self.damage) - 1} more)" if len(self.damage) > 1 else ""
+            lines.append(
+                f"the store is damaged: SQLite's own check (quick_check) reports: {self.damage[0]}{more}; "
+                "writes may fail: restore the store from a backup, or export what still reads into a new store"
+            )
+        if self.snapshots:
+            first = self.snapshots[0]
+            more = f" ({len(self.snapshots)} bad snapshots)" if len(self.snapshots) > 1 else ""
+            lines.append(
+                f"{first.describe()}{more}; the store was changed outside the ledger: a bad snapshot is never "
+                "used (the client is loaded from its events) and the next write replaces it"
+            )
+        if self.views is not None and self.views.first is not None:
+            lines.append(self.views.first.describe())
+        return lines
+
+    def as_json(self) -> dict[str, Any]:
+        """The chain's document; the other checks' keys only when they found something (or were asked)."""
+        doc = self.chain.as_json()
+        doc["ok"] = self.ok
+        if self.damage:
+            doc["damage"] = list(self.damage)
+        if self.snapshots:
+            doc["bad_snapshots"] = [
+                {"client": b.client, "stream": b.stream, "version": b.version, "reason": b.reason}
+                for b in self.snapshots
+            ]
+        if self.views is not None:
+            first = self.views.first
+            doc["views"] = {
+                "ok": self.views.ok,
+                "tables": self.views.tables,
+                "rows": self.views.rows,
+                "first_difference": None if first is None else first.as_json(),
+            }
+        return doc
+
+
+def inspect(settings: Settings, anchor: Anchor | None = None, *, views: bool = False) -> Findings:
+    """The chain recomputed (the first bad event named with its client), the store's pages checked by
+    the database itself, every snapshot's seal checked and, with ``views``, the views rebuilt aside
+    from the events and compared with the live ones."""
     where = settings.store.describe()
     with open_event_store(settings.store, strict=True) as store, store.transaction(write=False) as tx:
         events, index = tx.sealed_tables()
         if events != index:
             raise StoreError(f"the store at {where} lacks its event index: it is not a sealed ledger")
+        damage = tuple(tx.damage())
         result = _verify_rows(tx, anchor, store.contiguous) if events else check_chain([], anchor=anchor)
         bad = result.first_bad
         if bad is not None:
-            client = (
-                UNKNOWN_CLIENT
-                if bad.stream is None
-                else tx.slug_of(bad.stream) or client_from_events(tx, bad.stream, settings)
-            )
             result = Verification(
-                result.events, result.seq, result.head, BadEvent(bad.seq, bad.stream, bad.reason, client)
+                result.events,
+                result.seq,
+                result.head,
+                BadEvent(bad.seq, bad.stream, bad.reason, _name(tx, bad.stream, settings)),
             )
-        return result
+        snapshots = tuple(
+            SnapshotFinding(_name(tx, b.stream, settings), b.stream, b.version, b.reason)
+            for b in (tx.bad_snapshots() if events and not damage else ())
+        )
+    checked = None
+    if views and not damage:
+        from coachledger.projections.audit import compare_views
+
+        checked = compare_views(settings)
+    return Findings(result, damage, snapshots, checked)
+
+
+def _name(tx: EventTransaction, stream: str | None, settings: Settings) -> str:
+    """How verify names a client: its slug as the views know it, else as its own events do."""
+    if stream is None:
+        return UNKNOWN_CLIENT
+    try:
+        slug = tx.slug_of(stream)
+    except Exception:  # a damaged store: its views may not read either
+        slug = None
+    return slug or client_from_events(tx, stream, settings)
 
 
 def _verify_rows(tx: EventTransaction, anchor: Anchor | None, contiguous: bool) -> Verification:
@@ -173,10 +281,10 @@ def forget(settings: Settings, slug: str) -> Forgetting:
             keys.destroy(stream)
         finally:
             keys.close()
-    _forget_views(settings, stream)
+    scrub = _forget_views(settings, stream)
     # the stream's snapshots (a cache) go, and the store is rewritten: no free page keeps old rows
     with open_event_store(settings.store, strict=True) as events:
-        warnings.extend(events.forget_snapshots(stream, encrypted=encrypted))
+        warnings.extend(events.forget_snapshots(stream, encrypted=encrypted, scrub=scrub))
     if not encrypted:
         warnings.append(
             f"this store is not encrypted: the event store still holds client '{slug}'s data in clear "
@@ -185,13 +293,14 @@ def forget(settings: Settings, slug: str) -> Forgetting:
     return Forgetting(slug, stream, encrypted, already, tuple(warnings))
 
 
-def _forget_views(settings: Settings, stream: str) -> None:
-    """Remove the client's rows from every read-side view (the read side knows its tables)."""
+def _forget_views(settings: Settings, stream: str) -> list[str]:
+    """Remove the client's rows from every read-side view (the read side knows its tables); the views' tables."""
     from coachledger.projections.db import open_views
-    from coachledger.projections.runner import forget_client
+    from coachledger.projections.runner import VIEWS, forget_client
 
     views = open_views(settings)
     try:
         forget_client(views, stream)
     finally:
         views.close()
+    return [table for view in VIEWS for table in view.TABLES]

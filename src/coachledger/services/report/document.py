@@ -7,6 +7,8 @@ definitions of another date (``calc.convert`` maps each value onto that definiti
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -58,6 +60,24 @@ class ReportDoc(ReadModel):
     goal_states: list[GoalState]  # each goal's lifecycle status and rolled-up progress as of the date
     confidence: list[dict[str, Any]]  # per KPI: its check-ins' confidences (0..10) in effective order
     follow_up: list[dict[str, Any]]  # the actions open as of the report's date (followup)
+    content_digest: str = ""  # see ``content_digest``
+
+
+# What the content digest leaves out: who made the report and when, and the receipt itself.
+NOT_CONTENT = ("generator", "generated_at", "known_at", "receipt", "content_digest")
+
+
+def content_digest(doc: ReportDoc) -> str:
+    """sha256 of everything the report shows, as its JSON has it (keys sorted, no spaces).
+
+    Beside the receipt (event count and head seal), it ties the printed figures to the
+    ledger: the same report made again from the events (``--as-of`` the report's as-of date,
+    ``--known-at`` the receipt's recording time, after ``verify --views`` passes) has the
+    same digest; a report made from edited views does not.
+    """
+    shown = {k: doc[k] for k in doc if k not in NOT_CONTENT}
+    text = json.dumps(shown, default=json_default, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def progress_under(facts: progress.Facts, kpi: str, as_of: datetime, frame: datetime) -> Progress:
@@ -128,7 +148,7 @@ def build_report(
         effect = [
             _effect(facts, kpi, item, moment, definition_as_of) for kpi, item in zip(ids, items, strict=True)
         ]
-    return ReportDoc(
+    doc = ReportDoc(
         report_version=REPORT_VERSION,
         generator=f"coachledger {__version__}",
         generated_at=iso(now()),
@@ -160,6 +180,8 @@ def build_report(
         ],
         follow_up=followup.open_actions(rs.db, key, moment, known),  # open actions, overdue first
     )
+    doc.content_digest = content_digest(doc)
+    return doc
 
 
 def _goal_states(

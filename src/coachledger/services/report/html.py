@@ -149,7 +149,7 @@ def render_html(doc: ReportDoc) -> str:
     out += ['<h2 id="sessions">Sessions</h2>', _sessions_html(doc["sessions"])]
     out += ['<h2 id="feedback">Feedback</h2>', _feedback_html(doc["feedback"])]
     out += ['<h2 id="follow-up">Follow up</h2>', _follow_up_html(doc.get("follow_up", []))]
-    out += ['<h2 id="receipt">Ledger receipt</h2>', _receipt_html(doc["receipt"])]
+    out += ['<h2 id="receipt">Ledger receipt</h2>', _receipt_html(doc["receipt"], doc["content_digest"])]
     out.append(
         f"<footer>Generated {e(when(doc['generated_at']))} by {e(doc['generator'])} from the client's "
         "event ledger. Every number is rebuilt from recorded events; nothing was edited by hand.</footer>"
@@ -394,7 +394,7 @@ def _feedback_html(feedback: list[dict[str, Any]]) -> str:
     )
 
 
-def _receipt_html(r: dict[str, Any] | None) -> str:
+def _receipt_html(r: dict[str, Any] | None, content: str) -> str:
     if r is None:
         return '<p class="note">This store keeps no seals: no receipt.</p>'
     return (
@@ -402,6 +402,8 @@ def _receipt_html(r: dict[str, Any] | None) -> str:
         f"head digest <code>{esc(r['head'])}</code>.</p>"
         '<p class="note">Keep this digest: <code>coachledger verify</code> recomputes the chain of seals; '
         "any changed, removed or inserted event changes it.</p>"
+        f"<p>Content digest <code>{esc(content)}</code>: the figures and texts of this report, made again "
+        "from the events, give the same digest.</p>"
     )
 
 

@@ -201,6 +201,9 @@ def render_markdown(doc: ReportDoc) -> str:
             f"{r['events']:,} events sealed up to seq {r['last_seq']}; head digest `{r['head']}`. "
             "Check it with `coachledger verify`.",
             "",
+            f"Content digest `{doc['content_digest']}`: the figures and texts of this report, made again "
+            "from the events, give the same digest (see docs/trust.md).",
+            "",
         ]
     return "\n".join(out).rstrip("\n") + "\n"
 
