@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import IO, Any
 
+import msgspec
+
 from coachledger.adapters.files import StoreError
 
 PARALLEL_MIN = 50_000  # events to catch up from which a helper process decodes them
@@ -78,8 +80,6 @@ class Helper:
             self.process.stdin.close()
 
     def _messages(self) -> Iterator[tuple[int, int, list[Any]]]:
-        import msgspec
-
         assert self.process is not None and self.process.stdout is not None
         out = self.process.stdout
         decode = msgspec.msgpack.Decoder().decode
@@ -121,6 +121,7 @@ class Helper:
 def _children_peak_kib() -> int:
     """The largest peak memory of this process's finished children (the helper, in the CLI)."""
     try:
+        # here: Unix only (a catch-up elsewhere runs in one process)
         import resource
     except ImportError:  # not a Unix
         return 0
@@ -130,6 +131,7 @@ def _children_peak_kib() -> int:
 def _widen(pipe: IO[bytes]) -> None:
     """Let the helper run a chunk or two ahead while this process commits (Linux: 1 MiB pipe)."""
     try:
+        # here: Unix only (a catch-up elsewhere runs in one process)
         import fcntl
 
         fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)

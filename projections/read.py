@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from coachledger.adapters.keys import CLEAR, open_decryptor
 from coachledger.errors import ClientNotFound, ClientWasForgotten, DomainError
 from coachledger.ids import stream_of
 from coachledger.projections import clients, goals, history, journal, progress, replay, runner, timeline
+from coachledger.projections.calc import round1
 from coachledger.projections.db import ViewDB, open_views
 from coachledger.projections.models import (
     BalanceDoc,
@@ -213,10 +215,6 @@ class ReadSide:
 
 def read_decryptor(settings: Any) -> Any:
     """What the read side decrypts events with: None when the store keeps them in clear."""
-    try:
-        from coachledger.adapters.keys import CLEAR, open_decryptor
-    except ImportError:
-        return None
     decrypt = open_decryptor(settings)
     return None if decrypt is CLEAR else decrypt  # None: the events are stored in clear
 
@@ -254,8 +252,6 @@ def balance_of(items: list[Progress]) -> list[Quadrant]:
 
 
 def _round1(x: float) -> float:
-    from coachledger.projections.calc import round1
-
     value = round1(x)
     assert value is not None
     return value
@@ -276,6 +272,7 @@ def portfolio_of(
     rows: list[tuple[Any, list[Progress], list[Feedback], list[GoalState], set[str]]],
 ) -> dict[str, Any]:
     """The coach-level KPIs of the seed chapter, across clients."""
+    # lazy: only the portfolio takes medians
     import statistics
 
     promo_clients = promoted = 0

@@ -6,9 +6,12 @@ Like the mypy check, it runs on the package as it is installed: ``projections/``
 
 from __future__ import annotations
 
+import ast
+import re
 import shutil
 import subprocess
 import sys
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -90,3 +93,61 @@ def test_no_import_cycles(installed: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"import cycles:\n{result.stdout}"
+
+
+def _function_imports(path: Path) -> list[tuple[int, int]]:
+    """(first line, last line) of every import statement inside a function of ``path``."""
+    found: list[tuple[int, int]] = []
+
+    def walk(node: ast.AST, in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if in_function and isinstance(child, (ast.Import, ast.ImportFrom)):
+                found.append((child.lineno, child.end_lineno or child.lineno))
+            walk(child, in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)))
+
+    walk(ast.parse(path.read_text()), False)
+    return found
+
+
+def _unexplained(path: Path) -> list[int]:
+    """Function-level imports of ``path`` with no comment on their lines or the line before.
+
+    Consecutive imports (blank lines between them allowed) share the comment above the first.
+    """
+    text = path.read_text()
+    lines = text.splitlines()
+    with path.open("rb") as f:
+        commented = {
+            tok.start[0] for tok in tokenize.tokenize(f.readline) if tok.type == tokenize.COMMENT
+        }
+    bad = []
+    for first, last in _function_imports(path):
+        if commented & set(range(first, last + 1)):
+            continue
+        above = first - 1
+        while above > 0 and (
+            not lines[above - 1].strip() or re.match(r"\s+(from|import) ", lines[above - 1])
+        ):
+            if above in commented:
+                break
+            above -= 1
+        if above not in commented:
+            bad.append(first)
+    return bad
+
+
+def test_function_level_imports_say_why() -> None:
+    """An import inside a function is there to keep start-up lazy, and says so in a comment.
+
+    Everything else is imported at the top of the module (layers and cycles are checked above).
+    """
+    missing = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for folder in ("src", "projections")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for line in _unexplained(path)
+    ]
+    assert not missing, (
+        "function-level imports without a comment saying why they are not at the top "
+        "(e.g. '# lazy: psycopg only for PostgreSQL stores'):\n" + "\n".join(missing)
+    )

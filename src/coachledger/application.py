@@ -16,7 +16,7 @@ import contextlib
 import random
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID
@@ -254,6 +254,4 @@ class Ledger(Application[UUID]):
 
 
 def _now() -> datetime:
-    from datetime import UTC
-
     return datetime.now(tz=UTC)

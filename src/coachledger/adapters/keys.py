@@ -188,6 +188,7 @@ def _refuse_encryption(store: StoreLocation) -> Exception:
 
 def pg_connect(store: StoreLocation) -> Any:
     """An autocommit psycopg connection (psycopg is imported only for PostgreSQL stores)."""
+    # lazy: psycopg only for PostgreSQL stores
     from coachledger.adapters.postgres import connect as connect_pg
     from coachledger.adapters.postgres import parse_url
 
@@ -403,6 +404,7 @@ class Keyring:
     """Keys of one store, each loaded once per process, as AES-GCM objects."""
 
     def __init__(self, keys: KeyStore) -> None:
+        # lazy: cryptography only for encrypted stores
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         self._aesgcm = AESGCM
@@ -460,6 +462,7 @@ def decrypt_with(keyring: Keyring, stream: str, topic: str, data: bytes) -> byte
         return None
     if data[:1] != FORMAT or len(data) < 1 + NONCE_BYTES + 16:
         raise StoreError(f"an event of stream {stream} is not in this ledger's encrypted format")
+    # lazy: cryptography only for encrypted stores
     from cryptography.exceptions import InvalidTag
 
     try:

@@ -32,7 +32,17 @@ from coachledger.adapters.event_tables import (
     holdings,
     plain_rows,
 )
-from coachledger.adapters.postgres import connect, ensure_schema, parse_url, schema_exists
+from coachledger.adapters.keys import KEY_TABLES
+from coachledger.adapters.postgres import (
+    connect,
+    datastore_cursor,
+    ensure_schema,
+    insert_sealed,
+    ledger_env,
+    parse_url,
+    pg_factory,
+    schema_exists,
+)
 
 if TYPE_CHECKING:
     from coachledger.adapters.codec import LedgerStoredEvent
@@ -99,8 +109,6 @@ class PgTransaction:
         return self.curs.fetchone() is None
 
     def append(self, events: Sequence[LedgerStoredEvent]) -> None:
-        from coachledger.adapters.postgres import insert_sealed
-
         self.lock()
         insert_sealed(self.curs, events)
 
@@ -178,8 +186,6 @@ class PgEventStore:
         self._conn: Any = None
         self.empty = False
         if create:
-            from coachledger.adapters.postgres import ledger_env, pg_factory
-
             self.factory = pg_factory(ledger_env(store))
             self.recorder = self.factory.application_recorder()
         elif not strict:
@@ -201,8 +207,6 @@ class PgEventStore:
     @contextlib.contextmanager
     def transaction(self, *, write: bool) -> Iterator[PgTransaction | EmptyTransaction]:
         if self.factory is not None:
-            from coachledger.adapters.postgres import datastore_cursor
-
             with datastore_cursor(self.factory.datastore) as curs:
                 tx = PgTransaction(curs, self.recorder)
                 if write:
@@ -287,8 +291,6 @@ class PgEventStore:
                 cur.execute("DELETE FROM ledger_meta")
                 cur.executemany("INSERT INTO ledger_meta VALUES (%s, %s)", rows.meta)
                 if rows.encrypted:
-                    from coachledger.adapters.keys import KEY_TABLES
-
                     for ddl in KEY_TABLES:
                         cur.execute(ddl.format(blob="BYTEA"))
                     _copy_in(cur, "client_keys (stream, key, created_at)", rows.keys)

@@ -104,6 +104,7 @@ class LazyGroup(click.Group):
         return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
+        # lazy: 'import coachledger.cli' (the entry point) stays light
         from coachledger.cli.common import clean_output, ledger_errors
 
         with ledger_errors(), clean_output():

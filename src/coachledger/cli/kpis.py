@@ -18,6 +18,7 @@ from coachledger.cli.common import (
     json_option,
     pass_env,
 )
+from coachledger.cli.render import render_kpi_list
 from coachledger.domain import CATEGORIES, DEFINERS, DIMENSIONS, DIRECTIONS, HORIZONS
 from coachledger.vocab import Definer, Dimension, Horizon
 
@@ -339,6 +340,4 @@ def list_(env: Env, client: str, as_json: bool) -> None:
     Example:
       coachledger kpi list ana-lopez --json
     """
-    from coachledger.cli.render import render_kpi_list
-
     render_kpi_list(env, client, as_json)

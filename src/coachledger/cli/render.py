@@ -45,6 +45,7 @@ def with_shown_status(items: list[Any]) -> list[Any]:
 
 
 def read_side(env: Env) -> Any:
+    # lazy: keeps 'coachledger --help' fast
     from coachledger.projections.read import ReadSide
 
     return ReadSide(env.settings)
