@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from coachledger.adapters.keys import CLEAR, open_decryptor
+from coachledger.adapters.ciphers import CLEAR, open_decryptor
 from coachledger.errors import ClientNotFound, ClientWasForgotten, DomainError
 from coachledger.ids import stream_of
 from coachledger.projections import clients, goals, history, journal, progress, replay, runner, timeline

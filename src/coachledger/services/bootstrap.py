@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from coachledger.adapters.ciphers import ciphers_for
 from coachledger.adapters.eventstore import ledger_infrastructure
-from coachledger.adapters.keys import ciphers_for, ensure_meta_table, init_encryption
+from coachledger.adapters.keys import ensure_meta_table, init_encryption
 from coachledger.settings import Settings
 
 if TYPE_CHECKING:
