@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -259,8 +260,6 @@ def _round1(x: float) -> float:
 
 def _finite(compute: Any) -> list[float]:
     """``[compute()]``, or nothing beyond a float's range (values only an older version accepted)."""
-    import math
-
     try:
         value = compute()
     except OverflowError:
