@@ -293,6 +293,7 @@ def _completion_views(ctx: click.Context) -> Any:
     settings = Settings.from_values(root.params.get("store"), root.params.get("actor"))
     if settings.store.kind == "sqlite" and not (settings.store.path and settings.store.path.is_file()):
         return None
+    # lazy: the read side only when completing an id
     from coachledger.projections.read import ReadSide
 
     return ReadSide(settings)  # catches up the views, as every read does (usually nothing to do)

@@ -175,6 +175,7 @@ def replay(env: Env, client: str, known_at: datetime | None, as_json: bool) -> N
       coachledger replay ana-lopez --known-at 2026-06-30
     """
     doc = read_side(env).replay(client, known_at)
+    # lazy: keeps 'coachledger --help' fast
     import msgspec
 
     steps = [msgspec.structs.replace(s, progress=with_shown_status(s.progress)) for s in doc.steps]

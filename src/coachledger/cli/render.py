@@ -32,6 +32,7 @@ def shown_status(item: Any) -> str:
 
 def with_shown_status(items: list[Any]) -> list[Any]:
     """The items (dicts or read models) with the status a person is shown."""
+    # lazy: keeps 'coachledger --help' fast
     import msgspec
 
     return [
@@ -227,6 +228,7 @@ PROGRESS_COLUMNS = (
 
 
 def render_progress(doc: ProgressDoc, as_json: bool, as_csv: bool = False) -> None:
+    # lazy: keeps 'coachledger --help' fast
     import msgspec
 
     doc = msgspec.structs.replace(doc, kpis=with_shown_status(doc.kpis))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -33,8 +34,7 @@ def verify(env: Env, ctx: click.Context, anchor_file: Path | None, as_json: bool
       coachledger verify
       coachledger verify --anchor ~/ledger-anchor.json --json
     """
-    import sys
-
+    # lazy: keeps 'coachledger --help' fast
     from coachledger.services.trust import Anchor
     from coachledger.services.trust import verify as verify_chain
 
