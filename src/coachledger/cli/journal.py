@@ -16,6 +16,7 @@ from coachledger.cli.common import (
     json_option,
     pass_env,
 )
+from coachledger.cli.render import read_side, table
 from coachledger.domain import HORIZONS
 from coachledger.vocab import Horizon
 
@@ -145,8 +146,6 @@ def goal_list(
     Example:
       coachledger goal list ana-lopez --as-of 2026-06-30 --json
     """
-    from coachledger.cli.render import read_side, table
-
     doc = read_side(env).goals(client, as_of, known_at)
     if as_json:
         emit_json(doc)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import click
 
@@ -15,6 +16,7 @@ from coachledger.cli.common import (
     at_option,
     complete_client,
     complete_kpi,
+    emit_json,
     json_option,
     pass_env,
 )
@@ -142,8 +144,7 @@ def define(
 def define_from_template(
     env: Env, client: str, template: str, goal: str | None, defined_by: str | None
 ) -> None:
-    from datetime import UTC
-
+    # lazy: the templates (TOML, package data) only for the template commands
     from coachledger.services import templates
 
     definitions = templates.definitions(templates.load(template), datetime.now(tz=UTC), goal, defined_by)
@@ -171,7 +172,7 @@ def template_list(as_json: bool) -> None:
     Example:
       coachledger kpi template list
     """
-    from coachledger.cli.common import emit_json
+    # lazy: the templates (TOML, package data) only for the template commands
     from coachledger.services import templates
 
     rows = []
@@ -194,6 +195,7 @@ def template_show(name: str) -> None:
     Example:
       coachledger kpi template show job-satisfaction > my-template.toml
     """
+    # lazy: the templates (TOML, package data) only for the template commands
     from importlib import resources
 
     from coachledger.services import templates
@@ -204,8 +206,6 @@ def template_show(name: str) -> None:
             (resources.files("coachledger") / "templates" / f"{name}.toml").read_text("utf-8"), nl=False
         )
     else:
-        from pathlib import Path
-
         click.echo(Path(name).read_text("utf-8"), nl=False)
 
 
