@@ -16,7 +16,6 @@ from coachledger.cli.common import (
     json_option,
     pass_env,
 )
-from coachledger.cli.render import read_side, table
 from coachledger.domain import HORIZONS
 from coachledger.vocab import Horizon
 
@@ -146,6 +145,9 @@ def goal_list(
     Example:
       coachledger goal list ana-lopez --as-of 2026-06-30 --json
     """
+    # lazy: the writes of this group never render
+    from coachledger.cli.render import read_side, table
+
     doc = read_side(env).goals(client, as_of, known_at)
     if as_json:
         emit_json(doc)

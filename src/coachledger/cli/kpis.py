@@ -20,7 +20,6 @@ from coachledger.cli.common import (
     json_option,
     pass_env,
 )
-from coachledger.cli.render import render_kpi_list
 from coachledger.domain import CATEGORIES, DEFINERS, DIMENSIONS, DIRECTIONS, HORIZONS
 from coachledger.vocab import Definer, Dimension, Horizon
 
@@ -340,4 +339,7 @@ def list_(env: Env, client: str, as_json: bool) -> None:
     Example:
       coachledger kpi list ana-lopez --json
     """
+    # lazy: 'kpi template' and the writes never render a KPI list
+    from coachledger.cli.render import render_kpi_list
+
     render_kpi_list(env, client, as_json)
