@@ -96,6 +96,7 @@ class LazyGroup(click.Group):
         name = args[0] if args else ""
         known = sorted({*self.lazy, *self.commands})
         if args and name not in known and not name.startswith("-") and not ctx.resilient_parsing:
+            # lazy: difflib only for a mistyped command
             import difflib
 
             close = difflib.get_close_matches(name, known)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from coachledger.errors import ClientNotFound, DomainError
+from coachledger.errors import ClientNotFound, DomainError, did_you_mean
 from coachledger.moments import OutOfRange, parse_moment
 from coachledger.settings import Settings, SettingsError, demo_store_path
 
@@ -131,13 +131,12 @@ def clean_output() -> Iterator[None]:
 
 def _close_clients(slug: str) -> str:
     """`` (did you mean ...?)`` from the clients the store knows; nothing when it cannot say."""
-    from coachledger.errors import did_you_mean
-
     ctx = click.get_current_context(silent=True)
     env = ctx.find_object(Env) if ctx is not None else None
     if env is None:
         return ""
     try:
+        # lazy: the read side only to suggest a client name
         from coachledger.projections.clients import all_clients
         from coachledger.projections.read import ReadSide
 

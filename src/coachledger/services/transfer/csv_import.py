@@ -244,8 +244,6 @@ def import_measurements(
 
 def recorded_measurements(ledger: Ledger, slug: str) -> set[tuple[str, str, Decimal, str]]:
     """(KPI, effective time, value, source) of every measurement recorded for the client."""
-    from coachledger.domain import Client
-
     return {
         (e.kpi, iso(e.effective_at), e.value, e.source)
         for e in ledger.repository.event_store.get(client_id(slug))
