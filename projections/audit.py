@@ -76,6 +76,7 @@ class ViewCheck:
 
 def compare_views(settings: Any) -> ViewCheck:
     """Rebuild every view aside from the events and compare it with the live view, row by row."""
+    # lazy: the key files only when the audit runs
     from coachledger.projections.read import read_decryptor
 
     decrypt = read_decryptor(settings)
@@ -107,6 +108,7 @@ def _tables() -> list[str]:
 def _scratch(settings: Any, live: ViewDB) -> Iterator[ViewDB]:
     store = settings.store
     if store.kind == "postgres":
+        # lazy: psycopg only for PostgreSQL stores
         from coachledger.adapters.pg_views import connect_views
 
         fresh = connect_views(store)
@@ -119,6 +121,7 @@ def _scratch(settings: Any, live: ViewDB) -> Iterator[ViewDB]:
         finally:
             fresh.close()
         return
+    # lazy: only for SQLite stores
     from coachledger.adapters.files import connect
 
     with tempfile.TemporaryDirectory(prefix="coachledger-views-") as folder:  # owner-only

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import msgspec
+
 _NATIVE = frozenset({str, int, bool, float, type(None)})
 
 
@@ -43,8 +45,6 @@ def dumps(value: Any) -> str:
     """
     global _encoder
     if _encoder is None:
-        import msgspec
-
         _encoder = msgspec.json.Encoder(order="sorted")
     return _encoder.encode(value).decode()  # type: ignore[no-any-return]
 

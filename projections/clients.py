@@ -112,6 +112,7 @@ def one_client(db: ViewDB, stream: str) -> dict[str, Any] | None:
 
 def _as_fixed(db: Any, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Clients with their renames and updates (``client rename|update``) and contact applied."""
+    # lazy: followup imports this module to name clients
     from coachledger.projections.followup import client_fixes
 
     fixes = client_fixes(db, [c["key"] for c in found] if len(found) == 1 else None)

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from coachledger.adapters.event_reads import EVENTS_AFTER_SQL
+from coachledger.adapters.files import connect
 
 
 class ViewDB(Protocol):
@@ -75,9 +76,8 @@ def open_views(settings: Any) -> ViewDB:
     """Open the read side of the store named by ``settings`` (a coachledger Settings)."""
     store = settings.store
     if store.kind == "postgres":
+        # lazy: psycopg only for PostgreSQL stores
         from coachledger.adapters.pg_views import connect_views
 
         return connect_views(store)
-    from coachledger.adapters.files import connect
-
     return SqliteViews(connect(store.path), str(store.path))

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import msgspec
+
 from coachledger.moments import DEFAULT_CADENCE, cadence_days
 from coachledger.projections import clients, followup
 
@@ -214,8 +216,6 @@ def _defined(fields: str | bytes) -> Any:
     """The name and cadence of a stored definition (msgspec: only these two fields are built)."""
     global _DECODE
     if _DECODE is None:
-        import msgspec
-
         struct = msgspec.defstruct("Defined", [("name", str), ("cadence", str, DEFAULT_CADENCE)])
         _DECODE = msgspec.json.Decoder(struct).decode
     return _DECODE(fields)

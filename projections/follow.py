@@ -25,7 +25,11 @@ from typing import Any
 
 import psycopg
 
+from coachledger.adapters.files import StoreError
 from coachledger.adapters.postgres import connect, parse_url
+from coachledger.projections import runner
+from coachledger.projections.db import open_views
+from coachledger.projections.read import read_decryptor
 
 CHANNEL = "stored_events"
 WAKE_EVERY_S = 0.5  # how often a quiet follower looks at its stop flag
@@ -69,8 +73,6 @@ def follow(settings: Any, stop: threading.Event | None = None) -> int:
 
 
 def _follow(settings: Any, stop: threading.Event) -> int:
-    from coachledger.adapters.files import StoreError
-
     state = {"applied": 0, "connected": 0}
     failures = 0
     while not stop.is_set():
@@ -89,10 +91,6 @@ def _follow(settings: Any, stop: threading.Event) -> int:
 
 def _session(settings: Any, stop: threading.Event, state: dict[str, int]) -> None:
     """One connected stretch: LISTEN, catch up, then catch up again on every notification."""
-    from coachledger.projections import runner
-    from coachledger.projections.db import open_views
-    from coachledger.projections.read import read_decryptor
-
     store = settings.store
     listener = connect(parse_url(store.url), autocommit=True)
     try:

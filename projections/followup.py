@@ -157,6 +157,7 @@ def actions(
 
 def open_actions(db: Any, key: int, moment: datetime, known_seq: int | None = None) -> list[dict[str, Any]]:
     """The actions open as of ``moment``: overdue first (by due date), then by due date, then opened."""
+    # lazy: batch only when open actions are listed
     from coachledger.projections.batch import moment as text
 
     found = [a for a in actions(db, key, known_seq, text(moment)) if a["status"] == "open"]

@@ -3,7 +3,7 @@
 Reading a million stored events, decoding them and building their view rows is Python
 work that takes about as long as SQLite takes to write the rows, and SQLite writes on
 one thread. So for a catch-up of at least ``PARALLEL_MIN`` events (a rebuild, a restore)
-on a SQLite store, a helper (``python -m coachledger.projections.pipeline``)
+on a SQLite store, a helper (``python -m coachledger.projections.pipeline_worker``)
 reads the events through its own read-only connection, builds the rows with the very
 same code as a one-process catch-up (``runner.build``) and sends them through a pipe
 (MessagePack frames: msgspec encodes a chunk's rows eight times faster than pickle). This process writes them in the same transactions, with the same tracked
@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,8 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import IO, Any
 
-from coachledger.adapters.event_reads import EVENTS_BETWEEN_SQL
+import msgspec
+
 from coachledger.adapters.files import StoreError
 
 PARALLEL_MIN = 50_000  # events to catch up from which a helper process decodes them
@@ -37,7 +37,7 @@ AVAILABLE = os.name == "posix"  # elsewhere a catch-up runs in one process
 PIPE_BYTES = 1 << 20
 
 
-HELPER_MODULE = "coachledger.projections.pipeline"
+HELPER_MODULE = "coachledger.projections.pipeline_worker"
 
 
 class HelperFailed(StoreError):
@@ -80,8 +80,6 @@ class Helper:
             self.process.stdin.close()
 
     def _messages(self) -> Iterator[tuple[int, int, list[Any]]]:
-        import msgspec
-
         assert self.process is not None and self.process.stdout is not None
         out = self.process.stdout
         decode = msgspec.msgpack.Decoder().decode
@@ -123,6 +121,7 @@ class Helper:
 def _children_peak_kib() -> int:
     """The largest peak memory of this process's finished children (the helper, in the CLI)."""
     try:
+        # here: Unix only (a catch-up elsewhere runs in one process)
         import resource
     except ImportError:  # not a Unix
         return 0
@@ -132,63 +131,9 @@ def _children_peak_kib() -> int:
 def _widen(pipe: IO[bytes]) -> None:
     """Let the helper run a chunk or two ahead while this process commits (Linux: 1 MiB pipe)."""
     try:
+        # here: Unix only (a catch-up elsewhere runs in one process)
         import fcntl
 
         fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
     except (ImportError, AttributeError, OSError):
         pass  # the default pipe (64 KiB) works, with less overlap
-
-
-def _serve(args: dict[str, Any], out: IO[bytes]) -> None:
-    import msgspec
-
-    from coachledger.projections import runner
-
-    encode = msgspec.msgpack.Encoder().encode
-
-    def send(frame: list[Any]) -> None:
-        data = encode(frame)
-        out.write(len(data).to_bytes(4, "little"))
-        out.write(data)
-
-    conn = sqlite3.connect(args["path"], isolation_level=None, timeout=60)
-    conn.execute("PRAGMA query_only=ON")
-    keys = runner.ClientKeys(conn)  # clients registered before ``start`` are in the committed view
-    decrypt = None
-    if args.get("encrypted"):  # the store's own key file, beside it, opened read-only here too
-        from coachledger.projections.read import read_decryptor
-        from coachledger.settings import Settings
-
-        decrypt = read_decryptor(Settings.from_values(args["path"], "coachledger"))
-    start, end, chunk = args["start"], args["end"], args["chunk"]
-    while start < end:
-        rows = conn.execute(EVENTS_BETWEEN_SQL, (start, end, chunk)).fetchall()
-        if not rows:
-            break
-        start = rows[-1][0]
-        send(["chunk", start, len(rows), list(runner.build(rows, keys, decrypt))])
-    send(["end", start])
-    out.flush()
-    conn.close()
-
-
-def main() -> None:
-    out = sys.stdout.buffer
-    try:
-        _serve(json.loads(sys.stdin.readline()), out)
-    except BrokenPipeError:  # the writer stopped first (it failed, or was interrupted)
-        os._exit(1)
-    except BaseException as e:  # reported to the writer, which names it in its error
-        try:
-            import msgspec
-
-            data = msgspec.msgpack.encode(["error", f"decoding helper: {type(e).__name__}: {e}"])
-            out.write(len(data).to_bytes(4, "little") + data)
-            out.flush()
-        except BrokenPipeError:
-            pass
-        os._exit(1)
-
-
-if __name__ == "__main__":
-    main()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from coachledger.adapters.ciphers import CLEAR, open_decryptor
 from coachledger.errors import ClientNotFound, ClientWasForgotten, DomainError
 from coachledger.ids import stream_of
 from coachledger.projections import (
@@ -18,6 +20,7 @@ from coachledger.projections import (
     runner,
     timeline,
 )
+from coachledger.projections.calc import round1
 from coachledger.projections.db import ViewDB, open_views
 from coachledger.projections.models import (
     BalanceDoc,
@@ -224,10 +227,6 @@ class ReadSide:
 
 def read_decryptor(settings: Any) -> Any:
     """What the read side decrypts events with: None when the store keeps them in clear."""
-    try:
-        from coachledger.adapters.keys import CLEAR, open_decryptor
-    except ImportError:
-        return None
     decrypt = open_decryptor(settings)
     return None if decrypt is CLEAR else decrypt  # None: the events are stored in clear
 
@@ -265,8 +264,6 @@ def balance_of(items: list[Progress]) -> list[Quadrant]:
 
 
 def _round1(x: float) -> float:
-    from coachledger.projections.calc import round1
-
     value = round1(x)
     assert value is not None
     return value
@@ -274,8 +271,6 @@ def _round1(x: float) -> float:
 
 def _finite(compute: Any) -> list[float]:
     """``[compute()]``, or nothing beyond a float's range (values only an older version accepted)."""
-    import math
-
     try:
         value = compute()
     except OverflowError:
@@ -287,6 +282,7 @@ def portfolio_of(
     rows: list[tuple[Any, list[Progress], list[Feedback], list[GoalState], set[str]]],
 ) -> dict[str, Any]:
     """The coach-level KPIs of the seed chapter, across clients."""
+    # lazy: only the portfolio takes medians
     import statistics
 
     promo_clients = promoted = 0

@@ -55,6 +55,7 @@ def elsewhere(event: str, by: str) -> None:
 
 def event_class(name: str) -> type:
     """``Client.<name>``: one of the aggregate's event classes."""
+    # lazy: reads that need no catch-up never load the domain
     from coachledger.domain import EVENT_CLASSES, Client
 
     cls = getattr(Client, name, None)

@@ -184,6 +184,7 @@ def dispatch() -> Dispatch:
     written), so catch-up needs no state between events and a rebuild only appends.
     """
     if not _DISPATCH:
+        # lazy: reads that need no catch-up never load the codec or the domain
         from coachledger.adapters.codec import text_decoder
         from coachledger.domain import Client
 
@@ -207,6 +208,7 @@ def _helper_for(db: Any, decrypt: Decryptor | None, start: int | None = None) ->
     path = getattr(db, "path", None)
     if path is None:
         return None
+    # lazy: subprocess only for a big catch-up
     from coachledger.projections import pipeline
 
     if not pipeline.AVAILABLE:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from coachledger.adapters.event_reads import has_topic, stream_window
 from coachledger.projections.batch import moment, plain
 from coachledger.projections.db import ViewDB
 from coachledger.projections.models import TimelineEntry
@@ -28,20 +29,20 @@ Decryptor = Callable[[str, str, bytes], bytes | None]
 
 def summaries() -> dict[str, Callable[[Any], str]]:
     """Each event topic's readable line, as a coach would say it (its event class's ``summary``)."""
+    # lazy: progress and history never load the domain
     from coachledger.domain import EVENT_CLASSES
 
     return {cls.TOPIC: cls.summary for cls in EVENT_CLASSES}
 
 
 def _forgotten_topic() -> str:
+    # lazy: progress and history never load the domain
     from coachledger.domain import Client
 
     return Client.Forgotten.TOPIC
 
 
 def was_forgotten(db: ViewDB, stream: str) -> bool:
-    from coachledger.adapters.event_reads import has_topic
-
     return has_topic(db, stream, _forgotten_topic())
 
 
@@ -55,8 +56,8 @@ def events(
     decrypt: Decryptor | None = None,
 ) -> list[TimelineEntry]:
     """The events of one client in recording order, within a recording-time window."""
+    # lazy: progress and history never load the codec
     from coachledger.adapters.codec import decode_payload, event_name
-    from coachledger.adapters.event_reads import stream_window
 
     rows = stream_window(
         db, stream, known_seq if known_seq is not None else 1 << 62, since or "", until or "9999"
@@ -97,6 +98,7 @@ def events(
 
 def _numbering(db: Any, stream: str, since: str | None) -> dict[str, list[Any]]:
     """The id prefix of numbered events and how many of each came before the window."""
+    # lazy: the domain (and eventsourcing) only when numbered events are shown
     from coachledger.adapters import event_reads
     from coachledger.domain import Client
 

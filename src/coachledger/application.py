@@ -16,7 +16,7 @@ import contextlib
 import random
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID
@@ -320,6 +320,4 @@ def _project(initial: Any, events: Any, *, fresh: bool = False) -> Any:
 
 
 def _now() -> datetime:
-    from datetime import UTC
-
     return datetime.now(tz=UTC)

@@ -54,6 +54,7 @@ class FromTheFuture(InvalidValue):
 
 def did_you_mean(word: str, known: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the ids closest to a mistyped one, or nothing."""
+    # lazy: difflib only for a mistyped id
     import difflib
 
     close = difflib.get_close_matches(word, list(known), n=3, cutoff=0.6)

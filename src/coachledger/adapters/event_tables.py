@@ -168,6 +168,7 @@ class EventAppender:
         self.tx = tx
 
     def add(self, rows: Sequence[SealRow]) -> None:
+        # lazy: verify and anchor read rows without the codec
         from coachledger.adapters.codec import LedgerStoredEvent
 
         self.tx.append(

@@ -29,6 +29,7 @@ from coachledger.adapters.event_tables import (
     Row,
     SealRow,
 )
+from coachledger.adapters.files import prepare_file
 
 if TYPE_CHECKING:
     from coachledger.adapters.codec import LedgerStoredEvent
@@ -135,9 +136,11 @@ def open_event_store(store: StoreLocation, *, create: bool = False, strict: bool
     (StoreError) and reports the store's errors as StoreErrors naming it.
     """
     if store.kind == "postgres":
+        # lazy: psycopg only for PostgreSQL stores
         from coachledger.adapters.pg_events import PgEventStore
 
         return PgEventStore(store, create=create, strict=strict)
+    # lazy: PostgreSQL stores never load the SQLite store
     from coachledger.adapters.sqlite_events import SqliteEventStore
 
     assert store.path is not None
@@ -151,10 +154,11 @@ def ledger_infrastructure(store: StoreLocation) -> tuple[dict[str, str], Any]:
     and the library's PostgreSQL module are imported only here.
     """
     if store.kind == "postgres":
+        # lazy: psycopg only for PostgreSQL stores
         from coachledger.adapters.postgres import ledger_env, pg_factory
 
         return ledger_env(store), pg_factory
-    from coachledger.adapters.files import prepare_file
+    # lazy: the library's SQLite module only for a SQLite write side
     from coachledger.adapters.sqlite import LedgerSQLiteFactory
 
     assert store.path is not None
@@ -170,6 +174,7 @@ def new_store_file(store: StoreLocation) -> Path | None:
 
 def remove_new_store_file(path: Path) -> None:
     """Remove a store file a refused write created, unless it holds events (another process's)."""
+    # lazy: only after a refused write
     from coachledger.adapters.sqlite_events import remove_unless_events
 
     remove_unless_events(path)

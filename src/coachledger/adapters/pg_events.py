@@ -6,6 +6,7 @@ This module imports psycopg: import it only when the store is PostgreSQL.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,17 @@ from coachledger.adapters.event_tables import (
     holdings,
     plain_rows,
 )
-from coachledger.adapters.postgres import connect, ensure_schema, parse_url, schema_exists
+from coachledger.adapters.keys import KEY_TABLES
+from coachledger.adapters.postgres import (
+    connect,
+    datastore_cursor,
+    ensure_schema,
+    insert_sealed,
+    ledger_env,
+    parse_url,
+    pg_factory,
+    schema_exists,
+)
 
 if TYPE_CHECKING:
     from coachledger.adapters.codec import LedgerStoredEvent
@@ -102,8 +113,6 @@ class PgTransaction:
         return self.curs.fetchone() is None
 
     def append(self, events: Sequence[LedgerStoredEvent]) -> None:
-        from coachledger.adapters.postgres import insert_sealed
-
         self.lock()
         insert_sealed(self.curs, events)
 
@@ -168,6 +177,7 @@ class PgTransaction:
         return []  # PostgreSQL checks its pages as it reads them (and with data checksums, when enabled)
 
     def bad_snapshots(self) -> list[BadSnapshot]:
+        # lazy: only verify checks snapshots
         from coachledger.adapters.snapshots import check_snapshots
 
         return check_snapshots(self.curs.connection)
@@ -189,8 +199,6 @@ class PgEventStore:
         self._conn: Any = None
         self.empty = False
         if create:
-            from coachledger.adapters.postgres import ledger_env, pg_factory
-
             self.factory = pg_factory(ledger_env(store))
             self.recorder = self.factory.application_recorder()
         elif not strict:
@@ -212,8 +220,6 @@ class PgEventStore:
     @contextlib.contextmanager
     def transaction(self, *, write: bool) -> Iterator[PgTransaction | EmptyTransaction]:
         if self.factory is not None:
-            from coachledger.adapters.postgres import datastore_cursor
-
             with datastore_cursor(self.factory.datastore) as curs:
                 tx = PgTransaction(curs, self.recorder)
                 if write:
@@ -298,8 +304,6 @@ class PgEventStore:
                 cur.execute("DELETE FROM ledger_meta")
                 cur.executemany("INSERT INTO ledger_meta VALUES (%s, %s)", rows.meta)
                 if rows.encrypted:
-                    from coachledger.adapters.keys import KEY_TABLES
-
                     for ddl in KEY_TABLES:
                         cur.execute(ddl.format(blob="BYTEA"))
                     _copy_in(cur, "client_keys (stream, key, created_at)", rows.keys)
@@ -319,6 +323,7 @@ class PgEventStore:
         rewritten. VACUUM FULL writes each table (with its TOAST table and indexes) anew
         without them: ``scrub`` (the views' tables), the snapshots and the key table.
         """
+        # lazy: psycopg's sql module only where tables are rewritten
         import psycopg
         from psycopg import sql
 
@@ -369,8 +374,6 @@ def _wait_for_older_transactions(conn: Any) -> bool:
     on the server, or than the oldest snapshot in this database, are kept by VACUUM FULL
     ("recently dead"). False when such a transaction outlived ``SCRUB_WAIT_S``.
     """
-    import time
-
     (boundary,) = conn.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint").fetchone()
     deadline = time.monotonic() + SCRUB_WAIT_S
     while True:

@@ -394,6 +394,7 @@ def pg_factory(env: Any) -> LedgerPostgresFactory:
 def _close_with_command(factory: LedgerPostgresFactory) -> None:
     """Close the connection pool when the running CLI command ends (no leaked connections)."""
     try:
+        # lazy: the adapters need click only inside a running CLI command
         import click
     except ImportError:  # pragma: no cover
         return

@@ -14,6 +14,7 @@ square.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
@@ -79,8 +80,6 @@ def check_snapshots(conn: Any) -> list[BadSnapshot]:
     ``conn`` is an open sqlite3 or psycopg connection to the ledger (a store without a
     snapshot table has none). Bad snapshots are never used; this names them for ``verify``.
     """
-    import sqlite3
-
     if isinstance(conn, sqlite3.Connection):
         if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'stored_snapshots'").fetchone():
             return []

@@ -253,6 +253,7 @@ def seal_rows(rows: Iterable[SealRow], first: int, previous: bytes) -> tuple[lis
     The same seals as ``sealing.seal``, with OpenSSL's SHA-256 (a bulk append amortises
     loading it) and the bytes joined once per event. Returns the last seal too.
     """
+    # lazy: OpenSSL (~3 ms) only for a bulk append
     from hashlib import sha256
 
     events: list[Any] = []

@@ -28,7 +28,14 @@ from coachledger.adapters.event_tables import (
     holdings,
     plain_rows,
 )
-from coachledger.adapters.files import INDEX_BY_TIME, StoreError, connect, describe_sqlite_error, immediate
+from coachledger.adapters.files import (
+    INDEX_BY_TIME,
+    StoreError,
+    connect,
+    describe_sqlite_error,
+    immediate,
+    prepare_file,
+)
 
 if TYPE_CHECKING:
     from coachledger.adapters.codec import LedgerStoredEvent
@@ -90,6 +97,7 @@ class SqliteTransaction:
         return self.conn.execute("SELECT 1 FROM stored_events LIMIT 1").fetchone() is None
 
     def append(self, events: Sequence[LedgerStoredEvent]) -> None:
+        # lazy: the write side's SQLite module only when writing
         from coachledger.adapters.sqlite import insert_sealed
 
         insert_sealed(self.conn, events)
@@ -124,6 +132,7 @@ class SqliteTransaction:
         For a bulk append the appender's thread rebuilds the recording-time index (see bulk)
         when most events are in, while the last ones are still being checked and sealed.
         """
+        # lazy: the write side's SQLite module only when writing
         from coachledger.adapters.sqlite import sealed_appender
 
         deferred = self._defer_index(new_events)
@@ -181,6 +190,7 @@ class SqliteTransaction:
         return [line for line in lines if line and not line.startswith("*** in database")]
 
     def bad_snapshots(self) -> list[BadSnapshot]:
+        # lazy: only verify checks snapshots
         from coachledger.adapters.snapshots import check_snapshots
 
         return check_snapshots(self.conn)
@@ -199,6 +209,7 @@ class SqliteEventStore:
         if create:
             create_tables(path)
             # the import's appender inserts from a thread of its own
+            # lazy: the write side's SQLite module only when writing
             from coachledger.adapters.sqlite import connect_threadable
 
             self._conn = connect_threadable(path)
@@ -264,6 +275,7 @@ class SqliteEventStore:
         except sqlite3.DatabaseError as e:
             raise StoreError(describe_sqlite_error(self.path, e)) from None
         if rows.encrypted:
+            # lazy: key files only for encrypted stores
             from coachledger.adapters.keys import key_file_of
 
             key_file = key_file_of(self.path)
@@ -338,6 +350,7 @@ class SqliteEventStore:
     # -- forgetting --
 
     def forget_snapshots(self, stream: str, *, encrypted: bool, scrub: Sequence[str] = ()) -> list[str]:
+        # lazy: key files only for encrypted stores
         from coachledger.adapters.keys import compact_sqlite
 
         conn = self.conn
@@ -355,7 +368,7 @@ class SqliteEventStore:
 
 def create_tables(path: Path) -> None:
     """The ledger's tables in a new or existing file, created as the write side creates them."""
-    from coachledger.adapters.files import prepare_file
+    # lazy: the write side's SQLite module only when creating tables
     from coachledger.adapters.sqlite import LedgerSQLiteFactory
 
     prepare_file(path)
@@ -410,6 +423,7 @@ def _copy_keys(path: Path, rows: LedgerRows, created: list[Path]) -> str | None:
     """The target's key file, holding the source's client keys (encrypted ledgers only)."""
     if not rows.encrypted:
         return None
+    # lazy: key files only for encrypted stores
     from coachledger.adapters.keys import SqliteKeyStore, key_file_of
 
     key_file = key_file_of(path)

@@ -97,6 +97,7 @@ class LazyGroup(click.Group):
         name = args[0] if args else ""
         known = sorted({*self.lazy, *self.commands})
         if args and name not in known and not name.startswith("-") and not ctx.resilient_parsing:
+            # lazy: difflib only for a mistyped command
             import difflib
 
             close = difflib.get_close_matches(name, known)
@@ -105,6 +106,7 @@ class LazyGroup(click.Group):
         return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
+        # lazy: 'import coachledger.cli' (the entry point) stays light
         from coachledger.cli.common import clean_output, ledger_errors
 
         with ledger_errors(), clean_output():

@@ -44,6 +44,7 @@ def list_(env: Env, as_json: bool) -> None:
     Example:
       coachledger client list --json
     """
+    # lazy: 'client add' and 'coachledger --help' never render
     from coachledger.cli.render import render_client_list
 
     render_client_list(env, as_json)
@@ -60,6 +61,7 @@ def show(env: Env, client_id: str, as_json: bool) -> None:
     Example:
       coachledger client show ana-lopez
     """
+    # lazy: 'client add' and 'coachledger --help' never render
     from coachledger.cli.render import render_client_show
 
     render_client_show(env, client_id, as_json)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from coachledger.errors import ClientNotFound, DomainError, did_you_mean
 from coachledger.moments import OutOfRange, parse_moment
 from coachledger.settings import Settings, SettingsError, demo_store_path
 
@@ -40,6 +41,7 @@ class Env:
 
     def ledger(self) -> Ledger:
         if self._ledger is None:
+            # lazy: the write side only for commands that write
             from coachledger.services.bootstrap import open_ledger
 
             self._ledger = open_ledger(self.settings)
@@ -52,8 +54,6 @@ pass_env = click.make_pass_decorator(Env)
 @contextlib.contextmanager
 def ledger_errors() -> Iterator[None]:
     """Map the ledger's own errors to one ``Error:`` line and exit code 1."""
-    from coachledger.errors import ClientNotFound, DomainError
-
     try:
         yield
     except ClientNotFound as e:
@@ -131,13 +131,12 @@ def clean_output() -> Iterator[None]:
 
 def _close_clients(slug: str) -> str:
     """`` (did you mean ...?)`` from the clients the store knows; nothing when it cannot say."""
-    from coachledger.errors import did_you_mean
-
     ctx = click.get_current_context(silent=True)
     env = ctx.find_object(Env) if ctx is not None else None
     if env is None:
         return ""
     try:
+        # lazy: the read side only to suggest a client name
         from coachledger.projections.clients import all_clients
         from coachledger.projections.read import ReadSide
 
@@ -162,6 +161,7 @@ def _domain_cause(e: BaseException, kind: type[Exception]) -> BaseException | No
 
 def _store_message(e: Exception) -> str | None:
     """A readable line for store failures (never a traceback for a bad store)."""
+    # lazy: keeps 'coachledger --help' fast
     import sqlite3
 
     from coachledger.adapters.files import StoreError, describe_sqlite_error
@@ -174,6 +174,7 @@ def _store_message(e: Exception) -> str | None:
             return describe_sqlite_error("the SQLite store", cause)
         cause = cause.__cause__ or cause.__context__
     try:
+        # lazy: the library's persistence module only when it is loaded anyway
         from eventsourcing.persistence import PersistenceError
     except ImportError:  # pragma: no cover
         return None
@@ -267,6 +268,7 @@ def emit_json(document: Any) -> None:
 
 def _read_model(value: Any) -> Any:
     """A read model (a msgspec Struct) as its fields, in declaration order."""
+    # lazy: msgspec only for --json output
     from coachledger.projections.models import json_default
 
     return json_default(value)
@@ -290,6 +292,7 @@ def _completion_views(ctx: click.Context) -> Any:
     settings = Settings.from_values(root.params.get("store"), root.params.get("actor"))
     if settings.store.kind == "sqlite" and not (settings.store.path and settings.store.path.is_file()):
         return None
+    # lazy: the read side only when completing an id
     from coachledger.projections.read import ReadSide
 
     return ReadSide(settings)  # catches up the views, as every read does (usually nothing to do)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from coachledger.cli import main
+
 SHELLS = ("bash", "zsh", "fish")
 
 
@@ -19,9 +21,8 @@ def completion(shell: str) -> None:
       eval "$(coachledger completion zsh)"         # in ~/.zshrc
       coachledger completion fish > ~/.config/fish/completions/coachledger.fish
     """
+    # lazy: keeps 'coachledger --help' fast
     from click.shell_completion import get_completion_class
-
-    from coachledger.cli import main
 
     cls = get_completion_class(shell)
     if cls is None:  # pragma: no cover - the choice above lists only shells Click knows

@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from coachledger.cli.common import MOMENT, Env, pass_env
-from coachledger.settings import demo_store_path
+from coachledger.cli.render import render_progress
+from coachledger.settings import Settings, demo_store_path
 
 DEMO_FILE = "demo.sqlite"
 
@@ -58,9 +59,9 @@ def demo(env: Env, clients: int, months: int, seed: int, until: datetime, store:
       coachledger demo
       coachledger demo --clients 2000 --months 12 --store /tmp/bench.sqlite
     """
+    # lazy: keeps 'coachledger --help' fast
     from coachledger.services.demo import generate
     from coachledger.services.transfer import bulk_append
-    from coachledger.settings import Settings
 
     given = store or click.get_current_context().find_root().params.get("store")
     given = given or os.environ.get("COACHLEDGER_STORE") or None
@@ -81,6 +82,7 @@ def demo(env: Env, clients: int, months: int, seed: int, until: datetime, store:
     )
     click.echo(f"Store: {where}")
     _show_progress(settings, summary.first, summary.until)
+    # lazy: keeps 'coachledger --help' fast
     from coachledger.services.report import write_report
 
     folder = settings.store.path.parent if settings.store.path is not None else demo_store_path().parent
@@ -103,7 +105,7 @@ def demo(env: Env, clients: int, months: int, seed: int, until: datetime, store:
 
 
 def _show_progress(settings: object, slug: str, until: datetime) -> None:
-    from coachledger.cli.render import render_progress
+    # lazy: keeps 'coachledger --help' fast
     from coachledger.projections.read import ReadSide
 
     click.echo()
@@ -125,6 +127,7 @@ def _n(count: int, noun: str) -> str:
 
 
 def _quoted(value: str) -> str:
+    # lazy: keeps 'coachledger --help' fast
     import shlex
 
     return shlex.quote(value)

@@ -57,6 +57,7 @@ def due(
       coachledger due --coach maria --as-of 2026-10-30 --json
       coachledger due --within 14d --ics due.ics
     """
+    # lazy: keeps 'coachledger --help' fast
     from coachledger.projections.due import due as build
     from coachledger.projections.read import now
 
@@ -68,6 +69,7 @@ def due(
     finally:
         rs.close()
     if ics_path is not None:
+        # lazy: icalendar only for --ics
         from coachledger.services.calendar import ics, write_ics
 
         if ics_path == "-":

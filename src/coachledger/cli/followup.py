@@ -92,6 +92,7 @@ def action_list(
       coachledger action list ana-lopez
       coachledger action list ana-lopez --all --known-at 2026-03-01 --json
     """
+    # lazy: keeps 'coachledger --help' fast
     from coachledger.cli.render import read_side, table
     from coachledger.projections import followup
     from coachledger.projections.read import iso, now

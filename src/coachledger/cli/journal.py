@@ -145,6 +145,7 @@ def goal_list(
     Example:
       coachledger goal list ana-lopez --as-of 2026-06-30 --json
     """
+    # lazy: the writes of this group never render
     from coachledger.cli.render import read_side, table
 
     doc = read_side(env).goals(client, as_of, known_at)

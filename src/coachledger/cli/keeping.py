@@ -21,6 +21,7 @@ def init(env: Env, encrypt: bool) -> None:
     Example:
       coachledger --store ./ledger.sqlite init
     """
+    # lazy: keeps 'coachledger --help' fast
     from coachledger.services.bootstrap import init_store
 
     where = init_store(env.settings, encrypt=encrypt)

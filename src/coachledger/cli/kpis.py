@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import click
 
@@ -15,6 +16,7 @@ from coachledger.cli.common import (
     at_option,
     complete_client,
     complete_kpi,
+    emit_json,
     json_option,
     pass_env,
 )
@@ -141,8 +143,7 @@ def define(
 def define_from_template(
     env: Env, client: str, template: str, goal: str | None, defined_by: str | None
 ) -> None:
-    from datetime import UTC
-
+    # lazy: the templates (TOML, package data) only for the template commands
     from coachledger.services import templates
 
     definitions = templates.definitions(templates.load(template), datetime.now(tz=UTC), goal, defined_by)
@@ -170,7 +171,7 @@ def template_list(as_json: bool) -> None:
     Example:
       coachledger kpi template list
     """
-    from coachledger.cli.common import emit_json
+    # lazy: the templates (TOML, package data) only for the template commands
     from coachledger.services import templates
 
     rows = []
@@ -193,6 +194,7 @@ def template_show(name: str) -> None:
     Example:
       coachledger kpi template show job-satisfaction > my-template.toml
     """
+    # lazy: the templates (TOML, package data) only for the template commands
     from importlib import resources
 
     from coachledger.services import templates
@@ -203,8 +205,6 @@ def template_show(name: str) -> None:
             (resources.files("coachledger") / "templates" / f"{name}.toml").read_text("utf-8"), nl=False
         )
     else:
-        from pathlib import Path
-
         click.echo(Path(name).read_text("utf-8"), nl=False)
 
 
@@ -339,6 +339,7 @@ def list_(env: Env, client: str, as_json: bool) -> None:
     Example:
       coachledger kpi list ana-lopez --json
     """
+    # lazy: 'kpi template' and the writes never render a KPI list
     from coachledger.cli.render import render_kpi_list
 
     render_kpi_list(env, client, as_json)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -127,8 +128,7 @@ def import_csv(env: Env, client: str, file: Path, source: str, dry_run: bool, ye
       coachledger measure import ana-lopez march-survey.csv
       survey-export --month 2026-03 | coachledger measure import ana-lopez -
     """
-    import sys
-
+    # lazy: keeps 'coachledger --help' and 'measure record' fast
     from coachledger.services.transfer import import_measurements
 
     stream = sys.stdin.buffer if str(file) == "-" else file

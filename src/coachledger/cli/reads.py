@@ -181,6 +181,7 @@ def replay(env: Env, client: str, known_at: datetime | None, as_json: bool) -> N
       coachledger replay ana-lopez --known-at 2026-06-30
     """
     doc = read_side(env).replay(client, known_at)
+    # lazy: keeps 'coachledger --help' fast
     import msgspec
 
     steps = [msgspec.structs.replace(s, progress=with_shown_status(s.progress)) for s in doc.steps]
@@ -286,6 +287,7 @@ def check(env: Env, client: str | None, all_clients: bool, as_json: bool) -> Non
       coachledger check ana-lopez
       coachledger check --all --json
     """
+    # lazy: only check and agenda give advice
     from coachledger.projections.advice import findings
 
     if bool(client) == all_clients:
@@ -320,6 +322,7 @@ def agenda(env: Env, client: str, as_of: datetime | None, known_at: datetime | N
       coachledger agenda ana-lopez
       coachledger agenda ana-lopez --as-of 2026-03-02 --known-at 2026-03-02T09:00
     """
+    # lazy: only check and agenda give advice
     from coachledger.projections.advice import agenda as build
 
     doc = build(read_side(env), client, as_of, known_at)

@@ -32,6 +32,7 @@ def shown_status(item: Any) -> str:
 
 def with_shown_status(items: list[Any]) -> list[Any]:
     """The items (dicts or read models) with the status a person is shown."""
+    # lazy: keeps 'coachledger --help' fast
     import msgspec
 
     return [
@@ -45,6 +46,7 @@ def with_shown_status(items: list[Any]) -> list[Any]:
 
 
 def read_side(env: Env) -> Any:
+    # lazy: keeps 'coachledger --help' fast
     from coachledger.projections.read import ReadSide
 
     return ReadSide(env.settings)
@@ -229,6 +231,7 @@ PROGRESS_COLUMNS = (
 
 
 def render_progress(doc: ProgressDoc, as_json: bool, as_csv: bool = False) -> None:
+    # lazy: keeps 'coachledger --help' fast
     import msgspec
 
     doc = msgspec.structs.replace(doc, kpis=with_shown_status(doc.kpis))

@@ -76,6 +76,7 @@ def report(
         fmt = "json"
     if fmt is None:
         fmt = SUFFIXES.get(out.suffix.lower(), "md") if out is not None else "md"
+    # lazy: keeps 'coachledger --help' fast
     from coachledger.services.report import render_report, save_report
 
     text = render_report(env.settings, client, fmt, as_of, known_at, definition_as_of)

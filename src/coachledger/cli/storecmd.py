@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from coachledger.cli.common import emit_json, json_option
+from coachledger.settings import parse_store
 
 
 @click.group()
@@ -36,8 +37,8 @@ def copy(source: str, target: str, as_json: bool) -> None:
           --to postgresql://coach:secret@db.example.org:5432/practice
       coachledger store copy --from postgresql://coach@db.example.org/practice --to ./backup.sqlite
     """
+    # lazy: keeps 'coachledger --help' fast
     from coachledger.services.store_copy import copy_ledger
-    from coachledger.settings import parse_store
 
     src, dst = parse_store(source), parse_store(target)
     result = copy_ledger(src, dst)

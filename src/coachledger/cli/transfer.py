@@ -33,6 +33,7 @@ def export(env: Env, out: Path | None) -> None:
       coachledger export --out ledger-2026-06-30.jsonl
       coachledger export | gzip > backup.jsonl.gz
     """
+    # lazy: keeps 'coachledger --help' fast
     from coachledger.services.transfer import export_to
 
     if out is not None and str(out) == "-":
@@ -62,6 +63,7 @@ def import_(env: Env, file: Path, dry_run: bool) -> None:
       coachledger --store ./copy.sqlite import ledger-2026-06-30.jsonl --dry-run
       coachledger --store ./copy.sqlite import ledger-2026-06-30.jsonl
     """
+    # lazy: keeps 'coachledger --help' fast
     from coachledger.services.transfer import import_from, no_progress
 
     source = sys.stdin.buffer if str(file) == "-" else file

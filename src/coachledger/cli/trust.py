@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
 
 from coachledger.cli.common import Env, complete_client, emit_json, json_option, pass_env
+from coachledger.errors import ClientWasForgotten, DomainError
 
 
 @click.command()
@@ -41,8 +43,8 @@ def verify(env: Env, ctx: click.Context, anchor_file: Path | None, views: bool, 
       coachledger verify --anchor ~/ledger-anchor.json --json
       coachledger verify --views
     """
-    import sys
 
+    # lazy: keeps 'coachledger --help' fast
     from coachledger.services.trust import Anchor, inspect
 
     anchor = None
@@ -82,8 +84,8 @@ def anchor(env: Env, out: Path | None, as_json: bool) -> None:
       coachledger anchor --out ~/anchors/ledger-2026-04-01.json
       coachledger anchor
     """
+    # lazy: keeps 'coachledger --help' fast
     from coachledger.adapters.files import write_private
-    from coachledger.errors import DomainError
     from coachledger.services.trust import anchor_document
     from coachledger.services.trust import verify as verify_chain
 
@@ -125,7 +127,7 @@ def forget(env: Env, client: str, yes: bool) -> None:
     """
     if not yes:  # a refusal like every other (exit 1), not a usage error
         raise click.ClickException("forgetting a client cannot be undone: add --yes to confirm")
-    from coachledger.errors import ClientWasForgotten
+    # lazy: keeps 'coachledger --help' fast
     from coachledger.services.trust import forget as forget_client
 
     result = forget_client(env.settings, client)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 import click
@@ -23,6 +24,7 @@ def projections() -> None:
 
 
 def _open(env: Env) -> tuple[Any, Any]:
+    # lazy: keeps 'coachledger --help' fast
     from coachledger.projections.db import open_views
     from coachledger.projections.read import read_decryptor
 
@@ -42,6 +44,7 @@ def status(env: Env, as_json: bool) -> None:
     Example:
       coachledger projections status
     """
+    # lazy: keeps 'coachledger --help' fast
     from coachledger.projections import runner
 
     db, _ = _open(env)
@@ -62,6 +65,7 @@ def rebuild(env: Env, as_json: bool) -> None:
     Example:
       coachledger projections rebuild
     """
+    # lazy: keeps 'coachledger --help' fast
     from coachledger.projections import runner
 
     db, decrypt = _open(env)
@@ -103,15 +107,16 @@ def run(env: Env, follow: bool, interval: float) -> None:
     Example:
       coachledger --store postgresql://coach@db:5432/ledger projections run --follow
     """
+    # lazy: logging and signals only for 'projections run'
     import logging
     import signal
-    import time
 
     from coachledger.projections import runner
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     log = logging.getLogger("coachledger.projections")
     if follow and env.settings.store.kind == "postgres":
+        # lazy: psycopg only for PostgreSQL stores
         from coachledger.projections.follow import follow as follow_postgres
 
         follow_postgres(env.settings)

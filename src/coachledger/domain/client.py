@@ -9,7 +9,7 @@ strings in UTC, which compare correctly as strings.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -20,6 +20,8 @@ from coachledger.domain import events
 from coachledger.domain.followup import events as followup
 from coachledger.domain.followup.commands import FollowUps
 from coachledger.domain.goals import GoalCommands
+from coachledger.domain.guards import Guards
+from coachledger.domain.guards import check_not_after as _check_not_after
 from coachledger.domain.rules import (
     CATEGORIES,
     DEFINERS,
@@ -35,17 +37,13 @@ from coachledger.domain.rules import (
     check_number,
     check_scale,
     check_weight,
-    far_apart,
-    fmt,
     iso,
     require_reason,
 )
 from coachledger.errors import (
     ClientWasForgotten,
     DuplicateId,
-    FromTheFuture,
     InvalidValue,
-    NeedsConfirmation,
     RetiredKpi,
     UnknownId,
     did_you_mean,
@@ -53,7 +51,7 @@ from coachledger.errors import (
 from coachledger.ids import client_id
 
 
-class Client(GoalCommands, FollowUps, Aggregate):
+class Client(GoalCommands, FollowUps, Guards, Aggregate):
     """A coaching client and everything recorded about their KPIs."""
 
     TOPIC = "coachledger:Client"
@@ -469,42 +467,7 @@ class Client(GoalCommands, FollowUps, Aggregate):
                 low, high = low * Decimal(factor), high * Decimal(factor)
         return low, high
 
-    def _check_magnitude(self, kpi: str, value: Decimal, effective_at: datetime) -> None:
-        """After a unit or factor change, a value more than 100x away from the KPI's last value
-        (in the unit at ``effective_at``) or from its target is likely in the wrong unit."""
-        state = self.kpis[kpi]
-        moment = iso(effective_at)
-        changes = [c for c in state.get("unit_changes", ()) if c <= moment]
-        if not changes:
-            return
-        found = []
-        last = state.get("last")
-        if last is not None and last[0] <= moment:
-            before = Decimal(last[1])
-            for effective, _, _, factor in state["adjustments"]:
-                if last[0] < effective <= moment and factor is not None:
-                    before *= Decimal(factor)
-            found.append(("last value", before))
-        found.append(("target", Decimal(state["target"])))
-        for what, reference in found:
-            if far_apart(value, reference):
-                raise NeedsConfirmation(
-                    f"{fmt(value)} is more than 100x away from KPI {kpi}'s {what} {fmt(reference)} "
-                    f"since its unit changed on {changes[-1][:10]}: check the unit, or confirm with --yes"
-                )
-
     def _check_value(self, kpi: str, value: Decimal, effective_at: datetime) -> None:
         check_moment("the effective date", effective_at)
         low, high = self._scale_at(kpi, effective_at)
         check_in_scale("value", value, low, high)
-
-
-def _check_not_after(what: str, effective_at: datetime, now: datetime | None) -> None:
-    """A check-in cannot come from the future: ``effective_at`` (any zone) is not after the
-    recording moment ``now`` (default: the clock the event's recording time is read from)."""
-    now = now if now is not None else datetime.now(tz=UTC)
-    if effective_at > now:
-        raise FromTheFuture(
-            f"{what} cannot be dated after the moment it is recorded: "
-            f"{iso(effective_at)[:19]}Z is after {iso(now)[:19]}Z"
-        )

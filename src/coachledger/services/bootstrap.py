@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from coachledger.adapters.ciphers import ciphers_for
+from coachledger.adapters.eventstore import ledger_infrastructure
+from coachledger.adapters.keys import ensure_meta_table, init_encryption
 from coachledger.settings import Settings
 
 if TYPE_CHECKING:
@@ -16,7 +19,7 @@ if TYPE_CHECKING:
 
 def open_ledger(settings: Settings) -> Ledger:
     """The write side, with its tables created on first use."""
-    from coachledger.adapters.eventstore import ledger_infrastructure
+    # lazy: export and import never build the write side
     from coachledger.application import Ledger
 
     env, factory = ledger_infrastructure(settings.store)
@@ -30,8 +33,6 @@ def cipher_for(settings: Settings) -> Any:
     cipher | None``. Whether a store is encrypted is read from the store itself
     (``ledger_meta``), so every process agrees; ``cryptography`` is imported only then.
     """
-    from coachledger.adapters.keys import ciphers_for
-
     return ciphers_for(settings)
 
 
@@ -42,11 +43,7 @@ def init_store(settings: Settings, *, encrypt: bool = False) -> str:
     holds unencrypted events is refused, and changes nothing.
     """
     if encrypt:
-        from coachledger.adapters.keys import init_encryption
-
         init_encryption(settings)
     open_ledger(settings)
-    from coachledger.adapters.keys import ensure_meta_table
-
     ensure_meta_table(settings.store)
     return settings.store.describe()

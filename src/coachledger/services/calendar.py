@@ -48,6 +48,7 @@ def _describe(item: dict[str, Any]) -> tuple[str, str]:
 
 def ics(document: dict[str, Any]) -> bytes:
     """The ``due`` document as an iCalendar (RFC 5545) feed."""
+    # lazy: icalendar only for --ics
     from icalendar import Calendar, Event, Todo
 
     stamp = datetime.fromisoformat(document["as_of"])
@@ -81,6 +82,7 @@ def ics(document: dict[str, Any]) -> bytes:
 
 def write_ics(document: dict[str, Any], path: str) -> None:
     """Write the feed to ``path`` (owner-only, whole or not at all)."""
+    # lazy: only when the feed is written
     from coachledger.adapters.files import write_private
 
     write_private(path, ics(document))

@@ -32,8 +32,9 @@ def client_from_events(tx: Any, stream: str, settings: Settings) -> str:
     if first is None:
         return UNKNOWN_CLIENT
     try:
+        # lazy: the codec and the key store only to name the client of a bad event
         from coachledger.adapters import codec
-        from coachledger.adapters.keys import open_decryptor
+        from coachledger.adapters.ciphers import open_decryptor
 
         state = open_decryptor(settings)(stream, Registered.TOPIC, bytes(first[1]))
         slug = None if state is None else codec.decode_payload(Registered.TOPIC, state).slug

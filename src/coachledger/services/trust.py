@@ -32,6 +32,7 @@ from coachledger.adapters.chain import Anchor as ChainAnchor
 from coachledger.adapters.eventstore import DamagedRows, EventTransaction, new_store_file, open_event_store
 from coachledger.adapters.files import StoreError
 from coachledger.adapters.sealing import GENESIS
+from coachledger.errors import ClientNotFound, ClientWasForgotten, DomainError
 from coachledger.services.client_names import client_from_events
 from coachledger.settings import Settings
 
@@ -64,8 +65,6 @@ class AnchorFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 class Anchor(ChainAnchor):
     @classmethod
     def load(cls, source: Path | BinaryIO) -> Anchor:
-        from coachledger.errors import DomainError
-
         path = source if isinstance(source, Path) else "the anchor on stdin"
         try:
             data = source.read_bytes() if isinstance(source, Path) else source.read()
@@ -179,6 +178,7 @@ def inspect(settings: Settings, anchor: Anchor | None = None, *, views: bool = F
         )
     checked = None
     if views and not damage:
+        # lazy: only verify --views rebuilds the views
         from coachledger.projections.audit import compare_views
 
         checked = compare_views(settings)
@@ -249,10 +249,10 @@ def forget(settings: Settings, slug: str) -> Forgetting:
     Every step can run again: a forget that was interrupted is completed by the next one
     (which then reports that the client was already forgotten).
     """
+    # lazy: verify and anchor never forget
     from eventsourcing.persistence import MapperDeserialisationError
 
     from coachledger.adapters.keys import is_encrypted, open_key_store
-    from coachledger.errors import ClientNotFound, ClientWasForgotten
     from coachledger.ids import stream_of
     from coachledger.services.bootstrap import open_ledger
 
@@ -295,6 +295,7 @@ def forget(settings: Settings, slug: str) -> Forgetting:
 
 def _forget_views(settings: Settings, stream: str) -> list[str]:
     """Remove the client's rows from every read-side view (the read side knows its tables); the views' tables."""
+    # lazy: verify and anchor never read the views
     from coachledger.projections.db import open_views
     from coachledger.projections.runner import VIEWS, forget_client
 

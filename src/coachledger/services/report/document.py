@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from coachledger import __version__
-from coachledger.projections import calc, clients, followup, history, journal, progress, report_data
+from coachledger.projections import calc, clients, followup, goals, history, journal, progress, report_data
 from coachledger.projections.models import (
     Feedback,
     Goal,
@@ -188,8 +188,6 @@ def _goal_states(
     rs: ReadSide, key: int, facts: progress.Facts, items: list[Progress], moment: datetime, known: int | None
 ) -> list[GoalState]:
     """The goals as of the date, their progress rolled up from the KPIs as the report shows them."""
-    from coachledger.projections import goals
-
     definitions = {item.kpi: facts.definition(item.kpi, moment) for item in items}
     return goals.goal_states(rs.db, key, iso(moment) or "", known, goals.links(items, definitions))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from math import ceil, floor, log10
 from typing import Any
 
 from coachledger.services.report.text import change_text, esc, measurement_state, num, path_points, when
@@ -23,15 +24,11 @@ def _nice_step(span: float, count: int = 4) -> float:
 
 
 def _floor_log10(x: float) -> int:
-    from math import floor, log10
-
     return floor(log10(x))
 
 
 def _ticks(lo: float, hi: float) -> list[float]:
     """Round tick values whose first and last enclose [lo, hi]."""
-    from math import ceil, floor
-
     step = _nice_step(hi - lo)
     first, last = floor(lo / step + 1e-9), ceil(hi / step - 1e-9)
     return [round(k * step, 10) for k in range(first, last + 1)]

@@ -21,6 +21,7 @@ from coachledger.domain import (
 from coachledger.domain.rules import iso
 from coachledger.errors import FromTheFuture
 from coachledger.ids import client_id
+from coachledger.moments import parse_moment
 from coachledger.services.transfer.schema import ImportRefused
 
 if TYPE_CHECKING:
@@ -49,7 +50,6 @@ def read_measurements_csv(
 
     A bad header is refused at once (ImportRefused): without it no row can be read.
     """
-    from coachledger.moments import parse_moment
 
     delimiter = sniff_delimiter(text)
     seen = DELIMITER_NAMES[delimiter]
@@ -244,8 +244,6 @@ def import_measurements(
 
 def recorded_measurements(ledger: Ledger, slug: str) -> set[tuple[str, str, Decimal, str]]:
     """(KPI, effective time, value, source) of every measurement recorded for the client."""
-    from coachledger.domain import Client
-
     return {
         (e.kpi, iso(e.effective_at), e.value, e.source)
         for e in ledger.repository.event_store.get(client_id(slug))

@@ -12,11 +12,12 @@ from typing import IO, TYPE_CHECKING, Any
 from coachledger import __version__
 from coachledger.adapters.codec import decode_payload
 from coachledger.adapters.eventstore import EventTransaction, open_event_store
-from coachledger.adapters.files import replacing
+from coachledger.adapters.files import StoreError, replacing
 from coachledger.domain import (
     ClientWasForgotten,
     DomainError,
 )
+from coachledger.services.bootstrap import cipher_for
 from coachledger.services.transfer.references import REGISTERED
 from coachledger.services.transfer.schema import (
     FORMAT,
@@ -93,12 +94,8 @@ class ExportResult:
 
 def export_to(settings: Settings, out: Path | None, sink: IO[bytes] | None = None) -> ExportResult:
     """Write the export to ``out`` (0600, replaced whole only when complete) or ``sink``."""
-    from coachledger.services.bootstrap import cipher_for
-
     with open_event_store(settings.store) as store, store.transaction(write=False) as tx:
         if store.empty:
-            from coachledger.adapters.files import StoreError
-
             raise StoreError(f"no ledger at {settings.store.describe()}")
         lines = export_lines(tx, cipher_for(settings))
         first = next(lines)

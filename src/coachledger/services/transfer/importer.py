@@ -18,6 +18,7 @@ from coachledger.adapters.eventstore import (
 from coachledger.domain import (
     DomainError,
 )
+from coachledger.services.bootstrap import cipher_for as ciphers
 from coachledger.services.transfer.lines import (
     ImportResult,
     Parsed,
@@ -176,8 +177,6 @@ def import_from(
 
     ``source`` is a file, a binary stream, or the file's lines.
     """
-    from coachledger.services.bootstrap import cipher_for as ciphers
-
     new_file = new_store_file(settings.store)
     try:
         with gc_paused():
@@ -214,8 +213,6 @@ def _import_into_empty(
     checked. A refusal rolls the transaction back: nothing is written, as when the
     whole file is checked first (the problems named are the same).
     """
-    from coachledger.services.bootstrap import cipher_for as ciphers
-
     with open_event_store(settings.store, create=True) as store, store.transaction(write=True) as tx:
         if not tx.is_empty():
             return None  # another process wrote first: check against what it wrote
@@ -282,8 +279,6 @@ def bulk_append(
     Refused, with nothing written, when the store already holds events: the events'
     versions start each stream afresh.
     """
-    from coachledger.services.bootstrap import cipher_for as ciphers
-
     with open_event_store(settings.store, create=True) as store:
         with store.transaction(write=True) as tx:
             if tx.count():
