@@ -37,7 +37,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _copy(demo: Path, to: Path) -> Path:
-    shutil.copy(demo, to)
+    """A consistent copy (SQLite's backup API: what the write-ahead log holds comes along)."""
+    source, target = sqlite3.connect(demo), sqlite3.connect(to)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
     return to
 
 
