@@ -98,7 +98,7 @@ def render_due(doc: dict[str, Any]) -> None:
                 (
                     i["client"],
                     i["kind"],
-                    i.get("kpi") or i.get("text") or "",
+                    (i.get("text") if i["kind"] == "action" else i.get("kpi")) or "",
                     (i.get("last_measured") or "never")[:10] if i["kind"] == "measurement" else "",
                     i["due"],
                     i["days_late"],
