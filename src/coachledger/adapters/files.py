@@ -14,7 +14,6 @@ import contextlib
 import errno
 import os
 import sqlite3
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -119,6 +118,8 @@ def replacing(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     target = Path(path)
     folder = target.parent
     # The random part and the suffix must fit in one file name (255 bytes on most systems).
+    import tempfile  # lazy: only writers need it (6 ms with shutil, bz2, lzma and random), reads do not
+
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:200]}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as sink:
