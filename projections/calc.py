@@ -298,30 +298,10 @@ def kpi_progress(
     shown_target = _number(target)
     if target is None or shown_target is None or not isinstance(due, datetime):
         raise TypeError(f"KPI {kpi}: the definition needs a target and a due datetime")
-    get = fields.get
     in_force = [b for b in _known(baselines, known_seq) if b.effective_at <= as_of]
     base = max(in_force, key=_order, default=None)
     if base is None:
-        return Progress(
-            kpi=kpi,
-            name=_text(get("name")),
-            category=_text(get("category")),
-            unit=_text(get("unit")),
-            direction=_text(get("direction")),
-            baseline=None,
-            current=None,
-            target=shown_target,
-            due=due.date().isoformat(),
-            progress_pct=None,
-            expected_pct=None,
-            status=Status.NO_BASELINE,
-            measurements=0,
-            trend_per_month=None,
-            retired=version.retired,
-            baseline_at=None,
-            dimension=_text(get("dimension")),
-            horizon=_text(get("horizon")),
-        )
+        return progress_row(kpi, fields, version.retired, target, due, as_of)
 
     since = base.effective_at
     shown = _Shown(history, as_of)
@@ -332,9 +312,37 @@ def kpi_progress(
     counted = times[lo:hi]
     ratios = shown.many(counted, values[lo:hi])
     c = Fraction(*ratios[-1]) if ratios else None
-    progress = None if c is None or target == b else 100 * (c - b) / (target - b)
-    expected = _expected_pct(since, due, as_of)
-    achieved = c is not None and (c <= target if get("direction") == Direction.DECREASE else c >= target)
+    trend = _trend(
+        [0, *map(floordiv, map(sub, counted, repeat(since)), repeat(_ONE_US))], [b_ratio, *ratios]
+    )
+    return progress_row(kpi, fields, version.retired, target, due, as_of, since, b, c, len(counted), trend)
+
+
+def progress_row(
+    kpi: str,
+    fields: dict[str, object],
+    retired: bool,
+    target: Fraction,
+    due: datetime,
+    as_of: datetime,
+    since: datetime | None = None,
+    b: Fraction | None = None,
+    c: Fraction | None = None,
+    measurements: int = 0,
+    trend: float | None = None,
+) -> Progress:
+    """One KPI's row of `progress` (DOMAIN.md), from its baseline ``b`` (in force since ``since``;
+    None: no baseline yet) and current value ``c``, both shown in the definition in force at ``as_of``."""
+    get = fields.get
+    shown_target = _number(target)
+    assert shown_target is not None  # the callers refuse a definition without a target first
+    progress = expected = None
+    status = Status.NO_BASELINE
+    if since is not None and b is not None:
+        progress = None if c is None or target == b else 100 * (c - b) / (target - b)
+        expected = _expected_pct(since, due, as_of)
+        achieved = c is not None and (c <= target if get("direction") == Direction.DECREASE else c >= target)
+        status = _status(c is not None, achieved, as_of > due, progress, expected)
     return Progress(
         kpi=kpi,
         name=_text(get("name")),
@@ -346,14 +354,12 @@ def kpi_progress(
         target=shown_target,
         due=due.date().isoformat(),
         progress_pct=None if progress is None else _round(progress, 1),
-        expected_pct=_round(expected, 1),
-        status=_status(c is not None, achieved, as_of > due, progress, expected),
-        measurements=len(counted),
-        trend_per_month=_trend(
-            [0, *map(floordiv, map(sub, counted, repeat(since)), repeat(_ONE_US))], [b_ratio, *ratios]
-        ),
-        retired=version.retired,
-        baseline_at=since.isoformat(),
+        expected_pct=None if expected is None else _round(expected, 1),
+        status=status,
+        measurements=measurements,
+        trend_per_month=trend,
+        retired=retired,
+        baseline_at=None if since is None else since.isoformat(),
         dimension=_text(get("dimension")),
         horizon=_text(get("horizon")),
     )

@@ -21,16 +21,12 @@ from coachledger.projections.calc import (
     _AFTER_ALL,
     _ONE_US,
     _US_PER_DAY,
-    _expected_pct,
     _History,
     _number,
     _round,
     _Shown,
-    _status,
-    _text,
 )
 from coachledger.projections.models import Progress
-from coachledger.vocab import Direction, Status
 
 __all__ = ["KpiReplay", "of", "visits"]
 
@@ -155,30 +151,10 @@ class KpiReplay:
         shown_target = _number(target)
         if target is None or shown_target is None or not isinstance(due, datetime):
             raise TypeError(f"KPI {self.kpi}: the definition needs a target and a due datetime")
-        get = fields.get
         i = bisect_right(self._bases, (as_of, _AFTER_ALL)) - 1
         if i < 0:
             self._frame = None
-            return Progress(
-                kpi=self.kpi,
-                name=_text(get("name")),
-                category=_text(get("category")),
-                unit=_text(get("unit")),
-                direction=_text(get("direction")),
-                baseline=None,
-                current=None,
-                target=shown_target,
-                due=due.date().isoformat(),
-                progress_pct=None,
-                expected_pct=None,
-                status=Status.NO_BASELINE,
-                measurements=0,
-                trend_per_month=None,
-                retired=version.retired,
-                baseline_at=None,
-                dimension=_text(get("dimension")),
-                horizon=_text(get("horizon")),
-            )
+            return calc.progress_row(self.kpi, fields, version.retired, target, due, as_of)
         base = self._bases[i][2]
         since = base.effective_at
         steps = bisect_right(history.steps, as_of, key=lambda s: s.key[0])
@@ -195,28 +171,8 @@ class KpiReplay:
         if hi > lo:
             last = self._live[hi - 1]
             c = Fraction(*self._shown(self._values[last[2]][1], last[0]))
-        progress = None if c is None or target == b else 100 * (c - b) / (target - b)
-        expected = _expected_pct(since, due, as_of)
-        achieved = c is not None and (c <= target if get("direction") == Direction.DECREASE else c >= target)
-        return Progress(
-            kpi=self.kpi,
-            name=_text(get("name")),
-            category=_text(get("category")),
-            unit=_text(get("unit")),
-            direction=_text(get("direction")),
-            baseline=_number(b),
-            current=_number(c),
-            target=shown_target,
-            due=due.date().isoformat(),
-            progress_pct=None if progress is None else _round(progress, 1),
-            expected_pct=_round(expected, 1),
-            status=_status(c is not None, achieved, as_of > due, progress, expected),
-            measurements=hi - lo,
-            trend_per_month=self._trend(b),
-            retired=version.retired,
-            baseline_at=since.isoformat(),
-            dimension=_text(get("dimension")),
-            horizon=_text(get("horizon")),
+        return calc.progress_row(
+            self.kpi, fields, version.retired, target, due, as_of, since, b, c, hi - lo, self._trend(b)
         )
 
     def _recount(
