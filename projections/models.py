@@ -21,6 +21,7 @@ from coachledger.vocab import Status
 __all__ = [
     "BalanceDoc",
     "ClientRow",
+    "CoachRow",
     "Feedback",
     "Finding",
     "Goal",
@@ -134,6 +135,17 @@ class ClientRow(ReadModel):
     coach: str | None
     kpis: int
     status: Status
+
+
+class CoachRow(ReadModel):
+    """One coach of ``coach list``: may they sign in, do they see every client, how many are theirs."""
+
+    coach: str
+    admin: bool
+    disabled: bool
+    clients: int
+    added_at: str
+    changed_at: str
 
 
 class Quadrant(ReadModel):

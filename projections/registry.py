@@ -54,14 +54,16 @@ def elsewhere(event: str, by: str) -> None:
 
 
 def event_class(name: str) -> type:
-    """``Client.<name>``: one of the aggregate's event classes."""
+    """``Client.<name>``: one of the aggregate's event classes (``Coach.<name>`` for a coach's)."""
     # lazy: reads that need no catch-up never load the domain
-    from coachledger.domain import EVENT_CLASSES, Client
+    from coachledger.domain import EVENT_CLASSES, Client, Coach
 
-    cls = getattr(Client, name, None)
+    owner, _, attr = name.rpartition(".")
+    aggregate: Any = {"": Client, "Coach": Coach}.get(owner)
+    cls = getattr(aggregate, attr, None) if aggregate is not None else None
     if cls not in EVENT_CLASSES:
-        raise LookupError(f"a view takes Client.{name}, which is no event class of the Client aggregate")
-    return cls  # type: ignore[return-value]
+        raise LookupError(f"a view takes {owner or 'Client'}.{attr}, which is no event class of that aggregate")
+    return cls  # type: ignore[no-any-return]
 
 
 def handlers() -> dict[type, tuple[Handler, ...]]:

@@ -31,6 +31,10 @@ SCHEMA_TABLE = "CREATE TABLE IF NOT EXISTS view_schema (digest TEXT NOT NULL)"
 
 # A forgotten client's rows leave every view: the catch-up itself does that (``build``, ``write``).
 registry.elsewhere("Forgotten", "the catch-up, which removes the client's rows from every view")
+# A coach's events make no view row: ``coaches`` reads a coach's own (short) stream, so a
+# disabled coach or a changed password counts at once, whatever the views' position.
+for _name in ("Coach.Added", "Coach.PasswordChanged", "Coach.Disabled", "Coach.Enabled"):
+    registry.elsewhere(_name, "projections/coaches.py, which reads the coach's own stream")
 
 
 def _ddl() -> list[str]:

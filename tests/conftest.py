@@ -29,20 +29,21 @@ class Cli:
     actor: str = "maria"
     env: dict[str, str] = field(default_factory=dict)
 
-    def run(self, *args: str, ok: bool = True, actor: str | None = None) -> Result:
+    def run(self, *args: str, ok: bool = True, actor: str | None = None, input: str | None = None) -> Result:
         runner = CliRunner()
         result = runner.invoke(
             main,
             ["--store", self.store, "--actor", actor or self.actor, *args],
             env=self.env,
+            input=input,
             catch_exceptions=False,
         )
         if ok and result.exit_code != 0:
             raise AssertionError(f"coachledger {' '.join(args)} exited {result.exit_code}:\n{result.output}")
         return result
 
-    def out(self, *args: str) -> str:
-        return self.run(*args).stdout.strip()
+    def out(self, *args: str, input: str | None = None) -> str:
+        return self.run(*args, input=input).stdout.strip()
 
     def json(self, *args: str) -> Any:
         return json.loads(self.run(*args, "--json").stdout)

@@ -25,7 +25,8 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.persistence import InfrastructureFactory, IntegrityError, OperationalError
 
 from coachledger.adapters.codec import MsgspecMapper
-from coachledger.domain import Client, ClientNotFound, DuplicateId, client_id
+from coachledger.domain import Client, ClientNotFound, Coach, DuplicateId, UnknownId, client_id
+from coachledger.ids import coach_id
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 200
@@ -85,13 +86,16 @@ class Ledger(Application[UUID]):
     def change(self, slug: str, command: Callable[[Client], T]) -> T:
         """Run a command on a freshly loaded client and save it; after a lost race, again
         under the write lock (no other writer can then get in between)."""
+        return self._changed(lambda: self.client(slug), command)
+
+    def _changed(self, load: Callable[[], Any], command: Callable[[Any], T]) -> T:
         for attempt in range(MAX_ATTEMPTS):
             locked = attempt > 0
             try:
                 with self._write_lock() if locked else contextlib.nullcontext():
-                    client = self.client(slug)
-                    result = command(client)
-                    self.save(client)
+                    aggregate = load()
+                    result = command(aggregate)
+                    self.save(aggregate)
             except (IntegrityError, OperationalError):
                 if attempt == MAX_ATTEMPTS - 1:
                     raise
@@ -101,6 +105,31 @@ class Ledger(Application[UUID]):
                 self._take_deferred_snapshots()
             return result
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- the coaches of the practice (domain/practice.py) --------------------------
+
+    def coach(self, name: str) -> Coach:
+        try:
+            return self.repository.get(coach_id(name))  # type: ignore[no-any-return]
+        except AggregateNotFoundError:
+            raise UnknownId(f"unknown coach '{name}'") from None
+
+    def add_coach(self, name: str, admin: bool, password_hash: str) -> str:
+        coach = Coach.add(self.actor, name, admin, password_hash)
+        try:
+            self.save(coach)
+        except IntegrityError:
+            raise DuplicateId(f"coach '{name}' already exists") from None
+        return name
+
+    def change_coach_password(self, name: str, password_hash: str) -> None:
+        self._changed(lambda: self.coach(name), lambda c: c.change_password(self.actor, password_hash))
+
+    def disable_coach(self, name: str) -> None:
+        self._changed(lambda: self.coach(name), lambda c: c.disable(self.actor))
+
+    def enable_coach(self, name: str) -> None:
+        self._changed(lambda: self.coach(name), lambda c: c.enable(self.actor))
 
     # -- snapshots: sealed, one per client, taken once per save -----------------
 

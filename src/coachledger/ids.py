@@ -1,4 +1,4 @@
-"""Stream ids of clients (stdlib only, shared by the write and read sides)."""
+"""Stream ids of clients and coaches (stdlib only, shared by the write and read sides)."""
 
 from __future__ import annotations
 
@@ -20,3 +20,9 @@ def client_id(slug: str) -> UUID:
 def stream_of(slug: str) -> str:
     """The stream id as the stores keep it (32 hex digits)."""
     return client_id(slug).hex
+
+
+def coach_id(name: str) -> UUID:
+    """The stream id of a coach: derived from the name, apart from every client's (a client id
+    never holds ':')."""
+    return UUID(bytes=sha1(NAMESPACE.bytes + b"coach:" + name.encode()).digest()[:16], version=5)

@@ -71,3 +71,15 @@ def count_before(db: Any, stream: str, topic: str, before: str) -> int:
         (stream, topic, before),
     ).fetchone()
     return int(row[0])
+
+
+def streams_starting_with(db: Any, topic: str) -> list[str]:
+    """The streams whose first event is of ``topic`` (every coach: ``CoachAdded``), in recording order."""
+    return [
+        str(row[0])
+        for row in db.execute(
+            f"SELECT i.originator_id FROM event_index i JOIN stored_events e ON e.{db.event_key} = i.seq "
+            "WHERE i.originator_version = 1 AND e.topic = ? ORDER BY i.seq",
+            (topic,),
+        ).fetchall()
+    ]

@@ -27,6 +27,9 @@ COMMANDS: dict[str, str] = {
     "session": "coachledger.cli.journal:session",
     "milestone": "coachledger.cli.journal:milestone",
     "action": "coachledger.cli.followup:action",
+    # the practice: coaches, and the ledger in a browser
+    "coach": "coachledger.cli.coaches:coach",
+    "serve": "coachledger.cli.serve:serve",
     # the read side
     "progress": "coachledger.cli.reads:progress",
     "history": "coachledger.cli.reads:history",

@@ -21,12 +21,12 @@ from coachledger.domain import (
     check_moment,
     check_number,
 )
-from coachledger.ids import client_id
+from coachledger.ids import client_id, coach_id
 from coachledger.services.transfer.references import REGISTERED
 from coachledger.services.transfer.schema import (
     _BY_CLASS,
     _STREAM_ID,
-    AGGREGATE_TOPIC,
+    COACH_ADDED,
     ENVELOPE,
     FORMAT,
     VERSION,
@@ -199,13 +199,17 @@ def _check_line(line: Any, lt: LineType, last_seq: int) -> list[tuple[str, str]]
         bad.append(("seq", f"{line.seq} is not after the previous line's {last_seq} (recording order)"))
     if line.type != lt.name:
         bad.append(("type", f"'{line.type}' does not match the topic {lt.topic} (expected '{lt.name}')"))
-    if (line.version == 1) != (lt.topic == REGISTERED):
+    if (line.version == 1) != lt.starts:
         what = "a stream's first event" if line.version == 1 else f"version {line.version}"
-        bad.append(("version", f"{what} cannot be {lt.name}; every stream starts with ClientRegistered"))
+        bad.append(
+            ("version", f"{what} cannot be {lt.name}; every stream starts with ClientRegistered (or CoachAdded)")
+        )
     if line.client is not None and _stream_of(line.client) != line.stream:
         bad.append(("client", f"'{line.client}' is not the client of stream {line.stream}"))
     if lt.topic == REGISTERED and _stream_of(line.data.slug) != line.stream:
         bad.append(("data.slug", f"'{line.data.slug}' is not the client of stream {line.stream}"))
+    if lt.topic == COACH_ADDED and coach_id(line.data.name).hex != line.stream:
+        bad.append(("data.name", f"'{line.data.name}' is not the coach of stream {line.stream}"))
     for name in lt.decimals:
         value = getattr(line.data, name)
         if value is not None and not value.is_finite():
@@ -322,7 +326,7 @@ def _state_dict(line: Any, lt: LineType, recorded: datetime) -> dict[str, Any]:
         elif name == "actor":
             state[name] = line.actor
         elif name == "originator_topic":
-            state[name] = AGGREGATE_TOPIC
+            state[name] = lt.aggregate_topic
         else:
             state[name] = getattr(line.data, name)
     if lt.class_version > 1:

@@ -17,8 +17,10 @@ import msgspec
 
 from coachledger.adapters.codec import SCHEMAS, encoder
 from coachledger.domain import (
+    COACH_CLASSES,
     EVENT_CLASSES,
     Client,
+    Coach,
     DomainError,
 )
 from coachledger.services.transfer.references import _REFS, REGISTERED, _Stream
@@ -38,7 +40,9 @@ TzDateTime = Annotated[datetime, msgspec.Meta(tz=True)]
 Positive = Annotated[int, msgspec.Meta(ge=1)]
 StreamId = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{32}$")]
 ENVELOPE = ("timestamp", "actor", "originator_topic")  # event fields kept outside ``data``
-AGGREGATE_TOPIC = Client.TOPIC  # every stream is a Client; a file never names a class to load
+AGGREGATE_TOPIC = Client.TOPIC  # a client's stream; a file never names a class to load
+COACH_TOPIC = Coach.TOPIC  # a coach's stream (its events are COACH_CLASSES)
+COACH_ADDED = Coach.Added.TOPIC  # the first event of a coach's stream
 
 
 class ImportRefused(DomainError):
@@ -88,7 +92,9 @@ class LineType:
     name: str
     line: type[msgspec.Struct]  # the whole line, tagged by topic
     fast: type[msgspec.Struct]  # the same line with the stream id's form left to check by hand
-    registered: bool  # the first event of every stream
+    registered: bool  # the first event of a client's stream
+    starts: bool  # the first event of a stream (a client's or a coach's)
+    aggregate_topic: str  # the stream's aggregate, as the write side stores it in a first event
     data_fields: tuple[str, ...]  # the payload fields kept in ``data``
     state_order: tuple[str, ...]  # every stored field, in the write side's order
     class_version: int
@@ -151,8 +157,9 @@ def _line_type(cls: type[Any]) -> LineType:
     if data_fields != cls.EXPORT:  # the event's own word on its line's data (domain/events.py)
         raise TypeError(f"{cls.__name__}.EXPORT {cls.EXPORT} is not its data fields {data_fields}")
     prefix: bytes | None = None
+    aggregate = COACH_TOPIC if cls in COACH_CLASSES else AGGREGATE_TOPIC
     if list(order) == [*envelope, *data_fields] and envelope[0] == "timestamp" and envelope[-1] == "actor":
-        middle = b"".join(b'"%s":%s,' % (n.encode(), encoder.encode(AGGREGATE_TOPIC)) for n in envelope[1:-1])
+        middle = b"".join(b'"%s":%s,' % (n.encode(), encoder.encode(aggregate)) for n in envelope[1:-1])
         prefix = b"," + middle + b'"actor":'
     return LineType(
         topic=topic,
@@ -162,6 +169,8 @@ def _line_type(cls: type[Any]) -> LineType:
         line=line,
         fast=fast,
         registered=topic == REGISTERED,
+        starts=topic in (REGISTERED, COACH_ADDED),
+        aggregate_topic=aggregate,
         refs=_REFS[topic],
         data_fields=data_fields,
         state_order=order,
