@@ -72,6 +72,16 @@ def follow(settings: Any, stop: threading.Event | None = None) -> int:
     return applied
 
 
+def keep_current(settings: Any, stop: threading.Event) -> int:
+    """As ``follow``, in a thread of a process that handles its own signals (``coachledger serve``):
+    until ``stop`` is set; returns the events applied."""
+    try:
+        return _follow(settings, stop)
+    except Exception:  # the server's pages still catch the views up on every read
+        log.exception("the view follower stopped")
+        return 0
+
+
 def _follow(settings: Any, stop: threading.Event) -> int:
     state = {"applied": 0, "connected": 0}
     failures = 0

@@ -232,3 +232,44 @@ def due_actions(cut: Any) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def open_across(
+    db: Any, clients: dict[int, dict[str, Any]], moment: str, everyone: bool = False
+) -> list[dict[str, Any]]:
+    """The actions open as of ``moment`` across ``clients`` (by key; ``everyone``: the ledger's
+    every client), with due dates or not: overdue first, then by due date (one query each for
+    the actions and their closings)."""
+    if not clients:
+        return []
+    keys = list(clients)
+    where, params = ("", ()) if everyone else (f"client_key IN ({', '.join('?' for _ in keys)}) AND ", tuple(keys))
+    closed = {
+        (int(key), action)
+        for key, action in db.execute(
+            f"SELECT client_key, action FROM action_changes WHERE {where}recorded_at <= ?", (*params, moment)
+        ).fetchall()
+    }
+    day = moment[:10]
+    out = []
+    for key, action, text, due, kpi, recorded_at in db.execute(
+        f"SELECT client_key, action, text, due, kpi, recorded_at FROM actions WHERE {where}recorded_at <= ? "
+        "ORDER BY seq",
+        (*params, moment),
+    ).fetchall():
+        c = clients.get(int(key))
+        if c is None or (int(key), action) in closed:
+            continue
+        out.append(
+            {
+                "client": c["client"],
+                "client_name": c["name"],
+                "action": action,
+                "text": text,
+                "due": due,
+                "kpi": kpi,
+                "overdue": due is not None and due < day,
+                "opened_at": recorded_at,
+            }
+        )
+    return sorted(out, key=lambda a: (not a["overdue"], a["due"] or "9999", a["client"], a["opened_at"]))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
+
 from coachledger.projections import followup
 from coachledger.projections.batch import dumps, utc_text
 from coachledger.projections.db import ViewDB
@@ -168,3 +170,31 @@ def milestones(db: ViewDB, key: int, known_seq: int | None = None) -> list[Miles
         (key, _upto(known_seq)),
     ).fetchall()
     return followup.fixed_milestones(db, key, [Milestone(*r) for r in rows], known_seq)  # less retracted ones
+
+
+def recent_feedback(
+    db: ViewDB, clients: dict[int, dict[str, Any]], moment: str, limit: int = 10, everyone: bool = False
+) -> list[dict[str, Any]]:
+    """The latest feedback (effective by ``moment``) across ``clients`` (by key; ``everyone``: the
+    ledger's every client), newest first, retracted feedback left out."""
+    if not clients:
+        return []
+    keys = list(clients)
+    where, params = ("", ()) if everyone else (f"client_key IN ({', '.join('?' for _ in keys)}) AND ", tuple(keys))
+    rows = db.execute(
+        "SELECT client_key, seq, rating, comment, about, effective_at, recorded_at, actor FROM feedback "
+        f"WHERE {where}effective_at <= ? ORDER BY effective_at DESC, seq DESC LIMIT ?",
+        (*params, moment, limit * 3),
+    ).fetchall()
+    by_client: dict[int, list[Feedback]] = {}
+    for key, *fields in rows:
+        if int(key) in clients:
+            by_client.setdefault(int(key), []).append(Feedback(*fields))
+    found = [
+        (c, f)
+        for key, items in by_client.items()
+        for c in (clients[key],)
+        for f in followup.fixed_feedback(db, key, sorted(items, key=lambda f: f.seq), None)
+    ]
+    found.sort(key=lambda cf: (cf[1].effective_at, cf[1].seq), reverse=True)
+    return [{"client": c["client"], "client_name": c["name"], **msgspec.structs.asdict(f)} for c, f in found[:limit]]

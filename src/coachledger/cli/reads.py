@@ -22,9 +22,9 @@ from coachledger.cli.render import (
     render_progress,
     shown_status,
     table,
-    with_shown_status,
     write_csv,
 )
+from coachledger.services.documents import replay_document, timeline_document
 
 
 def follow_up_line(a: dict[str, Any]) -> str:
@@ -138,12 +138,10 @@ def timeline(
     elif until is not None:
         until = until + timedelta(microseconds=1)
     doc = read_side(env).timeline(client, since, until, known_at)
-    events = [
-        {k: e[k] for k in ("seq", "recorded_at", "effective_at", "actor", "type", "summary", "data")}
-        for e in doc["events"]
-    ]
+    shown = timeline_document(client, doc["events"])
+    events = shown["events"]
     if as_json:
-        emit_json({"client": client, "events": events})
+        emit_json(shown)
         return
     rows = [
         (
@@ -180,12 +178,7 @@ def replay(env: Env, client: str, known_at: datetime | None, as_json: bool) -> N
     Example:
       coachledger replay ana-lopez --known-at 2026-06-30
     """
-    doc = read_side(env).replay(client, known_at)
-    # lazy: keeps 'coachledger --help' fast
-    import msgspec
-
-    steps = [msgspec.structs.replace(s, progress=with_shown_status(s.progress)) for s in doc.steps]
-    doc = msgspec.structs.replace(doc, steps=steps)
+    doc = replay_document(read_side(env).replay(client, known_at))
     if as_json:
         emit_json(doc)
         return

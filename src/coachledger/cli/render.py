@@ -9,6 +9,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from coachledger.cli.common import Env, emit_json, fmt_number
+from coachledger.services.documents import (
+    client_list_document,
+    progress_document,
+    shown_status,
+    with_shown_status,
+)
 from coachledger.vocab import Status
 
 if TYPE_CHECKING:
@@ -23,26 +29,6 @@ STATUS_COLOURS: dict[str, str] = {
     Status.NO_DATA: "bright_black",
     Status.NO_BASELINE: "bright_black",
 }
-
-
-def shown_status(item: Any) -> str:
-    """One status everywhere: a retired KPI is ``retired`` in tables, CSV and JSON alike."""
-    return Status.RETIRED if item["retired"] else item["status"]  # type: ignore[no-any-return]
-
-
-def with_shown_status(items: list[Any]) -> list[Any]:
-    """The items (dicts or read models) with the status a person is shown."""
-    # lazy: keeps 'coachledger --help' fast
-    import msgspec
-
-    return [
-        item
-        if not item["retired"]
-        else {**item, "status": Status.RETIRED}
-        if isinstance(item, dict)
-        else msgspec.structs.replace(item, status=Status.RETIRED)
-        for item in items
-    ]
 
 
 def read_side(env: Env) -> Any:
@@ -110,7 +96,7 @@ def csv_value(value: Any) -> Any:
 def render_client_list(env: Env, as_json: bool, coach: str | None = None) -> None:
     rows = read_side(env).client_list(coach)
     if as_json:
-        emit_json({"clients": rows})
+        emit_json(client_list_document(rows))
         return
     if not rows:
         click.echo("No clients yet. Add one with: coachledger client add CLIENT --name NAME")
@@ -231,10 +217,7 @@ PROGRESS_COLUMNS = (
 
 
 def render_progress(doc: ProgressDoc, as_json: bool, as_csv: bool = False) -> None:
-    # lazy: keeps 'coachledger --help' fast
-    import msgspec
-
-    doc = msgspec.structs.replace(doc, kpis=with_shown_status(doc.kpis))
+    doc = progress_document(doc)
     if as_json:
         emit_json(doc)
         return

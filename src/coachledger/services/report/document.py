@@ -126,8 +126,11 @@ def build_report(
     as_of: datetime | None = None,
     known_at: datetime | None = None,
     definition_as_of: datetime | None = None,
+    *,
+    with_receipt: bool = True,
 ) -> ReportDoc:
-    """The whole report of one client as plain, JSON-ready data."""
+    """The whole report of one client as plain, JSON-ready data (``with_receipt=False``: without
+    the ledger's receipt, which counts every event of the ledger: for a page, not a report)."""
     c = rs.client(slug)
     key = c["key"]
     moment = as_of or now()
@@ -169,7 +172,7 @@ def build_report(
         feedback=journal.feedback(rs.db, key, known, until),
         sessions=journal.sessions(rs.db, key, known, until),
         milestones=[m for m in journal.milestones(rs.db, key, known) if m.recorded_at <= until],
-        receipt=report_data.receipt(rs.db, known_at),
+        receipt=report_data.receipt(rs.db, known_at) if with_receipt else None,
         goal_states=_goal_states(rs, key, facts, items, moment, known),
         confidence=[
             {

@@ -68,6 +68,9 @@ _LEGEND = (
 )
 
 
+LEGEND = _LEGEND  # the charts' legend, for pages that show the charts (coachledger serve)
+
+
 def _status_html(item: dict[str, Any]) -> str:
     status = status_of(item)
     return f'<span class="status {esc(status)}">{esc(status)}</span>'
