@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from coachledger.adapters.files import connect, prepare_file
 from conftest import Cli
 
 
@@ -125,3 +126,22 @@ def test_the_default_store_follows_xdg_data_home(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "xdg" / "coachledger" / "ledger.sqlite").exists()
+
+
+def test_preparing_an_existing_store_keeps_the_locks_of_the_processs_connections(tmp_path: Path) -> None:
+    """A long-lived process (coachledger serve) reads before its first write opens the write side.
+
+    Closing any descriptor of a SQLite file drops every POSIX lock the process holds on it; had
+    ``prepare_file`` opened the existing file, another process's last close would then delete
+    the write-ahead log under the live connection, and its writes would be lost.
+    """
+    path = tmp_path / "ledger.sqlite"
+    conn = connect(path, must_exist=False)
+    conn.execute("CREATE TABLE t (x)")
+    conn.execute("INSERT INTO t VALUES (1)")
+    prepare_file(path)
+    count = "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM t').fetchone()[0])"
+    assert subprocess.run([sys.executable, "-c", count, str(path)], capture_output=True, text=True).stdout == "1\n"
+    conn.execute("INSERT INTO t VALUES (2)")
+    assert subprocess.run([sys.executable, "-c", count, str(path)], capture_output=True, text=True).stdout == "2\n"
+    conn.close()

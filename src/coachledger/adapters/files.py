@@ -45,11 +45,18 @@ class StoreError(Exception):
 
 
 def prepare_file(path: Path) -> None:
-    """Create the folder and an empty store file readable by its owner only."""
+    """Create the folder and an empty store file readable by its owner only (an existing file is
+    left alone, never opened: closing any descriptor of a SQLite file drops every POSIX lock the
+    process holds on it, its open connections' included, and then another process's last close
+    would delete the write-ahead log under them)."""
+    if path.exists():
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
         os.close(fd)
+    except FileExistsError:  # another process made it meanwhile
+        return
     except OSError as e:
         raise StoreError(f"cannot create the store at {path}: {e.strerror}") from None
 
