@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 from pathlib import Path
 
 import click
 
 from coachledger.cli.common import Env, pass_env
 
-WEB_MODULES = ("starlette", "jinja2", "uvicorn", "argon2", "itsdangerous", ("python_multipart", "multipart"))
+WEB_MODULES = ("starlette", "jinja2", "uvicorn", "argon2", "itsdangerous", "python_multipart")
 
 
 def _missing_module() -> str | None:
-    for names in WEB_MODULES:
-        options = (names,) if isinstance(names, str) else names
-        if not any(importlib.util.find_spec(name) is not None for name in options):
-            return options[0]
+    """The first module of the web extra that cannot be imported (None: all can)."""
+    for name in WEB_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            return name
     return None
 
 

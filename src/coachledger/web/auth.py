@@ -200,7 +200,7 @@ def _sign_in(request: Request, form: FormData) -> Response:
         return _sign_in_form(request, 429, f"Too many sign-in attempts: try again in {minutes} minute(s).", name)
     viewer = access.sign_in(svc.reads(), name, password)
     if viewer is None:
-        svc.limits.failed(name)
+        svc.limits.failed(address, name)
         log.info("sign-in refused from %s", address)  # never the name or the password
         return _sign_in_form(request, 401, "Wrong name or password.", name)
     svc.limits.succeeded(name)

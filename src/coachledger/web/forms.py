@@ -282,7 +282,7 @@ def options(rs: ReadSide, client: dict[str, Any]) -> dict[str, list[tuple[str, s
         "kpis": kpis,
         "kpis-optional": [("", "-"), *kpis],
         "goals-optional": [("", "unchanged"), *goals],
-        "sources": [(s, s) for s in SOURCES],
+        "sources": [(s, s) for s in sorted(SOURCES, key=lambda s: s != Source.COACH.value)],  # the CLI's default first
         "ratings": [("", "-"), *((str(n), f"{n} of 5") for n in range(5, 0, -1))],
         "about": [("session", "the session"), ("process", "the coaching process"), *((f"kpi:{k}", f"KPI {k}") for k, _ in kpis)],
         "dimensions": [("", "unchanged"), *((d, d) for d in values(Dimension))],

@@ -122,7 +122,7 @@ def client_html(
         kpis=active,
         as_of=request.query_params.get("as_of", "") if as_of or errors else "",
         known_at=request.query_params.get("known_at", "") if known_at or errors else "",
-        travelling=as_of is not None or known_at is not None,
+        travelling=as_of is not None or known_at is not None or bool(errors),
         errors=errors,
         done=DONE.get(request.query_params.get("done", "")),
         form=form,

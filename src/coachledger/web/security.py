@@ -11,8 +11,8 @@
   own token in a short-lived signed cookie (no sign-in from another site's page).
 - Every response says: a Content-Security-Policy without inline script (scripts only from
   the server itself), no framing, no MIME sniffing, no referrer to other sites, no caching.
-- Sign-in attempts are limited per client address and per coach name, in this process
-  (each of ``--workers N`` processes keeps its own count).
+- Sign-in attempts are limited per client address (attempts, and failed ones) and per coach
+  name (failed ones), in this process (each of ``--workers N`` processes keeps its own count).
 """
 
 from __future__ import annotations
@@ -154,13 +154,15 @@ class SecurityHeaders:
 
 
 class SignInLimits:
-    """At most ``per_address`` sign-in attempts from one client address, and ``per_name``
-    failed ones for one coach name, within ``window`` seconds (in this process)."""
+    """Sign-in attempts within ``window`` seconds, in this process: at most ``attempts`` from one
+    client address, of which at most ``failures`` may fail, and at most ``per_name`` failed ones
+    for one coach name. A success does not clear an address's failures (one good account must
+    not buy guesses at the others); it clears its name's."""
 
-    def __init__(self, per_address: int = 30, per_name: int = 5, window: float = 600.0) -> None:
-        self.per_address, self.per_name, self.window = per_address, per_name, window
-        self._attempts: dict[str, deque[float]] = {}
-        self._failures: dict[str, deque[float]] = {}
+    def __init__(self, attempts: int = 300, failures: int = 20, per_name: int = 5, window: float = 600.0) -> None:
+        self.attempts, self.failures, self.per_name, self.window = attempts, failures, per_name, window
+        self._tried: dict[str, deque[float]] = {}
+        self._failed: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
     def _recent(self, book: dict[str, deque[float]], key: str, now: float) -> deque[float]:
@@ -173,22 +175,26 @@ class SignInLimits:
         """Seconds to wait before this attempt is allowed (0: go ahead; the attempt is counted)."""
         now = time.monotonic()
         with self._lock:
-            if len(self._attempts) > 10_000 or len(self._failures) > 10_000:  # memory stays bounded
-                self._attempts.clear()
-                self._failures.clear()
-            attempts = self._recent(self._attempts, address, now)
-            failures = self._recent(self._failures, name.lower(), now)
-            if len(attempts) >= self.per_address:
-                return int(attempts[0] + self.window - now) + 1
-            if len(failures) >= self.per_name:
-                return int(failures[0] + self.window - now) + 1
-            attempts.append(now)
+            if len(self._tried) > 10_000 or len(self._failed) > 10_000:  # memory stays bounded
+                self._tried.clear()
+                self._failed.clear()
+            tried = self._recent(self._tried, address, now)
+            for times, most in (
+                (tried, self.attempts),
+                (self._recent(self._failed, address, now), self.failures),
+                (self._recent(self._failed, "name:" + name.lower(), now), self.per_name),
+            ):
+                if len(times) >= most:
+                    return int(times[0] + self.window - now) + 1
+            tried.append(now)
             return 0
 
-    def failed(self, name: str) -> None:
+    def failed(self, address: str, name: str) -> None:
+        now = time.monotonic()
         with self._lock:
-            self._recent(self._failures, name.lower(), time.monotonic()).append(time.monotonic())
+            self._recent(self._failed, address, now).append(now)
+            self._recent(self._failed, "name:" + name.lower(), now).append(now)
 
     def succeeded(self, name: str) -> None:
         with self._lock:
-            self._failures.pop(name.lower(), None)
+            self._failed.pop("name:" + name.lower(), None)

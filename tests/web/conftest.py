@@ -1,0 +1,33 @@
+"""Debian's Chromium, driven by Playwright for the web tests (never a downloaded browser)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from web.served import CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium: the browser tests skip without it (and fail when it is required)."""
+    if not os.access(CHROMIUM, os.X_OK):
+        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
+        if os.environ.get("COACHLEDGER_REQUIRE_BROWSER"):
+            pytest.fail(f"{reason} (COACHLEDGER_REQUIRE_BROWSER is set)", pytrace=False)
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def browser(chromium: str) -> Iterator[Any]:
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            yield launched
+        finally:
+            launched.close()
