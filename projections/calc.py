@@ -267,17 +267,26 @@ def version_definition(version: _Version) -> dict[str, object]:
 
 def convert(value: Decimal, frm: datetime, to: datetime, defs: Sequence[DefRow]) -> Decimal:
     """A value entered under the definition in force at `frm`, shown under the one at `to`."""
+    return converter(defs)(value, frm, to)
+
+
+def converter(defs: Sequence[DefRow]) -> Callable[[Decimal, datetime, datetime], Decimal]:
+    """``convert`` for many values of one KPI: its definition's history is built once."""
     history = _History(defs)
-    q = Fraction(value)
-    if frm <= to:
-        q = history.carry(q, (frm, _AFTER_ALL), to)
-    else:
-        for step in reversed(history.steps):
-            if to < step.key[0] <= frm:
-                q = step.backward(q)
-    result = _dec(q)
-    assert result is not None
-    return result
+
+    def convert_one(value: Decimal, frm: datetime, to: datetime) -> Decimal:
+        q = Fraction(value)
+        if frm <= to:
+            q = history.carry(q, (frm, _AFTER_ALL), to)
+        else:
+            for step in reversed(history.steps):
+                if to < step.key[0] <= frm:
+                    q = step.backward(q)
+        result = _dec(q)
+        assert result is not None
+        return result
+
+    return convert_one
 
 
 def kpi_progress(

@@ -12,8 +12,11 @@ the result says something about coachledger rather than about the machine:
   e. as-of / known-at on a client with 10,000 events: the ReadSide call in-process (engine time)
      and the whole command, beside the unsnapshotted load of that client
   f. peak memory (max RSS, command plus helper) of a rebuild of 1,000,000 events and of a quarter of that
-  g. the same on PostgreSQL when a server answers (a, b, d, e, f; the floors there import
+  g. the same on PostgreSQL when a server answers (a, b, d, e, f, s; the floors there import
      eventsourcing.postgres and psycopg, and the raw read goes through psycopg)
+  s. server   p95 page time of 20 signed-in users     vs  ``progress CLIENT --json`` of the same
+              browsing client pages for 30 s (demo        client (bench_server.py)
+              ledger of 2,000 clients)
 
 Anchor and subject runs alternate, so that a busy neighbour slows both alike; CPU time
 (user + system) is recorded beside wall time, being less disturbed by neighbours. Stores are
@@ -45,6 +48,7 @@ from typing import Any
 from bench_cases import Context, bench_as_of, bench_import, bench_rebuild_memory, bench_write_read
 from bench_data import PgServer
 from bench_measure import GOALS, ROOT, Sizes
+from bench_server import bench_server
 
 # -- report ---------------------------------------------------------------------------------
 
@@ -129,6 +133,39 @@ def rows_for(results: dict[str, Any]) -> list[tuple[str, ...]]:
                     "",
                 )
             )
+        elif base == "server":
+            rss = r["server_rss_mib"]
+            rows.append(
+                (
+                    name + " p95",
+                    f"{r['p95_ms']:.1f} ms (p50 {r['p50_ms']:.1f})",
+                    f"{r['anchor_ms']['median_ms']:.1f} ms",
+                    f"{r['p95_vs_anchor']:.2f}x",
+                    verdict(name, r["p95_ms"]),
+                )
+            )
+            rows.append(
+                (
+                    name + " pages, errors",
+                    f"{r['pages']:,} pages, {r['errors']} errors, cpu {r['server_cpu_ms_per_page']:.1f} ms/page",
+                    f"{r['pages_per_s']:g} pages/s",
+                    "",
+                    "met (0)" if r["errors"] == 0 else "MISSED (0)",
+                )
+            )
+            rows.append(
+                (name + " memory", f"{rss['start']:.0f} -> {rss['end']:.0f} MiB (max {rss['max']:.0f})", "", f"{rss['growth']:+.1f} MiB", "")
+            )
+            sat = r["saturated"]
+            rows.append(
+                (
+                    name + " saturated",
+                    f"{sat['pages_per_s']:g} pages/s, p50 {sat['p50_ms']:.0f} ms, p95 {sat['p95_ms']:.0f} ms",
+                    "",
+                    "",
+                    f"{sat['errors']} errors",
+                )
+            )
         elif base == "memory":
             sizes = ", ".join(f"{p['events']:,}: {p['rebuild_max_rss_mib']:.0f} MiB" for p in r["points"])
             rows.append(
@@ -182,6 +219,7 @@ BENCHES: dict[str, Callable[[Context], None]] = {
     "e": bench_as_of,
     "c": bench_import,
     "df": bench_rebuild_memory,
+    "s": bench_server,
 }
 
 
@@ -191,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="smaller stores and fewer runs (about a minute)")
     parser.add_argument("--out", default="bench-results.json", help="where the JSON figures go")
-    parser.add_argument("--only", default="a,b,c,d,e,f,g", help="which figures, e.g. a,b,e")
+    parser.add_argument("--only", default="a,b,c,d,e,f,g,s", help="which figures, e.g. a,b,e")
     parser.add_argument("--runs", type=int, help="timed runs per short command (default 15, quick 10)")
     parser.add_argument("--workdir", help="keep generated stores here and reuse them (default: a temp dir)")
     parser.add_argument(

@@ -48,6 +48,7 @@ GOALS = {
     "rebuild": ("ratio", "<=", 4.0),
     "as_of": ("ms", "<=", 20.0),
     "memory": ("MiB", "<=", 80.0),
+    "server": ("ms", "<=", 150.0),
 }
 
 
@@ -63,10 +64,20 @@ class Sizes:
     import_events: int = 100_000
     memory_events: tuple[int, ...] = (250_000, 1_000_000)  # the largest is also the rebuild figure
     engine_calls: int = 30  # in-process as-of / known-at calls per case
+    server_clients: int = 2000  # the demo ledger the server figure browses
+    server_seconds: float = 30.0  # how long its users browse
 
     @classmethod
     def quick(cls) -> Sizes:
-        return cls(runs=10, clients=8, import_events=20_000, memory_events=(25_000, 100_000), engine_calls=15)
+        return cls(
+            runs=10,
+            clients=8,
+            import_events=20_000,
+            memory_events=(25_000, 100_000),
+            engine_calls=15,
+            server_clients=300,
+            server_seconds=10.0,
+        )
 
 
 # -- measuring -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ the store, and the file holding the session key).
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -38,6 +39,8 @@ def create_app(settings: Settings, key: bytes, threads: int = THREADS) -> Starle
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         services.start_following()
+        gc.collect()
+        gc.freeze()  # what start-up made stays: the collector no longer walks it on every page
         try:
             yield
         finally:

@@ -42,7 +42,7 @@ def home(request: Request) -> Response:
 
 def report_css(request: Request) -> Response:
     """The report's stylesheet (its charts, tables and status badges), which the pages share."""
-    return Response(CSS, media_type="text/css", headers={"cache-control": "public, max-age=3600"})
+    return Response(CSS, media_type="text/css")
 
 
 def travel(request: Request) -> tuple[datetime | None, datetime | None, dict[str, str]]:

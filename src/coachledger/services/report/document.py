@@ -97,8 +97,10 @@ def progress_under(facts: progress.Facts, kpi: str, as_of: datetime, frame: date
     fields = {k: v for k, v in definition.items() if k != "retired"}
     only = [calc.DefRow(0, "defined", frame, fields)]
 
+    to_frame = calc.converter(defs)
+
     def conv(value: Decimal, at: datetime) -> Decimal:
-        return calc.convert(value, at, frame, defs)
+        return to_frame(value, at, frame)
 
     measured = facts.measurements.get(kpi, [])
     effective = {m.mid: m.effective_at for m in measured}
@@ -130,7 +132,8 @@ def build_report(
     with_receipt: bool = True,
 ) -> ReportDoc:
     """The whole report of one client as plain, JSON-ready data (``with_receipt=False``: without
-    the ledger's receipt, which counts every event of the ledger: for a page, not a report)."""
+    the ledger's receipt, which counts every event of the ledger, and without the content digest:
+    for a page that shows the report's parts, not for a report)."""
     c = rs.client(slug)
     key = c["key"]
     moment = as_of or now()
@@ -183,7 +186,8 @@ def build_report(
         ],
         follow_up=followup.open_actions(rs.db, key, moment, known),  # open actions, overdue first
     )
-    doc.content_digest = content_digest(doc)
+    if with_receipt:
+        doc.content_digest = content_digest(doc)
     return doc
 
 
@@ -249,8 +253,10 @@ def _kpi_section(
     defs = facts.defs[kpi]
     definition = history.display(calc.definition_at(defs, frame))
 
+    to_frame = calc.converter(defs)  # one definition history for all the KPI's values
+
     def shown(value: Decimal, at: datetime) -> int | float | None:
-        return calc.to_number(calc.convert(value, at, frame, defs))
+        return calc.to_number(to_frame(value, at, frame))
 
     base_rows = [b for b in facts.baselines.get(kpi, []) if b.effective_at <= moment]
     in_force = max(base_rows, key=lambda b: (b.effective_at, b.seq), default=None)
