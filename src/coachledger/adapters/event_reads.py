@@ -83,3 +83,12 @@ def streams_starting_with(db: Any, topic: str) -> list[str]:
             (topic,),
         ).fetchall()
     ]
+
+
+def last_seq_of(db: Any, streams: list[str]) -> int:
+    """The seq of the newest event of any of ``streams`` (0: none)."""
+    if not streams:
+        return 0
+    marks = ", ".join("?" for _ in streams)
+    row = db.execute(f"SELECT max(seq) FROM event_index WHERE originator_id IN ({marks})", streams).fetchone()
+    return int(row[0] or 0)

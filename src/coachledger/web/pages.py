@@ -12,6 +12,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from coachledger.adapters.event_reads import last_seq_of
+from coachledger.projections import clients
 from coachledger.projections.read import ReadSide, now
 from coachledger.services.access import Viewer, client_for
 from coachledger.services.dashboard import dashboard
@@ -70,8 +72,14 @@ def refused_params(errors: dict[str, str]) -> Response:
 def dashboard_page(request: Request, viewer: Viewer, rs: ReadSide) -> Response:
     svc = services(request)
     moment = now()
-    # The same events and the same minute give the same dashboard: made once per process.
-    key = (viewer.name, viewer.admin, svc.head(rs), moment.strftime("%Y-%m-%dT%H:%M"))
+    # The same clients, the same events of theirs and the same minute give the same dashboard:
+    # made once per process (a write to another coach's client changes nothing here).
+    if viewer.admin:
+        seen: tuple[Any, ...] = ("every client", svc.head(rs))
+    else:
+        streams = [c["stream"] for c in clients.all_clients(rs.db, viewer.coach_filter)]
+        seen = (hash(tuple(streams)), last_seq_of(rs.db, streams))
+    key = (viewer.name, viewer.admin, *seen, moment.strftime("%Y-%m-%dT%H:%M"))
     doc = svc.dashboards.get(key, lambda: dashboard(rs, viewer, moment))
     return answer(request, "dashboard.html", doc, doc=doc, Status=Status)
 
