@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from coachledger.domain import COACH_CLASSES
 from coachledger.ids import stream_of
 from coachledger.services.transfer import LINE_TYPES, export_to, import_from, open_store
 from coachledger.settings import Settings
@@ -382,7 +383,8 @@ def test_the_export_is_every_event_in_recording_order_with_times_actors_and_ids(
     ]
     assert {e["actor"] for e in events} == {"maria", "li"}
     assert all(e["stream"] == stream_of(e["client"]) for e in events)
-    assert {e["topic"] for e in events} == set(LINE_TYPES) - {"coachledger:ClientForgotten"}
+    coaches = {cls.TOPIC for cls in COACH_CLASSES}  # a coach's stream: tests/cli/test_coaches.py
+    assert {e["topic"] for e in events} == set(LINE_TYPES) - {"coachledger:ClientForgotten"} - coaches
     salary = next(e for e in events if e["type"] == "BaselineEstablished" and e["data"]["kpi"] == "salary")
     assert salary["data"]["value"] == "72000.50"  # decimals as strings, exactly
 

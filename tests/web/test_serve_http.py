@@ -195,6 +195,23 @@ def test_after_sign_in_only_a_path_of_this_server(server: Server) -> None:
         assert maria.get("/signin?next=//evil.example")[1]["location"] == "/dashboard"  # signed in already
 
 
+def test_a_value_far_off_after_a_unit_change_asks_to_be_confirmed(server: Server) -> None:
+    """The CLI's --yes is the form's confirm box, shown when the refusal asks for it."""
+    cli(server, "kpi", "adjust", "ana-lopez", "salary", "--unit", "kEUR", "--factor", "0.001", "--reason", "thousands")
+    maria = Client(server.url).sign_in("maria")
+    token = maria.csrf("/clients/ana-lopez/measurement")
+    assert 'name="confirm"' not in maria.get("/clients/ana-lopez/measurement")[2]
+    events = event_count(server.store)
+    typed = {"csrf": token, "kpi": "salary", "value": "80000"}
+    status, _, text = maria.post("/clients/ana-lopez/measurement", typed)
+    assert status == 422 and "more than 100x away" in text and 'name="confirm"' in text
+    assert "confirm with yes" in text  # the CLI's words, without the option's dashes
+    assert event_count(server.store) == events
+    status, headers, _ = maria.post("/clients/ana-lopez/measurement", {**typed, "confirm": "on"})
+    assert status == 303 and headers["location"] == "/clients/ana-lopez?done=measurement"
+    assert event_count(server.store) == events + 1
+
+
 # -- the CLI's JSON shapes ----------------------------------------------------------------------------
 
 

@@ -13,8 +13,6 @@ from typing import Any
 
 from coachledger.moments import OutOfRange, parse_moment
 
-MAX_TEXT = 10_000  # characters of one field: a note or a session's notes
-
 
 class Unreadable(ValueError):
     def __init__(self, field: str, message: str) -> None:
@@ -32,8 +30,6 @@ def text(values: Mapping[str, Any], field: str) -> str | None:
     value = values.get(field)
     if not isinstance(value, str) or not value.strip():
         return None
-    if len(value) > MAX_TEXT:
-        raise Unreadable(field, f"{field} may have at most {MAX_TEXT} characters")
     return value.strip()
 
 

@@ -18,7 +18,7 @@ from coachledger.services.documents import replay_document, timeline_document
 from coachledger.web import fields
 from coachledger.web.auth import not_found, services, signed_in
 from coachledger.web.pages import refused_params, travel
-from coachledger.web.render import answer, page, wants_json
+from coachledger.web.render import answer, json_response, page, wants_json
 
 
 @signed_in
@@ -41,7 +41,7 @@ def replay_page(request: Request, viewer: Viewer, rs: ReadSide) -> Response:
         errors["step"] = str(e)
         step = 1
     if wants_json(request):
-        return answer(request, "", doc)
+        return json_response(doc)
     return page(
         request,
         "replay.html",

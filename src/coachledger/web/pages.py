@@ -106,11 +106,8 @@ def client_html(
     as_of: datetime | None,
     known_at: datetime | None,
     errors: dict[str, str],
-    *,
-    form: Any = None,
-    status: int | None = None,
 ) -> Response:
-    """The client's page; ``form``: a refused form shown again with its errors (forms)."""
+    """The client's page as of ``as_of``, known at ``known_at``; ``errors``: what could not be read."""
     slug = client["client"]
     report = build_report(rs, slug, as_of, known_at, with_receipt=False)
     charts = [
@@ -122,7 +119,7 @@ def client_html(
     return page(
         request,
         "client.html",
-        status or (400 if errors else 200),
+        400 if errors else 200,
         client=client,
         report=report,
         progress=progress,
@@ -133,7 +130,6 @@ def client_html(
         travelling=as_of is not None or known_at is not None or bool(errors),
         errors=errors,
         done=DONE.get(request.query_params.get("done", "")),
-        form=form,
         legend=trusted(LEGEND),
     )
 

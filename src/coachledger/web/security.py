@@ -105,11 +105,13 @@ def same_token(expected: str | None, given: Any) -> bool:
 
 
 def same_origin(headers: Any, host: str) -> bool:
-    """A POST's ``Origin`` (when the browser sends one) is this server."""
+    """A POST's ``Origin`` (when the browser sends one) is this server: its ``Host``, or the host a
+    proxy in front says it was asked for (``X-Forwarded-Host``)."""
     origin = headers.get("origin")
     if origin is None:
         return True  # SameSite=Strict cookies and the CSRF token guard the rest
-    return origin.split("://", 1)[-1] == host
+    asked = origin.split("://", 1)[-1]
+    return asked in (host, headers.get("x-forwarded-host"))
 
 
 def cookie_header(name: str, value: str, *, max_age: int, secure: bool) -> str:
