@@ -29,7 +29,7 @@ from coachledger.web.state import Services
 
 KEY_FILE_ENV = "COACHLEDGER_SESSION_KEY_FILE"
 THREADS_ENV = "COACHLEDGER_SERVE_THREADS"
-THREADS = 8  # requests answered at once per process (each holds one store connection)
+THREADS = 4  # requests answered at once per process (each thread keeps one store connection)
 
 
 def create_app(settings: Settings, key: bytes, threads: int = THREADS) -> Starlette:
