@@ -14,6 +14,7 @@ import re
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -366,3 +367,39 @@ def test_without_the_web_extra_one_error_line_says_what_to_install(tmp_path: Pat
     assert result.returncode == 1, result.stderr
     (line,) = result.stderr.splitlines()
     assert line.startswith("Error: ") and "pip install 'coachledger[web]'" in line
+
+
+def test_a_new_user_serves_any_free_port_and_reads_the_address(tmp_path: Path) -> None:
+    """A ledger with a coach and nothing else; --port 0 takes a free port, and the first line says which."""
+    store = str(tmp_path / "ledger.sqlite")
+    added = subprocess.run(
+        [sys.executable, "-m", "coachledger", "--store", store, "coach", "add", "maria", "--password-stdin"],
+        input=PASSWORDS["maria"] + "\n",
+        capture_output=True,
+        text=True,
+    )
+    assert added.returncode == 0, added.stderr
+    process = subprocess.Popen(
+        [sys.executable, "-m", "coachledger", "--store", store, "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")},
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        found = re.fullmatch(r"coachledger serve: (http://127\.0\.0\.1:(\d+)/)\n", first)
+        assert found is not None, first
+        maria = Client(found.group(1).rstrip("/"))
+        for _ in range(100):
+            try:
+                maria.get("/signin")
+                break
+            except OSError:
+                time.sleep(0.1)
+        dashboard = maria.sign_in("maria").get("/dashboard")[2]
+        assert "No clients yet" in dashboard
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)

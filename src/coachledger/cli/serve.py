@@ -24,7 +24,7 @@ def _missing_module() -> str | None:
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback: this machine only).")
-@click.option("--port", type=click.IntRange(1, 65535), default=8350, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8350, show_default=True, help="0: any free port.")
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),

@@ -1,4 +1,4 @@
-"""Starting the server: check the ledger and the address, make the session key, run uvicorn.
+"""Starting the server: check the ledger, make the session key, listen, run uvicorn.
 
 uvicorn runs ``--workers N`` processes (each imports ``app.from_environment``); this process
 puts the store and the key file in their environment. The ledger's views are brought up to
@@ -28,28 +28,29 @@ def url_of(host: str, port: int) -> str:
     return f"http://{shown}:{port}/"
 
 
-def check_address(host: str, port: int) -> None:
-    """Refuse now, in one line, an address the server could not listen on."""
+def listen(host: str, port: int) -> socket.socket:
+    """The server's listening socket, or one line saying why there is none (port 0: any free port)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as e:
-            why = "the address is in use" if e.errno == errno.EADDRINUSE else (e.strerror or str(e))
-            raise DomainError(f"cannot listen on {host}:{port}: {why}") from None
-
-
-def prepare(settings: Settings, key_file: Path | None) -> tuple[Path, int]:
-    """The key file (made if missing), and how many coaches may sign in."""
-    rs = ReadSide(settings)  # refuses a missing ledger; catches the views up
+    sock = socket.socket(family, socket.SOCK_STREAM)
     try:
-        coaches = [c for c in all_coaches(rs.db, rs.decrypt) if not c.disabled]
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as e:
+        sock.close()
+        why = "the address is in use" if e.errno == errno.EADDRINUSE else (e.strerror or str(e))
+        raise DomainError(f"cannot listen on {host}:{port}: {why}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def coaches_who_may_sign_in(settings: Settings) -> int:
+    """How many coaches may sign in; refuses a missing ledger and catches its views up."""
+    rs = ReadSide(settings)
+    try:
+        return len([c for c in all_coaches(rs.db, rs.decrypt) if not c.disabled])
     finally:
         rs.close()
-    path = key_file or key_file_for(settings.store)
-    ensure_key(path)
-    return path, len(coaches)
 
 
 def serve(
@@ -60,8 +61,15 @@ def serve(
     key_file: Path | None,
     say: Callable[[str], None],
 ) -> None:
-    check_address(host, port)
-    path, coaches = prepare(settings, key_file)
+    coaches = coaches_who_may_sign_in(settings)
+    sock = listen(host, port)
+    port = int(sock.getsockname()[1])
+    path = key_file or key_file_for(settings.store)
+    try:
+        ensure_key(path)
+    except BaseException:
+        sock.close()
+        raise
     # lazy: uvicorn only once everything is checked
     import uvicorn
 
@@ -73,12 +81,14 @@ def serve(
     say(f"Ledger: {store.describe()}; session key: {path}; workers: {workers}")
     if not coaches:
         say("No coach can sign in yet: add one with 'coachledger coach add NAME' (the server need not stop).")
-    uvicorn.run(
-        APP,
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers if workers > 1 else None,
-        server_header=False,
-        log_level="info",
-    )
+    try:
+        uvicorn.run(
+            APP,
+            factory=True,
+            fd=sock.fileno(),  # the socket bound here: its port is the one printed (also for --port 0)
+            workers=workers if workers > 1 else None,
+            server_header=False,
+            log_level="info",
+        )
+    finally:
+        sock.close()
