@@ -49,6 +49,7 @@ CLIENT_PATHS = (
     "/clients/{}",
     "/clients/{}.json",
     "/clients/{}/report",
+    "/clients/{}/report.html",
     "/clients/{}/report.json",
     "/clients/{}/report.md",
     "/clients/{}/replay",

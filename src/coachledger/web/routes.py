@@ -31,6 +31,7 @@ ROUTES: list[BaseRoute] = [
     # a client: its report, its journey, then its forms, then the page itself
     Route("/clients/{slug}/report.json", pages.report_download, methods=["GET"]),
     Route("/clients/{slug}/report.md", pages.report_download, methods=["GET"]),
+    Route("/clients/{slug}/report.html", pages.report_download, methods=["GET"]),
     Route("/clients/{slug}/report", pages.report_download, methods=["GET"]),
     *page("/clients/{slug}/replay", journey.replay_page),
     *page("/clients/{slug}/timeline", journey.timeline_page),
