@@ -305,7 +305,11 @@ class Ledger(Application[UUID]):
 
 
 class _OlderSnapshot(Exception):
-    """The client's snapshot predates the state its events now keep (``Client.actions``)."""
+    """The client's snapshot predates the state its events now keep (``Client.actions``; ``checkins``,
+    with which KPIs keep their cadence too)."""
+
+
+_CURRENT_STATE = {"actions", "checkins"}
 
 
 def _project(initial: Any, events: Any, *, fresh: bool = False) -> Any:
@@ -313,7 +317,7 @@ def _project(initial: Any, events: Any, *, fresh: bool = False) -> Any:
     aggregate = initial
     for event in events:
         aggregate = event.mutate(aggregate)
-        if not fresh and aggregate is not None and "actions" not in vars(aggregate):
+        if not fresh and aggregate is not None and not vars(aggregate).keys() >= _CURRENT_STATE:
             raise _OlderSnapshot
         fresh = True
     return aggregate

@@ -44,6 +44,15 @@ class ClientWasForgotten(DomainError):
     pass
 
 
+class CheckinRefused(DomainError):
+    """A check-in link or form that takes no answers: ``why`` is ``unknown`` (no such token, or an
+    altered one), ``revoked``, ``expired`` or ``used`` (a form answered already)."""
+
+    def __init__(self, why: str, message: str) -> None:
+        super().__init__(message)
+        self.why = why
+
+
 class NeedsConfirmation(InvalidValue):
     """A value that may be real but looks like a mistake: recorded only when confirmed (--yes)."""
 

@@ -17,6 +17,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from coachledger.domain import events
+from coachledger.domain.checkins import events as checkins
+from coachledger.domain.checkins.commands import CheckinCommands
 from coachledger.domain.followup import events as followup
 from coachledger.domain.followup.commands import FollowUps
 from coachledger.domain.goals import GoalCommands
@@ -51,7 +53,7 @@ from coachledger.errors import (
 from coachledger.ids import client_id
 
 
-class Client(GoalCommands, FollowUps, Guards, Aggregate):
+class Client(GoalCommands, FollowUps, CheckinCommands, Guards, Aggregate):
     """A coaching client and everything recorded about their KPIs."""
 
     TOPIC = "coachledger:Client"
@@ -86,6 +88,12 @@ class Client(GoalCommands, FollowUps, Guards, Aggregate):
     SessionRetracted = followup.SessionRetracted
     FeedbackRetracted = followup.FeedbackRetracted
     MilestoneRetracted = followup.MilestoneRetracted
+    # Check-ins: clients report their own values (their commands: ``CheckinCommands``).
+    CheckinLinkIssued = checkins.CheckinLinkIssued
+    CheckinFormIssued = checkins.CheckinFormIssued
+    CheckinLinkUsed = checkins.CheckinLinkUsed
+    CheckinFormUsed = checkins.CheckinFormUsed
+    CheckinLinkRevoked = checkins.CheckinLinkRevoked
 
     def __init__(self, actor: str, slug: str, name: str, coach: str | None) -> None:
         self.slug = slug
@@ -101,6 +109,7 @@ class Client(GoalCommands, FollowUps, Guards, Aggregate):
         self.actions: dict[str, str] = {}
         self.sessions: dict[str, dict[str, Any]] = {}
         self.feedback: dict[str, bool] = {}
+        self.checkins: dict[str, Any] = {"issued": {}, "last": {}, "feedback": None}
 
     @staticmethod
     def create_id(slug: str) -> UUID:
@@ -228,6 +237,7 @@ class Client(GoalCommands, FollowUps, Guards, Aggregate):
         confidence: int | None = None,
         now: datetime | None = None,
         confirmed: bool = False,
+        via: str | None = None,
     ) -> str:
         self._open_kpi(kpi)
         check_choice("source", source, SOURCES)
@@ -248,6 +258,7 @@ class Client(GoalCommands, FollowUps, Guards, Aggregate):
             source=source,
             note=note,
             confidence=confidence,
+            via=via,
         )
         return measurement_id
 
@@ -365,6 +376,7 @@ class Client(GoalCommands, FollowUps, Guards, Aggregate):
         comment: str | None,
         about: str,
         effective_at: datetime,
+        via: str | None = None,
     ) -> None:
         self._check_writable()
         if not 1 <= rating <= 5:
@@ -381,6 +393,7 @@ class Client(GoalCommands, FollowUps, Guards, Aggregate):
             comment=comment,
             about=about,
             effective_at=effective_at,
+            via=via,
         )
 
     def log_session(
