@@ -36,6 +36,7 @@ class Ledger(Application[UUID]):
 
     name = "coachledger"
     snapshotting_intervals = {Client: 100}  # noqa: RUF012 - the library's own convention
+    settings: Any = None  # the composition root's Settings (services that read the views too need them)
 
     def __init__(
         self,

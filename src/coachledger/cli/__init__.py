@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "session": "coachledger.cli.journal:session",
     "milestone": "coachledger.cli.journal:milestone",
     "action": "coachledger.cli.followup:action",
+    "checkin": "coachledger.cli.checkins:checkin",
     # the read side
     "progress": "coachledger.cli.reads:progress",
     "history": "coachledger.cli.reads:history",

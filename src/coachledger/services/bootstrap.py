@@ -23,7 +23,9 @@ def open_ledger(settings: Settings) -> Ledger:
     from coachledger.application import Ledger
 
     env, factory = ledger_infrastructure(settings.store)
-    return Ledger(env, factory, settings.actor, cipher_for(settings))
+    ledger = Ledger(env, factory, settings.actor, cipher_for(settings))
+    ledger.settings = settings
+    return ledger
 
 
 def cipher_for(settings: Settings) -> Any:
