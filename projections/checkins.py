@@ -154,3 +154,49 @@ def arrivals(db: ViewDB, known: int, until: str) -> list[dict[str, Any]]:
             item[field] = json.loads(item[field])
         out.append(item)
     return out
+
+
+def due_checkins(cut: Any) -> list[dict[str, Any]]:
+    """For ``due``: every check-in answered since its client's last session (before the as-of moment),
+    for the coach to look at: due the day it arrived. A session logged after it (and not retracted)
+    means it was seen."""
+    if not cut.clients:
+        return []
+    keys = list(cut.clients)
+    marks = ", ".join("?" for _ in keys)
+    retracted = {
+        (int(key), target)
+        for key, target in cut.db.execute(
+            f"SELECT client_key, target FROM record_fixes WHERE client_key IN ({marks}) AND seq <= ? "
+            "AND kind = 'session' AND change = 'retracted'",
+            (*keys, cut.known),
+        ).fetchall()
+    }
+    last_session: dict[int, str] = {}
+    numbers: dict[int, int] = {}  # sessions are numbered per client: s1, s2, ...
+    for key, at in cut.db.execute(
+        f"SELECT client_key, effective_at FROM sessions WHERE client_key IN ({marks}) AND seq <= ? ORDER BY seq",
+        (*keys, cut.known),
+    ).fetchall():
+        numbers[int(key)] = numbers.get(int(key), 0) + 1
+        if (int(key), f"s{numbers[int(key)]}") not in retracted and at <= cut.moment_text:
+            last_session[int(key)] = max(last_session.get(int(key), ""), at)
+    out = []
+    for item in arrivals(cut.db, cut.known, cut.moment_text):
+        key = int(item.pop("key"))
+        if key not in cut.clients or item["arrived_at"] <= last_session.get(key, ""):
+            continue
+        c = cut.clients[key]
+        arrived = datetime.fromisoformat(item["arrived_at"]).astimezone(UTC).date()
+        out.append(
+            {
+                "kind": "checkin",
+                "client": c["client"],
+                "client_name": c["name"],
+                "coach": c["coach"],
+                "due": arrived.isoformat(),
+                "days_late": (cut.day - arrived).days,
+                **item,
+            }
+        )
+    return out

@@ -22,7 +22,7 @@ from typing import Any
 import msgspec
 
 from coachledger.moments import DEFAULT_CADENCE, cadence_days
-from coachledger.projections import clients, followup
+from coachledger.projections import checkins, clients, followup
 
 UNKNOWN = 1 << 62
 
@@ -226,4 +226,4 @@ def _text(moment: datetime) -> str:
 
 
 # Where due items come from: each source reads one kind for every client at once.
-SOURCES: list[Source] = [measurement_items, followup.due_actions]
+SOURCES: list[Source] = [measurement_items, followup.due_actions, checkins.due_checkins]

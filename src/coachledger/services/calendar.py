@@ -36,7 +36,14 @@ def _action(item: dict[str, Any]) -> tuple[str, str]:
     )
 
 
-KINDS: dict[str, Describe] = {"measurement": _measurement, "action": _action}
+def _checkin(item: dict[str, Any]) -> tuple[str, str]:
+    return (
+        f"New check-in from {item['client_name']}",
+        f"Check-in {item['via']} {item['checkin']} of {item['client']} answered ({', '.join(item['kpis'])}).",
+    )
+
+
+KINDS: dict[str, Describe] = {"measurement": _measurement, "action": _action, "checkin": _checkin}
 
 
 def _describe(item: dict[str, Any]) -> tuple[str, str]:

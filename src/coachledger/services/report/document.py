@@ -275,6 +275,8 @@ def _kpi_section(
                 "effective_at": m["effective_at"],
                 "recorded_at": m["recorded_at"],
                 "actor": m["actor"],
+                "by": "client" if m["actor"].startswith("client:") else "coach",  # who recorded it
+                "via": m["via"],  # the check-in it came through ("link:c1", "form:c2"), or null
                 "source": m["source"],
                 "note": m["note"],
                 "value": calc.to_number(value),

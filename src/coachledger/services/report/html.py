@@ -21,6 +21,7 @@ from coachledger.services.report.text import (
     measurement_state,
     num,
     pct,
+    recorded_by,
     signed,
     status_of,
     when,
@@ -237,6 +238,7 @@ def _kpi_html(section: dict[str, Any], as_of: str, chart_id: str) -> str:
                 "in force" if b["in_force"] else "replaced",
                 "",
                 "",
+                "",
             )
             for b in section["baselines"]
         ]
@@ -248,14 +250,15 @@ def _kpi_html(section: dict[str, Any], as_of: str, chart_id: str) -> str:
                 measurement_state(m),
                 m["source"] or "",
                 m["note"] or "",
+                recorded_by(m),
             )
             for m in section["measurements"]
         ],
         key=lambda r: r[0],
     )
     rows = [
-        (esc(when(at)), esc(what), esc(v), esc(state), esc(src), esc(note))
-        for at, what, v, state, src, note in entries
+        (esc(when(at)), esc(what), esc(v), esc(state), esc(src), esc(note), esc(by))
+        for at, what, v, state, src, note, by in entries
     ]
     history_rows = [tuple(esc(c) for c in row) for row in history_cells(section)]
     return "\n".join(
@@ -266,7 +269,7 @@ def _kpi_html(section: dict[str, Any], as_of: str, chart_id: str) -> str:
             f"<figure>{chart_svg(section, as_of, chart_id)}</figure>",
             "<details><summary>Baseline and measurements</summary>"
             + _html_table(
-                ("Date", "Entry", f"Value ({esc(item['unit'])})", "State", "Source", "Note"),
+                ("Date", "Entry", f"Value ({esc(item['unit'])})", "State", "Source", "Note", "By"),
                 rows,
                 numeric=(2,),
             )

@@ -16,6 +16,7 @@ from coachledger.services.report.text import (
     path_points,
     pct,
     plain,
+    recorded_by,
     signed,
     sparkline,
     status_of,
@@ -102,6 +103,7 @@ def render_markdown(doc: ReportDoc) -> str:
                     "in force" if b["in_force"] else "replaced",
                     "",
                     "",
+                    "",
                 )
                 for b in s["baselines"]
             ]
@@ -113,12 +115,13 @@ def render_markdown(doc: ReportDoc) -> str:
                     measurement_state(m),
                     m["source"] or "",
                     m["note"] or "",
+                    recorded_by(m),
                 )
                 for m in s["measurements"]
             ]
             rows.sort(key=lambda r: r[0])
             out += _md_table(
-                ("Date", "Entry", f"Value ({_md(item['unit'])})", "State", "Source", "Note"), rows
+                ("Date", "Entry", f"Value ({_md(item['unit'])})", "State", "Source", "Note", "By"), rows
             )
         out += ["Change history:", ""]
         out += _md_table(
@@ -180,7 +183,13 @@ def render_markdown(doc: ReportDoc) -> str:
     out += _md_table(
         ("Action", "Agreed", "Due", "KPI", "Session"),
         [
-            (a["action"], a["text"], day(a["due"]) + (" (overdue)" if a["overdue"] else ""), a["kpi"] or "", a["session"] or "")
+            (
+                a["action"],
+                a["text"],
+                day(a["due"]) + (" (overdue)" if a["overdue"] else ""),
+                a["kpi"] or "",
+                a["session"] or "",
+            )
             for a in doc.get("follow_up", ())
         ],
     )

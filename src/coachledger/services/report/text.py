@@ -115,6 +115,12 @@ def history_cells(section: dict[str, Any]) -> list[tuple[str, str, str, str, str
     return rows
 
 
+def recorded_by(m: dict[str, Any]) -> str:
+    """Who recorded a value, and through which check-in: ``maria``, ``client (link c1)``."""
+    via = m.get("via")
+    return f"client ({via.replace(':', ' ')})" if via and m.get("by") == "client" else m.get("actor") or ""
+
+
 def measurement_state(m: dict[str, Any]) -> str:
     if m["retracted"]:
         return "retracted" + (f": {m['retraction_reason']}" if m["retraction_reason"] else "")
