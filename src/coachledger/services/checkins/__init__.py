@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from coachledger.domain.checkins.commands import Answer, Receipt
 from coachledger.errors import CheckinRefused, ClientNotFound, ClientWasForgotten, InvalidValue
+from coachledger.moments import parse_moment
 from coachledger.projections import calc, checkins, history, progress
 from coachledger.projections.read import ReadSide
 
 if TYPE_CHECKING:
     from coachledger.application import Ledger
 
-DEFAULT_BASE_URL = "http://127.0.0.1:8350"
 DEFAULT_EXPIRY = "14d"
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 UNKNOWN = "this check-in link is not valid: it is unknown or was altered"
@@ -79,9 +79,6 @@ def expiry(text: str, now: datetime) -> datetime:
         if days > 366:
             raise InvalidValue(f"a check-in expires within 366 days, not {days}")
         return now + timedelta(days=days)
-    # lazy: moments is a value module, loaded anyway by the command line
-    from coachledger.moments import parse_moment
-
     try:
         return parse_moment(text)
     except ValueError:
