@@ -297,3 +297,24 @@ def test_a_form_is_answered_once_and_an_edited_file_writes_nothing(
     assert [(r["checkin"], r["status"]) for r in practice.json("checkin", "list", CLIENT)["checkins"]] == [
         ("c1", "used")
     ]
+
+
+def test_an_export_with_check_ins_imports_unchanged_and_its_links_still_open(
+    practice: Practice, tmp_path: Path
+) -> None:
+    token = practice.link("--kpi", "satisfaction")
+    practice.submit(token, Answer("satisfaction", Decimal(7)), rating=4)
+    exported = tmp_path / "ledger.jsonl"
+    practice("export", "--out", str(exported))
+    copy = Cli(str(tmp_path / "copy.sqlite"))
+    copy.run("import", str(exported))
+    assert copy.json("timeline", CLIENT) == practice.json("timeline", CLIENT)
+    edited = tmp_path / "edited.jsonl"
+    edited.write_text(exported.read_text("utf-8").replace('"via":"link:c1"', '"via":"link:c9"'), "utf-8")
+    refused = Cli(str(tmp_path / "other.sqlite")).run("import", str(edited), ok=False)
+    assert "field data.via: unknown check-in 'c9'" in refused.stderr
+    ledger = open_ledger(Settings.from_values(copy.store, "maria"))
+    try:
+        assert checkins.open_checkin(ledger, token).questions[0].last_value == Decimal(7)
+    finally:
+        ledger.close()
