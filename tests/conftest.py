@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -104,16 +105,52 @@ def a_journey(cli: Cli) -> None:
     )  # fmt: skip
     cli.run("feedback", "add", "ben-okafor", "--rating", "4", "--comment", "useful", actor="li")
     # Between sessions: actions (one opened by the session above), and fixes of any record.
-    cli.run("action", "add", "ana-lopez", "Ask for the review ✓", "--due", "2030-01-31", "--kpi", "satisfaction")
+    cli.run(
+        "action", "add", "ana-lopez", "Ask for the review ✓", "--due", "2030-01-31", "--kpi", "satisfaction"
+    )
     cli.run("action", "done", "ana-lopez", "a2", "--note", "booked")
     cli.run("action", "drop", "ana-lopez", "a1", "--note", "moot")
     cli.run("client", "rename", "ana-lopez", "--name", "Ana López García", "--reason", "married name")
-    cli.run("client", "update", "ana-lopez", "--coach", "li", "--contact", "ana@example.org", "--reason", "leave")
+    cli.run(
+        "client", "update", "ana-lopez", "--coach", "li", "--contact", "ana@example.org", "--reason", "leave"
+    )
     cli.run("session", "log", "ana-lopez", "--notes", "Twice", "--at", "2026-03-20")
     cli.run("session", "amend", "ana-lopez", "s1", "--notes", "Talked ü", "--reason", "typo")
     cli.run("session", "retract", "ana-lopez", "s2", "--reason", "logged twice")
     cli.run("feedback", "retract", "ben-okafor", "f1", "--reason", "other client", actor="li")
     cli.run("milestone", "retract", "ana-lopez", "lead-team", "--reason", "too early")
+
+
+CHECKIN_EVENTS = 8  # the events ``check_ins`` records
+
+
+def check_ins(cli: Cli, scratch: Path) -> None:
+    """After ``a_journey``, every check-in event: a link answered by the client (a value and a
+    rating) then revoked, and a form whose answer file amends that value within its window."""
+    # Imported here: most tests never need the check-in service (or its read side).
+    from coachledger.domain.checkins.commands import Answer
+    from coachledger.services import checkins
+    from coachledger.services.bootstrap import open_ledger
+    from coachledger.settings import Settings
+
+    token = cli.out("checkin", "link", "ana-lopez", "--kpi", "satisfaction").rsplit("/", 1)[1]
+    ledger = open_ledger(Settings.from_values(cli.store, cli.actor))
+    try:
+        checkins.submit_checkin(ledger, token, [Answer("satisfaction", Decimal(6), 7, "ü")], rating=4)
+    finally:
+        ledger.close()
+    cli.run("checkin", "revoke", "ana-lopez", "c1", "--reason", "replaced by a form")
+    page = cli.run("checkin", "form", "ana-lopez", "--kpi", "satisfaction", "--out", "-").stdout
+    token = page.split('data-token="', 1)[1].split('"', 1)[0]
+    answers = scratch / "answers.json"
+    answers.write_text(
+        json.dumps(
+            {"format": "coachledger-checkin", "version": 1, "client": "ana-lopez", "form": "c2", "token": token,
+             "answers": [{"kpi": "satisfaction", "value": "6.5"}]}
+        ),
+        "utf-8",
+    )  # fmt: skip
+    cli.run("checkin", "accept", str(answers))
 
 
 # -- PostgreSQL: one fresh database per test run, emptied before each test -------------
