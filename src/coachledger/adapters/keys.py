@@ -258,9 +258,8 @@ class SqliteKeyStore:
                 )
             conn.execute("INSERT OR IGNORE INTO key_meta VALUES ('key_store', ?)", (uuid.uuid4().hex,))
             if stream_secret:
-                conn.execute(
-                    "INSERT OR IGNORE INTO key_meta VALUES (?, ?)", (STREAM_SECRET, os.urandom(SECRET_BYTES).hex())
-                )
+                secret = os.urandom(SECRET_BYTES).hex()
+                conn.execute("INSERT OR IGNORE INTO key_meta VALUES (?, ?)", (STREAM_SECRET, secret))
             row = conn.execute("SELECT value FROM key_meta WHERE key = 'key_store'").fetchone()
             conn.execute("COMMIT")
         except sqlite3.DatabaseError as e:
@@ -295,7 +294,8 @@ class SqliteKeyStore:
     def stream_secret(self) -> bytes | None:
         with self._lock:
             try:
-                row = self.conn.execute("SELECT value FROM key_meta WHERE key = ?", (STREAM_SECRET,)).fetchone()
+                found = self.conn.execute("SELECT value FROM key_meta WHERE key = ?", (STREAM_SECRET,))
+                row = found.fetchone()
             except sqlite3.DatabaseError as e:
                 raise StoreError(describe_sqlite_error(self.path, e)) from None
         return None if row is None else _secret(row[0], self.describe())

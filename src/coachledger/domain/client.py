@@ -116,9 +116,8 @@ class Client(GoalCommands, FollowUps, Guards, Aggregate):
         check_id("client", slug)
         if not name.strip():
             raise InvalidValue("client name must not be empty")
-        return cls._create(
-            cls.Registered, id=stream_id or client_id(slug), actor=actor, slug=slug, name=name.strip(), coach=coach
-        )
+        stream_id = stream_id or client_id(slug)
+        return cls._create(cls.Registered, id=stream_id, actor=actor, slug=slug, name=name.strip(), coach=coach)
 
     def set_goal(self, actor: str, goal: str, text: str, horizon: str, due: datetime | None = None) -> None:
         self._check_writable()
