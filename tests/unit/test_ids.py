@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import hmac
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -62,3 +64,33 @@ def test_keyed_ids_load_neither_hmac_nor_openssls_hashlib() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+ROOT = Path(__file__).resolve().parents[2]
+# Where the public uuid5 of a slug is the right id; everything else asks the ledger (``Ledger.ids``,
+# ``ReadSide.stream_of``, ``adapters.ciphers.ledger_keys(settings).ids``), whose ids may be keyed.
+PUBLIC_ID_USERS = {
+    "src/coachledger/ids.py",
+    "src/coachledger/domain/__init__.py",  # re-exported
+    "src/coachledger/domain/client.py",  # register's default, when no ledger gives an id (unit tests)
+    "src/coachledger/services/transfer/export.py",  # an export carries the public ids
+    "src/coachledger/services/transfer/lines.py",  # and an import checks a file's lines against them
+    "scripts/bench_verify.py",  # writes an unencrypted store of its own, row by row
+}
+
+
+def test_only_exports_and_the_domains_default_derive_the_public_ids() -> None:
+    """Every other stream id of a slug comes from the ledger's own scheme (keyed on encrypted ledgers)."""
+    users = set()
+    for folder in ("src", "projections", "scripts"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            tree = ast.parse(path.read_text())
+            for node in ast.walk(tree):
+                if (
+                    isinstance(node, ast.ImportFrom)
+                    and node.module == "coachledger.ids"
+                    and {a.name for a in node.names} & {"client_id", "stream_of"}
+                ):
+                    users.add(str(path.relative_to(ROOT)))
+    assert users - PUBLIC_ID_USERS == set(), "derive stream ids with the ledger's StreamIds"
+    assert "src/coachledger/services/transfer/export.py" in users  # the scan finds them
