@@ -326,15 +326,27 @@ def old_ledger(tmp_path: Path) -> Path:
 EXPECTED = json.loads((FIXTURE / "expected.json").read_text())
 
 
+# Event fields added since the fixture was written, read from its events as their default (null):
+# left out where they hold it, to compare with what that version printed.
+LATER_FIELDS = ("via",)  # check-ins (issue 16): MeasurementRecorded, FeedbackReceived
+
+
+def as_then(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {**e, "data": {k: v for k, v in e["data"].items() if not (k in LATER_FIELDS and v is None)}} for e in events
+    ]
+
+
 def reads_as_before(cli: Cli, tmp_path: Path) -> None:
     assert cli.json("verify") == EXPECTED["verify"]
     assert cli.json("progress", "ana-lopez", "--as-of", "2026-06-01") == EXPECTED["progress"]
-    assert cli.json("timeline", "ana-lopez") == EXPECTED["timeline_ana"]
-    assert cli.json("timeline", "zoe-quint") == EXPECTED["timeline_zoe"]
+    for client, expected in (("ana-lopez", EXPECTED["timeline_ana"]), ("zoe-quint", EXPECTED["timeline_zoe"])):
+        timeline = cli.json("timeline", client)
+        assert {**timeline, "events": as_then(timeline["events"])} == expected
     names = [(c["client"], c["name"]) for c in cli.json("client", "list")["clients"]]
     assert names == [(c["client"], c["name"]) for c in EXPECTED["clients"]["clients"]]
     header, events = export_of(cli, tmp_path / "old.jsonl")
-    assert (header, events) == (EXPECTED["export_header"], EXPECTED["export_events"])
+    assert (header, as_then(events)) == (EXPECTED["export_header"], EXPECTED["export_events"])
 
 
 def test_an_old_uuid5_ledger_reads_writes_verifies_and_exports_as_before(
