@@ -163,6 +163,14 @@ def forget(db: Any, stream: str, key: int | None) -> None:
     db.execute("DELETE FROM kpi_versions WHERE client_key = ?", (key,))
 
 
+def kpi_ids(db: ViewDB, key: int) -> list[str]:
+    """The ids of a client's KPIs (to name the closest to a mistyped one)."""
+    rows = db.execute(
+        "SELECT DISTINCT kpi FROM kpi_versions WHERE client_key = ? ORDER BY kpi", (key,)
+    ).fetchall()
+    return [kpi for (kpi,) in rows]
+
+
 def versions(db: ViewDB, key: int, kpi: str) -> list[KpiVersion]:
     """Every version of one KPI's definition: what each event changed and the definition after it.
 

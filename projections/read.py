@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from coachledger.adapters.ciphers import CLEAR, open_decryptor
-from coachledger.errors import ClientNotFound, ClientWasForgotten, DomainError
+from coachledger.errors import ClientNotFound, ClientWasForgotten, DomainError, did_you_mean
 from coachledger.ids import stream_of
 from coachledger.projections import (
     clients,
@@ -164,7 +164,8 @@ class ReadSide:
         c = self.client(slug)
         versions = history.versions(self.db, c["key"], kpi)
         if not versions:
-            raise DomainError(f"unknown KPI '{kpi}' for client '{slug}'")
+            hint = did_you_mean(kpi, history.kpi_ids(self.db, c["key"]))
+            raise DomainError(f"unknown KPI '{kpi}' for client '{slug}'{hint}")
         return HistoryDoc(slug, kpi, versions)
 
     def timeline(
