@@ -204,10 +204,14 @@ class ReadSide:
     ) -> dict[str, Any]:
         moment = as_of or now()
         rows = []
-        for c in clients.all_clients(self.db, coach):
+        for c in clients.all_clients(self.db, coach if known_at is None else None):
             known = self.known_seq(c["stream"], known_at)
             if known == 0:
                 continue
+            if known is not None:  # the coach as known then (a later handover not yet)
+                c = followup.client_as_known(self.db, c, known)
+                if coach is not None and c["coach"] != coach:
+                    continue
             items = progress.client_progress(self.db, c["key"], moment, known)
             fb = journal.feedback(self.db, c["key"], known, iso(moment))
             celebrated = {m.target for m in journal.milestones(self.db, c["key"], known) if m.kind == "goal"}
