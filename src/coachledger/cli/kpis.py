@@ -187,20 +187,26 @@ def template_list(as_json: bool) -> None:
 
 @template_group.command("show")
 @click.argument("name")
-def template_show(name: str) -> None:
+@json_option
+def template_show(name: str, as_json: bool) -> None:
     """Print a KPI template (a shipped name or a file) as TOML, to copy and adapt.
+
+    With --json: its name, description and KPI tables as written (TOML dates as ISO text).
 
     \b
     Example:
       coachledger kpi template show job-satisfaction > my-template.toml
+      coachledger kpi template show career-essentials --json
     """
     # lazy: the templates (TOML, package data) only for the template commands
     from importlib import resources
 
     from coachledger.services import templates
 
-    templates.load(name)  # refuses an unknown or malformed one
-    if name in templates.shipped():
+    found = templates.load(name)  # refuses an unknown or malformed one
+    if as_json:
+        emit_json({"template": found.name, "description": found.description, "kpis": found.as_written()})
+    elif name in templates.shipped():
         click.echo(
             (resources.files("coachledger") / "templates" / f"{name}.toml").read_text("utf-8"), nl=False
         )
