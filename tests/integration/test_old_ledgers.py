@@ -51,11 +51,11 @@ def old_reads() -> list[tuple[list[str], Any]]:
     return [(line["read"], line["json"]) for line in map(json.loads, lines)]
 
 
-def restore(path: Path) -> Path:
+def restore(path: Path, fixture: str = "ledger-v0.1.0.sql") -> Path:
     """The 0.1.0 store, as a SQLite file again."""
     conn = sqlite3.connect(path)
     try:
-        conn.executescript((FIXTURES / "ledger-v0.1.0.sql").read_text("utf-8"))
+        conn.executescript((FIXTURES / fixture).read_text("utf-8"))
     finally:
         conn.close()
     path.chmod(0o600)
@@ -172,6 +172,25 @@ def test_a_0_1_0_ledger_takes_the_loops_new_events(old: Cli) -> None:
     assert old.json("progress", "ana-lopez")["confidence"][0]["confidence"] == 7
     goals = {g["goal"]: g["status"] for g in old.json("goal", "list", "ana-lopez")["goals"]}
     assert goals == {"lead-team": "open", "balance": "achieved"}
+
+
+def test_a_client_snapshotted_by_0_1_0_takes_new_events_after_its_snapshot(tmp_path: Path) -> None:
+    """0.1.0 kept a snapshot of Dan at version 100 (of 123): a write loads it, then the rest."""
+    dan = Cli(str(restore(tmp_path / "snapshot.sqlite", "ledger-v0.1.0-snapshot.sql")))
+    with sqlite3.connect(dan.store) as conn:
+        assert conn.execute("SELECT originator_version FROM stored_snapshots").fetchall() == [(100,)]
+
+    assert dan.out("measure", "record", "dan-weber", "stress", "3", "--confidence", "8") == "m121"
+    assert dan.out("action", "add", "dan-weber", "Keep the Friday walk", "--kpi", "stress") == "a1"
+    dan.run("session", "log", "dan-weber", "--notes", "Weekly review", "--action", "Sleep by eleven")
+    dan.run("session", "retract", "dan-weber", "s1", "--reason", "held next week")
+    dan.run("kpi", "adjust", "dan-weber", "stress", "--cadence", "weekly", "--reason", "weekly check-ins")
+
+    assert dan.out("verify").startswith("Ledger intact: 129 events verified")
+    stress = dan.json("progress", "dan-weber")["kpis"][0]
+    assert (stress["current"], stress["measurements"], stress["status"]) == (3, 121, "achieved")
+    assert [a["action"] for a in dan.json("action", "list", "dan-weber")["actions"]] == ["a1", "a2"]
+    assert dan.json("kpi", "list", "dan-weber")["kpis"][0]["cadence"] == "weekly"
 
 
 # -- its export, on every store -------------------------------------------------------------------
