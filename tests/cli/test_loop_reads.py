@@ -190,3 +190,38 @@ def test_due_and_portfolio_name_clients_and_coaches_as_known_then(practice: Coac
     assert portfolio["clients"] == 1
     assert practice.cli.json("portfolio", "--coach", "maria")["clients"] == 0
     assert practice.cli.json("portfolio", "--coach", "li")["clients"] == 1
+
+
+def test_client_and_kpi_reads_take_as_of_and_known_at(practice: Coach) -> None:
+    registered = (practice.clock() - timedelta(seconds=1)).isoformat()  # before ben, after ana's journey
+    practice.clock.move_to("2026-03-05T10:00:00Z")
+    practice("client", "add", "ben", "--name", "Ben", "--coach", "li")
+    practice("kpi", "adjust", "ana", "satisfaction", "--target", "9", "--cadence", "14d", "--reason", "r",
+             "--at", "2026-03-01")  # fmt: skip
+    practice("client", "rename", "ana", "--name", "Ana García", "--reason", "married name")
+    practice("measure", "record", "ana", "satisfaction", "9", "--at", "2026-01-06")
+
+    listed = practice.cli.json("client", "list", "--known-at", registered)["clients"]
+    assert [(c["client"], c["name"]) for c in listed] == [("ana", "Ana")]
+    assert [c["client"] for c in practice.cli.json("client", "list", "--coach", "li")["clients"]] == ["ben"]
+    statuses = {c["client"]: c["status"] for c in practice.cli.json("client", "list", "--as-of", "2026-01-05")["clients"]}
+    assert statuses == {"ana": "no-data", "ben": "no-kpis"}
+    assert practice.cli.json("client", "list", "--as-of", "2026-01-07")["clients"][0]["status"] == "achieved"
+
+    kpis = practice.cli.json("kpi", "list", "ana", "--as-of", "2026-02-01")
+    assert (kpis["as_of"][:10], kpis["kpis"][0]["target"], kpis["kpis"][0]["cadence"]) == ("2026-02-01", 8, "weekly")
+    later = practice.cli.json("kpi", "list", "ana", "--as-of", "2026-03-02")["kpis"][0]
+    assert (later["target"], later["cadence"], later["versions"]) == (9, "14d", 2)
+    before = practice.cli.json("kpi", "list", "ana", "--as-of", "2026-03-02", "--known-at", registered)["kpis"][0]
+    assert (before["target"], before["versions"]) == (8, 1)
+
+    assert len(practice.cli.json("history", "ana", "satisfaction")["versions"]) == 2
+    assert len(practice.cli.json("history", "ana", "satisfaction", "--known-at", registered)["versions"]) == 1
+
+    shown = practice.cli.json("client", "show", "ana", "--known-at", registered)
+    assert (shown["name"], shown["sessions"], shown["feedback"]) == ("Ana", 1, 1)
+    assert practice.cli.json("client", "show", "ana")["name"] == "Ana García"
+    assert practice.cli.json("client", "show", "ana", "--as-of", "2026-01-04")["sessions"] == 0
+    assert practice.refused("client", "show", "ben", "--known-at", "2026-01-05T10:00:00Z") == (
+        "Error: client 'ben' was not registered yet at 2026-01-05T10:00:00.000000+00:00"
+    )

@@ -336,16 +336,19 @@ def retire(env: Env, client: str, kpi_id: str, reason: str, at: datetime | None)
 
 @kpi.command("list")
 @click.argument("client", shell_complete=complete_client)
+@click.option("--as-of", type=MOMENT, help="Effective date: what was true then (default: now).")
+@click.option("--known-at", type=MOMENT, help="Recording time: only what had been recorded by then.")
 @json_option
 @pass_env
-def list_(env: Env, client: str, as_json: bool) -> None:
-    """List the KPIs of CLIENT with their current definition.
+def list_(env: Env, client: str, as_of: datetime | None, known_at: datetime | None, as_json: bool) -> None:
+    """List the KPIs of CLIENT with their current definition (the one in force at --as-of).
 
     \b
     Example:
       coachledger kpi list ana-lopez --json
+      coachledger kpi list ana-lopez --as-of 2026-03-01 --known-at 2026-03-02
     """
     # lazy: 'kpi template' and the writes never render a KPI list
     from coachledger.cli.render import render_kpi_list
 
-    render_kpi_list(env, client, as_json)
+    render_kpi_list(env, client, as_json, as_of, known_at)

@@ -78,16 +78,20 @@ def progress(
 @click.command()
 @click.argument("client", shell_complete=complete_client)
 @click.argument("kpi", shell_complete=complete_kpi)
+@known_at_option
 @json_option
 @pass_env
-def history(env: Env, client: str, kpi: str, as_json: bool) -> None:
+def history(env: Env, client: str, kpi: str, known_at: datetime | None, as_json: bool) -> None:
     """Every definition version of a KPI: field-level changes, reason, actor, both times.
+
+    With --known-at, the versions recorded by then.
 
     \b
     Example:
       coachledger history ana-lopez satisfaction
+      coachledger history ana-lopez satisfaction --known-at 2026-03-02
     """
-    doc = read_side(env).history(client, kpi)
+    doc = read_side(env).history(client, kpi, known_at)
     if as_json:
         emit_json(doc)
         return
