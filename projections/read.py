@@ -234,10 +234,11 @@ class ReadSide:
                 c = followup.client_as_known(self.db, c, known)
                 if coach is not None and c["coach"] != coach:
                     continue
-            items = progress.client_progress(self.db, c["key"], moment, known)
+            facts = progress.Facts(self.db, c["key"], known, effective_until=moment)
+            items = [facts.progress(kpi, moment) for kpi in facts.kpis()]
             fb = journal.feedback(self.db, c["key"], known, iso(moment))
             celebrated = {m.target for m in journal.milestones(self.db, c["key"], known) if m.kind == "goal"}
-            states = goals.goal_states(self.db, c["key"], iso(moment) or "", known)
+            states = self._goal_states(c["key"], moment, known, facts, items)  # with their roll-up
             rows.append((c, items, fb, states, celebrated))
         return {"coach": coach, "as_of": iso(moment), "known_at": iso(known_at), **portfolio_of(rows)}
 
@@ -321,11 +322,17 @@ def portfolio_of(
     satisfaction: list[float] = []
     goal_kpis = goal_kpis_met = goal_count = goals_met = goals_abandoned = 0
     ratings: list[int] = []
+    open_progress: list[float] = []  # the rolled-up progress of each open goal that has one
     for _c, items, fb, states, celebrated in rows:
         met, counted = goals.goal_rate(states, celebrated)
         goal_count += counted
         goals_met += met
         goals_abandoned += sum(1 for g in states if g.status == "abandoned")
+        open_progress += [
+            g.progress_pct
+            for g in states
+            if g.status != "abandoned" and not goals.achieved(g, celebrated) and g.progress_pct is not None
+        ]
         ratings += [f.rating for f in fb]
         promos = [i for i in items if i.category == Category.PROMOTION]
         if promos:
@@ -354,6 +361,7 @@ def portfolio_of(
         "goals_achieved": goals_met,
         "goals_open": goal_count - goals_met,
         "goals_abandoned": goals_abandoned,
+        "average_open_goal_progress_pct": _round1(statistics.fmean(open_progress)) if open_progress else None,
         "average_feedback": _round1(statistics.fmean(ratings)) if ratings else None,
         "feedback_count": len(ratings),
     }

@@ -80,6 +80,7 @@ def test_example_3_what_is_due(cli: Cli, clock: FrozenDateTimeFactory) -> None:
 def test_example_4_goal_roll_up_and_portfolio(cli: Cli, clock: FrozenDateTimeFactory) -> None:
     says(
         "Its progress_pct = (2 * 50 + 1 * 100) / (2 + 1) = 66.7.",
+        "the open goals' average progress is 66.7 (`exam` has none)",
         "goals_achieved 2 (`lead-team`, `grow`), goals_open 1, goals_abandoned 1",
         "goal_achievement_rate_pct = 100 * 2 / 3 = 66.7.",
     )
@@ -102,8 +103,10 @@ def test_example_4_goal_roll_up_and_portfolio(cli: Cli, clock: FrozenDateTimeFac
     progress = {k["kpi"]: k["progress_pct"] for k in cli.json("progress", "ana")["kpis"]}
     assert progress == {"salary": 50.0, "reports": 125.0, "network": None}
 
+    assert cli.json("portfolio")["average_open_goal_progress_pct"] == 66.7
     cli.run("goal", "achieve", "ana", "lead-team")
     portfolio = cli.json("portfolio")
+    assert portfolio["average_open_goal_progress_pct"] is None
     assert (
         portfolio["goals_achieved"],
         portfolio["goals_open"],

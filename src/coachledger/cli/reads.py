@@ -272,6 +272,7 @@ def portfolio(
         ("median salary change %", "median_salary_change_pct"),
         ("average satisfaction change", "average_satisfaction_change"),
         ("goal achievement rate %", "goal_achievement_rate_pct"),
+        ("open goals' average progress %", "average_open_goal_progress_pct"),
         ("average feedback (1-5)", "average_feedback"),
     )
     goals = f"{doc['goals_achieved']} achieved, {doc['goals_open']} open, {doc['goals_abandoned']} abandoned"
