@@ -6,9 +6,8 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from coachledger.adapters.ciphers import CLEAR, open_decryptor
+from coachledger.adapters.ciphers import CLEAR, LedgerKeys, ledger_keys
 from coachledger.errors import ClientNotFound, ClientWasForgotten, DomainError, did_you_mean
-from coachledger.ids import stream_of
 from coachledger.projections import (
     clients,
     followup,
@@ -56,7 +55,9 @@ class ReadSide:
 
     def __init__(self, settings: Any, *, catch_up: bool = True) -> None:
         self.db: ViewDB = open_views(settings)
-        self.decrypt = read_decryptor(settings)
+        keys = ledger_keys(settings)
+        self.decrypt = _decryptor(keys)
+        self.stream_of = keys.ids.stream_of  # the ledger's stream id of a slug
         if catch_up:
             runner.current(self.db, self.decrypt)
 
@@ -66,7 +67,7 @@ class ReadSide:
     # -- clients ----------------------------------------------------------
 
     def client(self, slug: str, *, forgotten_ok: bool = False) -> dict[str, Any]:
-        stream = stream_of(slug)
+        stream = self.stream_of(slug)
         found = clients.one_client(self.db, stream)
         if found is not None:
             return found
@@ -259,7 +260,11 @@ class ReadSide:
 
 def read_decryptor(settings: Any) -> Any:
     """What the read side decrypts events with: None when the store keeps them in clear."""
-    decrypt = open_decryptor(settings)
+    return _decryptor(ledger_keys(settings))
+
+
+def _decryptor(keys: LedgerKeys) -> Any:
+    decrypt = keys.decrypt
     return None if decrypt is CLEAR else decrypt  # None: the events are stored in clear
 
 

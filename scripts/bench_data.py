@@ -276,7 +276,6 @@ def generate(
     indexed exactly as the write side does it; big clients then get a snapshot, as they
     would have had from regular writes (every 100 versions).
     """
-    from coachledger.ids import client_id
     from coachledger.services.bootstrap import open_ledger
     from coachledger.settings import Settings
 
@@ -313,9 +312,9 @@ def generate(
     if snapshots:
         # As regular writes would have left them: one every 100 versions (the Ledger's interval).
         for slug in [*slugs, *([big] if big else [])]:
-            version = versions[client_id(slug)]
+            version = versions[ledger.ids.client_id(slug)]
             if version >= 100:
-                ledger.take_snapshot(client_id(slug), version=version // 100 * 100)
+                ledger.take_snapshot(ledger.ids.client_id(slug), version=version // 100 * 100)
     with contextlib.suppress(Exception):
         ledger.close()
     return Ledger(url=url, events=total, clients=slugs, big=big, kinds=kinds)

@@ -25,7 +25,8 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.persistence import InfrastructureFactory, IntegrityError, OperationalError
 
 from coachledger.adapters.codec import MsgspecMapper
-from coachledger.domain import Client, ClientNotFound, DuplicateId, client_id
+from coachledger.domain import Client, ClientNotFound, DuplicateId
+from coachledger.ids import PUBLIC, StreamIds
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 200
@@ -43,9 +44,11 @@ class Ledger(Application[UUID]):
         factory: Callable[[Any], InfrastructureFactory[Any]],
         actor: str,
         cipher_for: Any = None,
+        ids: StreamIds = PUBLIC,
     ) -> None:
         self._factory_class = factory
         self._cipher_for = cipher_for
+        self.ids = ids  # how this ledger derives a client's stream id from its slug
         self.actor = actor
         super().__init__(env)
 
@@ -59,9 +62,9 @@ class Ledger(Application[UUID]):
 
     def client(self, slug: str) -> Client:
         try:
-            return self.repository.get(client_id(slug), projector_func=_project)  # type: ignore[no-any-return]
+            return self.repository.get(self.ids.client_id(slug), projector_func=_project)  # type: ignore[no-any-return]
         except _OlderSnapshot:  # taken before sessions, feedback and actions had ids: replay it all
-            return self._replayed(client_id(slug), None)  # type: ignore[no-any-return]
+            return self._replayed(self.ids.client_id(slug), None)  # type: ignore[no-any-return]
         except AggregateNotFoundError:
             raise ClientNotFound(slug) from None
 
@@ -80,7 +83,7 @@ class Ledger(Application[UUID]):
             self.snapshots.put([snapshot_class.take(aggregate)])
 
     def exists(self, slug: str) -> bool:
-        return bool(self.recorder.select_events(client_id(slug), limit=1))
+        return bool(self.recorder.select_events(self.ids.client_id(slug), limit=1))
 
     def change(self, slug: str, command: Callable[[Client], T]) -> T:
         """Run a command on a freshly loaded client and save it; after a lost race, again
@@ -156,7 +159,7 @@ class Ledger(Application[UUID]):
     # -- commands ---------------------------------------------------------
 
     def add_client(self, slug: str, name: str, coach: str | None) -> str:
-        client = Client.register(self.actor, slug, name, coach)
+        client = Client.register(self.actor, slug, name, coach, self.ids.client_id(slug))
         try:
             self.save(client)
         except IntegrityError:

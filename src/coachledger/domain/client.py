@@ -109,11 +109,15 @@ class Client(GoalCommands, FollowUps, Guards, Aggregate):
     # -- commands ---------------------------------------------------------
 
     @classmethod
-    def register(cls, actor: str, slug: str, name: str, coach: str | None) -> Client:
+    def register(
+        cls, actor: str, slug: str, name: str, coach: str | None, stream_id: UUID | None = None
+    ) -> Client:
+        """A new client; ``stream_id``: the ledger's id for the slug (default: the public uuid5)."""
         check_id("client", slug)
         if not name.strip():
             raise InvalidValue("client name must not be empty")
-        return cls(actor=actor, slug=slug, name=name.strip(), coach=coach)
+        stream_id = stream_id or client_id(slug)
+        return cls._create(cls.Registered, id=stream_id, actor=actor, slug=slug, name=name.strip(), coach=coach)
 
     def set_goal(self, actor: str, goal: str, text: str, horizon: str, due: datetime | None = None) -> None:
         self._check_writable()
