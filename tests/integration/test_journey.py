@@ -56,7 +56,8 @@ def every_read(cli: Cli, known_at: str, slugs: tuple[str, ...] = ("ana-lopez", "
     for slug in slugs:
         commands += [
             ("client", "show", slug),
-            ("kpi", "list", slug),
+            ("kpi", "list", slug, "--as-of", AS_OF),
+            ("kpi", "list", slug, "--as-of", LATER, "--known-at", known_at),
             ("progress", slug, "--as-of", AS_OF),
             ("progress", slug, "--as-of", AS_OF, "--known-at", known_at),
             ("goal", "list", slug, "--as-of", AS_OF),
