@@ -56,11 +56,17 @@ EVENT_ROWS = (
 )
 
 
-JOURNEY_EVENTS = 37  # the events ``a_journey`` records (20, 6 of the goal lifecycle and confidence, 11 of actions and fixes)
+# The events ``a_journey`` records (20, 6 of the goal lifecycle and confidence, 11 of actions and
+# fixes, 4 of a whole adjustment with cadence and weight, a confidence drop, a re-baseline, a contact cleared).
+JOURNEY_EVENTS = 41
 
 
 def a_journey(cli: Cli) -> None:
-    """Two clients, two coaches, and every kind of event the ledger knows."""
+    """Two clients, two coaches, and every kind of event the ledger knows (but the erasure of a
+    client on request, which ends a stream: ``forget``), each field given a value somewhere.
+
+    ``tests/integration/test_journey.py`` fails when an event of the catalogue is missing here.
+    """
     cli.run("client", "add", "ana-lopez", "--name", "Ana López", "--coach", "maria")
     cli.run("client", "add", "ben-okafor", "--name", "Ben Okafor", "--coach", "li", actor="li")
     cli.run("goal", "add", "ana-lopez", "lead-team", "--text", "Lead a team of five")
@@ -68,12 +74,13 @@ def a_journey(cli: Cli) -> None:
         "kpi", "define", "ana-lopez", "satisfaction", "--name", "Job satisfaction",
         "--category", "job-satisfaction", "--unit", "points", "--direction", "increase",
         "--target", "4", "--due", "2030-12-31", "--scale", "1..5", "--goal", "lead-team",
-        "--dimension", "personal",
+        "--dimension", "personal", "--cadence", "weekly", "--weight", "2", "--method", "Pulse survey",
+        "--defined-by", "client",
     )  # fmt: skip
     cli.run(
         "kpi", "define", "ana-lopez", "salary", "--name", "Base salary", "--category", "salary",
         "--unit", "EUR", "--direction", "increase", "--target", "85000", "--due", "2031-06-30",
-        "--horizon", "long",
+        "--horizon", "long", "--cadence", "quarterly", "--goal", "lead-team",
     )  # fmt: skip
     cli.run("kpi", "baseline", "ana-lopez", "satisfaction", "2", "--at", "2026-01-01")
     cli.run("kpi", "baseline", "ana-lopez", "salary", "72000.50", "--at", "2026-01-01")
@@ -94,7 +101,10 @@ def a_journey(cli: Cli) -> None:
     # the goal lifecycle and check-in confidence
     cli.run("measure", "record", "ana-lopez", "satisfaction", "8", "--at", "2026-03-20", "--confidence", "6")
     cli.run("goal", "add", "ana-lopez", "move-abroad", "--text", "Work abroad", "--due", "2028-01-01")
-    cli.run("goal", "adjust", "ana-lopez", "lead-team", "--text", "Lead a team of six", "--reason", "grew")
+    cli.run(
+        "goal", "adjust", "ana-lopez", "lead-team", "--text", "Lead a team of six", "--horizon", "short",
+        "--due", "2029-12-31", "--reason", "grew",
+    )  # fmt: skip
     cli.run("goal", "achieve", "ana-lopez", "lead-team", "--note", "Leads six")
     cli.run("goal", "abandon", "ana-lopez", "move-abroad", "--reason", "family")
     cli.run("goal", "reopen", "ana-lopez", "move-abroad", "--reason", "offer from Lisbon")
@@ -115,10 +125,27 @@ def a_journey(cli: Cli) -> None:
         "client", "update", "ana-lopez", "--coach", "li", "--contact", "ana@example.org", "--reason", "leave"
     )
     cli.run("session", "log", "ana-lopez", "--notes", "Twice", "--at", "2026-03-20")
-    cli.run("session", "amend", "ana-lopez", "s1", "--notes", "Talked ü", "--reason", "typo")
+    cli.run(
+        "session", "amend", "ana-lopez", "s1", "--notes", "Talked ü", "--at", "2026-03-19", "--kpi", "satisfaction",
+        "--reason", "typo",
+    )  # fmt: skip
     cli.run("session", "retract", "ana-lopez", "s2", "--reason", "logged twice")
     cli.run("feedback", "retract", "ben-okafor", "f1", "--reason", "other client", actor="li")
     cli.run("milestone", "retract", "ana-lopez", "lead-team", "--reason", "too early")
+    # Cadence, weight and every other field of a definition changed part-way; a check-in whose
+    # confidence dropped by 4 points; a re-baseline; a contact cleared.
+    cli.run(
+        "kpi", "adjust", "ana-lopez", "satisfaction", "--cadence", "14d", "--weight", "0.5",
+        "--name", "Job satisfaction (pulse)", "--target", "8", "--due", "2031-01-31", "--method", "Monthly pulse",
+        "--dimension", "professional", "--horizon", "long", "--goal", "lead-team",
+        "--reason", "every two weeks", "--at", "2026-03-21",
+    )  # fmt: skip
+    cli.run("measure", "record", "ana-lopez", "satisfaction", "7.5", "--at", "2026-03-28", "--confidence", "2")
+    cli.run(
+        "kpi", "baseline", "ana-lopez", "satisfaction", "2.5", "--at", "2026-01-01", "--source", "survey",
+        "--reason", "survey re-scored",
+    )  # fmt: skip
+    cli.run("client", "update", "ana-lopez", "--contact", "", "--reason", "no e-mail please")
 
 
 CHECKIN_EVENTS = 8  # the events ``check_ins`` records

@@ -66,5 +66,5 @@ def did_you_mean(word: str, known: Iterable[str]) -> str:
     # lazy: difflib only for a mistyped id
     import difflib
 
-    close = difflib.get_close_matches(word, list(known), n=3, cutoff=0.6)
+    close = difflib.get_close_matches(word, [k for k in known if k != word], n=3, cutoff=0.6)
     return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""

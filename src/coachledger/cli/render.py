@@ -12,6 +12,8 @@ from coachledger.cli.common import Env, emit_json, fmt_number
 from coachledger.vocab import Status
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from coachledger.projections.models import ProgressDoc
 
 STATUS_COLOURS: dict[str, str] = {
@@ -107,8 +109,14 @@ def csv_value(value: Any) -> Any:
     return value
 
 
-def render_client_list(env: Env, as_json: bool, coach: str | None = None) -> None:
-    rows = read_side(env).client_list(coach)
+def render_client_list(
+    env: Env,
+    as_json: bool,
+    coach: str | None = None,
+    as_of: datetime | None = None,
+    known_at: datetime | None = None,
+) -> None:
+    rows = read_side(env).client_list(coach, as_of, known_at)
     if as_json:
         emit_json({"clients": rows})
         return
@@ -122,8 +130,10 @@ def render_client_list(env: Env, as_json: bool, coach: str | None = None) -> Non
     )
 
 
-def render_kpi_list(env: Env, client: str, as_json: bool) -> None:
-    doc = read_side(env).kpi_list(client)
+def render_kpi_list(
+    env: Env, client: str, as_json: bool, as_of: datetime | None = None, known_at: datetime | None = None
+) -> None:
+    doc = read_side(env).kpi_list(client, as_of, known_at)
     doc["kpis"] = with_shown_status(doc["kpis"])
     if as_json:
         emit_json(doc)
@@ -152,11 +162,13 @@ def render_kpi_list(env: Env, client: str, as_json: bool) -> None:
     )
 
 
-def render_client_show(env: Env, client: str, as_json: bool) -> None:
+def render_client_show(
+    env: Env, client: str, as_json: bool, as_of: datetime | None = None, known_at: datetime | None = None
+) -> None:
     rs = read_side(env)
-    c = rs.client(client)
-    kpis = with_shown_status(rs.kpi_list(client)["kpis"])
-    journal = rs.journal(client)
+    c = rs.client_as_known(client, known_at)
+    kpis = with_shown_status(rs.kpi_list(client, as_of, known_at)["kpis"])
+    journal = rs.journal(client, as_of, known_at)
     doc = {
         "client": client,
         "name": c["name"],

@@ -175,7 +175,7 @@ class Client(GoalCommands, FollowUps, CheckinCommands, Guards, Aggregate):
         if not name.strip():
             raise InvalidValue("KPI name must not be empty")
         if goal is not None and goal not in self.goals:
-            raise UnknownId(f"unknown goal '{goal}' for client '{self.slug}'")
+            raise UnknownId(f"unknown goal '{goal}' for client '{self.slug}'{did_you_mean(goal, self.goals)}")
         check_scale(scale_min, scale_max)
         check_in_scale("target", target, scale_min, scale_max)
         check_moment("the due date", due)
@@ -328,7 +328,7 @@ class Client(GoalCommands, FollowUps, CheckinCommands, Guards, Aggregate):
         check_moment("the effective date", effective_at)
         check_moment("the due date", due)
         if goal is not None and goal not in self.goals:
-            raise UnknownId(f"unknown goal '{goal}' for client '{self.slug}'")
+            raise UnknownId(f"unknown goal '{goal}' for client '{self.slug}'{did_you_mean(goal, self.goals)}")
         if name is not None and not name.strip():
             raise InvalidValue("KPI name must not be empty")
         if scale_min is not None:
@@ -430,7 +430,8 @@ class Client(GoalCommands, FollowUps, CheckinCommands, Guards, Aggregate):
         elif target in self.goals:
             kind = "goal"
         else:
-            raise UnknownId(f"'{target}' is neither a KPI nor a goal of client '{self.slug}'")
+            hint = did_you_mean(target, [*self.kpis, *self.goals])
+            raise UnknownId(f"'{target}' is neither a KPI nor a goal of client '{self.slug}'{hint}")
         if target in self.celebrated:
             raise DuplicateId(f"the milestone of '{target}' was already celebrated")
         self.trigger_event(self.MilestoneCelebrated, actor=actor, target=target, kind=kind, note=note)
@@ -465,7 +466,10 @@ class Client(GoalCommands, FollowUps, CheckinCommands, Guards, Aggregate):
         try:
             entry = self.measurements[measurement_id]
         except KeyError:
-            raise UnknownId(f"unknown measurement '{measurement_id}' for client '{self.slug}'") from None
+            hint = did_you_mean(measurement_id, self.measurements)
+            raise UnknownId(
+                f"unknown measurement '{measurement_id}' for client '{self.slug}'{hint}"
+            ) from None
         if entry[2]:
             raise InvalidValue(f"measurement '{measurement_id}' was retracted")
         return entry

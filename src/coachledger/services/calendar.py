@@ -66,7 +66,8 @@ def ics(document: dict[str, Any]) -> bytes:
     for item in document["items"]:
         summary, description = _describe(item)
         todo = Todo()
-        ident = item.get("kpi") or item.get("id") or ""
+        # An action by its id (two actions may share a KPI and a due date), a check-in by its KPI.
+        ident = item.get("action") or item.get("kpi") or ""
         todo.add("uid", f"{item['kind']}-{item['client']}-{ident}-{item['due']}@coachledger")
         todo.add("dtstamp", stamp)
         todo.add("summary", summary)

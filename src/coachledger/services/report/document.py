@@ -15,6 +15,7 @@ from typing import Any
 
 from coachledger import __version__
 from coachledger.projections import calc, clients, followup, goals, history, journal, progress, report_data
+from coachledger.projections.advice import CONFIDENCE_DROP
 from coachledger.projections.models import (
     Feedback,
     Goal,
@@ -175,6 +176,9 @@ def build_report(
             {
                 "kpi": kpi,
                 "points": [{"effective_at": r.effective_at, "confidence": r.confidence} for r in rows],
+                # the trend: first to latest check-in, and whether the latest fell by an agenda's drop
+                "change": rows[-1].confidence - rows[0].confidence,
+                "dropped": len(rows) > 1 and rows[-2].confidence - rows[-1].confidence >= CONFIDENCE_DROP,
             }
             for kpi, rows in progress.confidences(rs.db, key, known, moment).items()
         ],

@@ -11,9 +11,10 @@ from typing import Any
 
 from coachledger.projections import calc
 from coachledger.services.report.document import ReportDoc
-from coachledger.services.report.svg import chart_svg
+from coachledger.services.report.svg import chart_svg, spark_svg
 from coachledger.services.report.text import (
     PROGRESS_HEADERS,
+    confidence_trend,
     day,
     definition_text,
     esc,
@@ -411,12 +412,13 @@ def _receipt_html(r: dict[str, Any] | None, content: str) -> str:
 
 
 def _confidence_html(confidence: list[dict[str, Any]]) -> str:
-    """Each KPI's confidence (0..10) of reaching its target, check-in by check-in."""
+    """Each KPI's confidence (0..10) of reaching its target: its trend drawn and said, check-in by check-in."""
     return _html_table(
-        ("KPI", "Check-ins (date: confidence)"),
+        ("KPI", "Trend", "Check-ins (date: confidence)"),
         [
             (
                 esc(c["kpi"]),
+                spark_svg([p["confidence"] for p in c["points"]]) + " " + esc(confidence_trend(c)),
                 esc(", ".join(f"{day(p['effective_at'])}: {p['confidence']}" for p in c["points"])),
             )
             for c in confidence

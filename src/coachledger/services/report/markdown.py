@@ -8,6 +8,7 @@ from typing import Any
 from coachledger.services.report.document import ReportDoc
 from coachledger.services.report.text import (
     PROGRESS_HEADERS,
+    confidence_trend,
     day,
     definition_text,
     history_cells,
@@ -157,9 +158,13 @@ def render_markdown(doc: ReportDoc) -> str:
             "",
         ]
         out += _md_table(
-            ("KPI", "Check-ins (date: confidence)"),
+            ("KPI", "Trend", "Check-ins (date: confidence)"),
             [
-                (c["kpi"], ", ".join(f"{day(p['effective_at'])}: {p['confidence']}" for p in c["points"]))
+                (
+                    c["kpi"],
+                    confidence_trend(c),
+                    ", ".join(f"{day(p['effective_at'])}: {p['confidence']}" for p in c["points"]),
+                )
                 for c in doc["confidence"]
             ],
         )
