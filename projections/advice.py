@@ -19,10 +19,13 @@ from coachledger.vocab import Dimension, Direction, Horizon, Status
 ATTENTION = (Status.OFF_TRACK, Status.AT_RISK, Status.OVERDUE)
 
 
-def findings(rs: ReadSide, slug: str, moment: datetime | None = None) -> list[Finding]:
+def findings(
+    rs: ReadSide, slug: str, moment: datetime | None = None, known_at: datetime | None = None
+) -> list[Finding]:
+    """Every finding about ``slug`` as of ``moment`` (default now), from what was recorded by ``known_at``."""
     c = rs.client(slug)
     moment = moment or now()
-    facts = progress.Facts(rs.db, c["key"])
+    facts = progress.Facts(rs.db, c["key"], rs.known_seq(c["stream"], known_at))
     out: list[Finding] = []
 
     def add(kpi: str | None, rule: str, message: str) -> None:

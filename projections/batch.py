@@ -63,6 +63,8 @@ def utc_text(value: str) -> str:
     where the text is the encoder's UTC form already."""
     if len(value) == 27 and value[26] == "Z":  # the encoder's UTC with microseconds
         return value[:26] + "+00:00"
+    if len(value) == 20 and value[19] == "Z":  # ... without: a whole second, as every --at DATE is
+        return value[:19] + ".000000+00:00"
     if len(value) == 32 and value.endswith("+00:00"):
         return value
     return moment(datetime.fromisoformat(value))  # type: ignore[return-value]

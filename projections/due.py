@@ -22,7 +22,7 @@ from typing import Any
 import msgspec
 
 from coachledger.moments import DEFAULT_CADENCE, cadence_days
-from coachledger.projections import clients, followup
+from coachledger.projections import checkins, clients, followup
 
 UNKNOWN = 1 << 62
 
@@ -53,7 +53,11 @@ def due(
 ) -> dict[str, Any]:
     """Everything due by the as-of date + ``within_days``, across the clients (of ``coach``)."""
     known = known_seq(db, known_at)
-    rows = clients.all_clients(db, coach)
+    if known_at is None:
+        rows = clients.all_clients(db, coach)
+    else:  # names and coaches as known then (a later rename or handover not yet)
+        rows = [followup.client_as_known(db, c, known) for c in clients.all_clients(db) if c["key"] <= known]
+        rows = [c for c in rows if coach is None or c["coach"] == coach]
     day = moment.astimezone(UTC).date()
     cut = Cut(
         db,
@@ -196,14 +200,51 @@ def _latest_standing(cut: Cut, key: int, kpi: str) -> str | None:
 
 
 def next_sessions(cut: Cut) -> list[dict[str, Any]]:
-    """Each client's next logged session after the as-of moment, if one is known (for calendars)."""
-    rows = cut.db.execute(
-        "SELECT client_key, min(effective_at) FROM sessions WHERE seq <= ? AND effective_at > ? GROUP BY client_key",
-        (cut.known, cut.moment_text),
+    """Each client's next logged session after the as-of moment, if one is known (for calendars).
+
+    As the journal reads sessions: a retracted session is left out, an amended one counts at its
+    amended date (fixes known at the recording cut).
+    """
+    found = {
+        (int(key), int(seq)): at
+        for key, seq, at in cut.db.execute(
+            "SELECT client_key, seq, effective_at FROM sessions WHERE seq <= ? AND effective_at > ?",
+            (cut.known, cut.moment_text),
+        ).fetchall()
+    }
+    fixes = cut.db.execute(
+        "SELECT client_key, target, change, data FROM record_fixes WHERE kind = 'session' AND seq <= ? "
+        "ORDER BY seq",
+        (cut.known,),
     ).fetchall()
+    numbers: dict[int, dict[str, int]] = {}
+    for key, session, change, data in fixes:
+        key = int(key)
+        if key not in cut.clients:
+            continue
+        if key not in numbers:  # session id (s<n>) -> its seq, for this client
+            ids = followup.numbered(cut.db, "sessions", key, "s", cut.known)
+            numbers[key] = {sid: seq for seq, sid in ids.items()}
+        seq = numbers[key].get(session)
+        if seq is None:
+            continue
+        at = json.loads(data).get("effective_at")
+        if change == "retracted":
+            found[(key, seq)] = ""  # never next
+        elif at is not None and found.get((key, seq)) != "":
+            found[(key, seq)] = at
+    first: dict[int, str] = {}
+    for (key, _), at in found.items():
+        if at > cut.moment_text and (key not in first or at < first[key]):
+            first[key] = at
     out = [
-        {"kind": "session", "client": cut.clients[key]["client"], "client_name": cut.clients[key]["name"], "at": at}
-        for key, at in rows
+        {
+            "kind": "session",
+            "client": cut.clients[key]["client"],
+            "client_name": cut.clients[key]["name"],
+            "at": at,
+        }
+        for key, at in first.items()
         if key in cut.clients
     ]
     return sorted(out, key=lambda s: (s["at"], s["client"]))
@@ -226,4 +267,4 @@ def _text(moment: datetime) -> str:
 
 
 # Where due items come from: each source reads one kind for every client at once.
-SOURCES: list[Source] = [measurement_items, followup.due_actions]
+SOURCES: list[Source] = [measurement_items, followup.due_actions, checkins.due_checkins]

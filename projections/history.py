@@ -163,15 +163,24 @@ def forget(db: Any, stream: str, key: int | None) -> None:
     db.execute("DELETE FROM kpi_versions WHERE client_key = ?", (key,))
 
 
-def versions(db: ViewDB, key: int, kpi: str) -> list[KpiVersion]:
-    """Every version of one KPI's definition: what each event changed and the definition after it.
+def kpi_ids(db: ViewDB, key: int) -> list[str]:
+    """The ids of a client's KPIs (to name the closest to a mistyped one)."""
+    rows = db.execute(
+        "SELECT DISTINCT kpi FROM kpi_versions WHERE client_key = ? ORDER BY kpi", (key,)
+    ).fetchall()
+    return [kpi for (kpi,) in rows]
+
+
+def versions(db: ViewDB, key: int, kpi: str, known_seq: int | None = None) -> list[KpiVersion]:
+    """Every version of one KPI's definition: what each event changed and the definition after it
+    (those recorded by ``known_seq``: each version depends only on the ones before it).
 
     A change back-dated before a later adjustment shows what it changed at its own date.
     """
     rows = db.execute(
         "SELECT seq, kind, recorded_at, effective_at, actor, reason, fields, rescale, factor "
-        "FROM kpi_versions WHERE client_key = ? AND kpi = ? ORDER BY seq",
-        (key, kpi),
+        "FROM kpi_versions WHERE client_key = ? AND kpi = ? AND seq <= ? ORDER BY seq",
+        (key, kpi, known_seq if known_seq is not None else 1 << 62),
     ).fetchall()
     out: list[KpiVersion] = []
     defs: list[calc.DefRow] = []

@@ -20,6 +20,7 @@ from coachledger.vocab import Status
 
 __all__ = [
     "BalanceDoc",
+    "CheckinRow",
     "ClientRow",
     "CoachRow",
     "Feedback",
@@ -287,3 +288,19 @@ class Finding(ReadModel):
     kpi: str | None
     rule: str
     message: str
+
+
+class CheckinRow(ReadModel):
+    """One check-in link or form of a client (``checkin list``): its status at the moment asked."""
+
+    checkin: str
+    kind: str  # link | form
+    kpis: list[str]
+    issued_at: str
+    issued_by: str
+    expires_at: str
+    status: str  # issued | used | expired | revoked
+    uses: int
+    last_used_at: str | None
+    revoked_at: str | None
+    reason: str | None

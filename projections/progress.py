@@ -26,10 +26,10 @@ TABLES = {
     # (the recording time is in event_index) and one index, so that a rebuild writes less.
     "measurements": "CREATE TABLE IF NOT EXISTS measurements (seq INTEGER PRIMARY KEY, client_key INTEGER NOT NULL, "
     "mid TEXT NOT NULL, kpi TEXT NOT NULL, effective_at TEXT NOT NULL, value TEXT NOT NULL, source TEXT, "
-    "note TEXT, actor TEXT NOT NULL, confidence INTEGER)",
+    "note TEXT, actor TEXT NOT NULL, confidence INTEGER, via TEXT)",
     "measurement_changes": "CREATE TABLE IF NOT EXISTS measurement_changes (seq INTEGER PRIMARY KEY, "
     "client_key INTEGER NOT NULL, mid TEXT NOT NULL, kind TEXT NOT NULL, value TEXT, reason TEXT, "
-    "recorded_at TEXT NOT NULL, actor TEXT NOT NULL)",
+    "recorded_at TEXT NOT NULL, actor TEXT NOT NULL, confidence INTEGER, note TEXT)",
 }
 INDEXES = (
     "CREATE INDEX IF NOT EXISTS baselines_by_stream ON baselines (client_key, seq)",
@@ -39,10 +39,10 @@ INDEXES = (
 UNKNOWN = 1 << 62
 # The view rows of events (``registry.on``): builders take events decoded by ``codec.text_decoder``
 # (times and decimals as the stored text).
-_CHANGE = "INSERT INTO measurement_changes VALUES (?,?,?,?,?,?,?,?)"
+_CHANGE = "INSERT INTO measurement_changes VALUES (?,?,?,?,?,?,?,?,?,?)"
 
 
-@on("MeasurementRecorded", "INSERT INTO measurements VALUES (?,?,?,?,?,?,?,?,?,?)")
+@on("MeasurementRecorded", "INSERT INTO measurements VALUES (?,?,?,?,?,?,?,?,?,?,?)")
 def _measured(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
     return (
         seq,
@@ -55,6 +55,7 @@ def _measured(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
         d.note,
         d.actor,
         d.confidence,
+        d.via,
     )
 
 
@@ -66,12 +67,14 @@ def _baseline(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
 
 @on("MeasurementCorrected", _CHANGE)
 def _corrected(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
-    return (seq, key, d.measurement_id, "corrected", d.value, d.reason, utc_text(d.timestamp), d.actor)
+    at = utc_text(d.timestamp)
+    return (seq, key, d.measurement_id, "corrected", d.value, d.reason, at, d.actor, d.confidence, d.note)
 
 
 @on("MeasurementRetracted", _CHANGE)
 def _retracted(seq: int, stream: str, key: int, d: Any) -> tuple[Any, ...]:
-    return (seq, key, d.measurement_id, "retracted", None, d.reason, utc_text(d.timestamp), d.actor)
+    at = utc_text(d.timestamp)
+    return (seq, key, d.measurement_id, "retracted", None, d.reason, at, d.actor, None, None)
 
 
 def forget(db: Any, stream: str, key: int | None) -> None:
@@ -150,23 +153,27 @@ def measurement_rows(db: ViewDB, key: int, kpi: str, known_seq: int | None = Non
     """The measurements of one KPI with their corrections and retractions (for reports and charts)."""
     upto = known_seq if known_seq is not None else UNKNOWN
     rows = db.execute(
-        "SELECT m.seq, m.mid, m.effective_at, m.value, m.source, m.note, i.recorded_at, m.actor "
+        "SELECT m.seq, m.mid, m.effective_at, m.value, m.source, m.note, i.recorded_at, m.actor, m.via "
         "FROM measurements m JOIN event_index i ON i.seq = m.seq "
         "WHERE m.client_key = ? AND m.kpi = ? AND m.seq <= ? ORDER BY m.effective_at, m.seq",
         (key, kpi, upto),
     ).fetchall()
-    keys = ("seq", "mid", "effective_at", "value", "source", "note", "recorded_at", "actor")
+    keys = ("seq", "mid", "effective_at", "value", "source", "note", "recorded_at", "actor", "via")
     out = [dict(zip(keys, r, strict=True)) for r in rows]
-    changes: dict[str, list[tuple[str, str | None]]] = {}
-    for mid, kind, value in db.execute(
-        "SELECT mid, kind, value FROM measurement_changes WHERE client_key = ? AND seq <= ? ORDER BY seq",
+    changes: dict[str, list[tuple[str, str | None, str, str | None]]] = {}
+    for mid, kind, value, actor, note in db.execute(
+        "SELECT mid, kind, value, actor, note FROM measurement_changes WHERE client_key = ? AND seq <= ? ORDER BY seq",
         (key, upto),
     ).fetchall():
-        changes.setdefault(mid, []).append((kind, value))
+        changes.setdefault(mid, []).append((kind, value, actor, note))
     for m in out:
-        m["retracted"] = any(kind == "retracted" for kind, _ in changes.get(m["mid"], ()))
-        corrected = [v for kind, v in changes.get(m["mid"], ()) if kind == "corrected"]
-        m["corrected_value"] = corrected[-1] if corrected else None
+        m["retracted"] = any(c[0] == "retracted" for c in changes.get(m["mid"], ()))
+        corrected = [c for c in changes.get(m["mid"], ()) if c[0] == "corrected"]
+        m["corrected_value"] = corrected[-1][1] if corrected else None
+        m["corrected_by"] = corrected[-1][2] if corrected else None  # a check-in's amendment: the client
+        notes = [c[3] for c in corrected if c[3] is not None]
+        if notes:
+            m["note"] = notes[-1]
     return out
 
 
@@ -191,12 +198,21 @@ def confidences(
             (key, upto),
         ).fetchall()
     }
+    # A check-in answered again within its window amends the confidence too (its correction's).
+    amended = dict(
+        db.execute(
+            "SELECT mid, confidence FROM measurement_changes WHERE client_key = ? AND seq <= ? "
+            "AND kind = 'corrected' AND confidence IS NOT NULL ORDER BY seq",
+            (key, upto),
+        ).fetchall()
+    )
+    also = f" OR mid IN ({','.join('?' * len(amended))})" if amended else ""
     out: dict[str, list[Confidence]] = {}
     for kpi, mid, at, value in db.execute(
         "SELECT kpi, mid, effective_at, confidence FROM measurements WHERE client_key = ? AND seq <= ? "
-        "AND effective_at <= ? AND confidence IS NOT NULL ORDER BY effective_at, seq",
-        (key, upto, moment(until) if until is not None else "9999"),
+        f"AND effective_at <= ? AND (confidence IS NOT NULL{also}) ORDER BY effective_at, seq",
+        (key, upto, moment(until) if until is not None else "9999", *amended),
     ).fetchall():
         if mid not in retracted:
-            out.setdefault(kpi, []).append(Confidence(at, int(value), mid))
+            out.setdefault(kpi, []).append(Confidence(at, int(amended.get(mid, value)), mid))
     return out

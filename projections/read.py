@@ -6,9 +6,8 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from coachledger.adapters.ciphers import CLEAR, open_decryptor
-from coachledger.errors import ClientNotFound, ClientWasForgotten, DomainError
-from coachledger.ids import stream_of
+from coachledger.adapters.ciphers import CLEAR, LedgerKeys, ledger_keys
+from coachledger.errors import ClientNotFound, ClientWasForgotten, DomainError, did_you_mean
 from coachledger.projections import (
     clients,
     followup,
@@ -56,7 +55,9 @@ class ReadSide:
 
     def __init__(self, settings: Any, *, catch_up: bool = True) -> None:
         self.db: ViewDB = open_views(settings)
-        self.decrypt = read_decryptor(settings)
+        keys = ledger_keys(settings)
+        self.decrypt = _decryptor(keys)
+        self.stream_of = keys.ids.stream_of  # the ledger's stream id of a slug
         if catch_up:
             runner.current(self.db, self.decrypt)
 
@@ -66,7 +67,7 @@ class ReadSide:
     # -- clients ----------------------------------------------------------
 
     def client(self, slug: str, *, forgotten_ok: bool = False) -> dict[str, Any]:
-        stream = stream_of(slug)
+        stream = self.stream_of(slug)
         found = clients.one_client(self.db, stream)
         if found is not None:
             return found
@@ -85,14 +86,32 @@ class ReadSide:
             )
         raise ClientNotFound(slug)
 
+    def client_as_known(self, slug: str, known_at: datetime | None) -> dict[str, Any]:
+        """The client with its name, coach and contact as known at ``known_at`` (unknown before)."""
+        c = self.client(slug)
+        known = self.known_seq(c["stream"], known_at)
+        if known == 0:
+            raise DomainError(f"client '{slug}' was not registered yet at {iso(known_at)}")
+        return c if known is None else followup.client_as_known(self.db, c, known)
+
     def known_seq(self, stream: str, known_at: datetime | None) -> int | None:
         return None if known_at is None else runner.known_seq_at(self.db, stream, known_at)
 
-    def client_list(self, coach: str | None = None) -> list[ClientRow]:
-        moment = now()
+    def client_list(
+        self, coach: str | None = None, as_of: datetime | None = None, known_at: datetime | None = None
+    ) -> list[ClientRow]:
+        """Every client (of ``coach``) with its active KPIs' status as of ``as_of``, as known at ``known_at``."""
+        moment = as_of or now()
         out = []
-        for c in clients.all_clients(self.db, coach):
-            items = progress.client_progress(self.db, c["key"], moment)
+        for c in clients.all_clients(self.db, coach if known_at is None else None):
+            known = self.known_seq(c["stream"], known_at)
+            if known == 0:
+                continue  # not registered yet
+            if known is not None:  # its name and coach as known then
+                c = followup.client_as_known(self.db, c, known)
+                if coach is not None and c["coach"] != coach:
+                    continue
+            items = progress.client_progress(self.db, c["key"], moment, known)
             active = [i for i in items if not i.retired]
             out.append(ClientRow(c["client"], c["name"], c["coach"], len(active), overall(active)))
         return out
@@ -141,10 +160,14 @@ class ReadSide:
             out.append(KpiConfidence(kpi, last.confidence, last.effective_at, previous))
         return out
 
-    def kpi_list(self, slug: str) -> dict[str, Any]:
+    def kpi_list(
+        self, slug: str, as_of: datetime | None = None, known_at: datetime | None = None
+    ) -> dict[str, Any]:
+        """Each KPI's definition in force and status as of ``as_of``, from what was recorded by ``known_at``."""
         c = self.client(slug)
-        facts = progress.Facts(self.db, c["key"])
-        moment = now()
+        known = self.known_seq(c["stream"], known_at)
+        facts = progress.Facts(self.db, c["key"], known)
+        moment = as_of or now()
         kpis = []
         for kpi in facts.kpis():
             definition = history.display(facts.definition(kpi, moment))
@@ -158,13 +181,14 @@ class ReadSide:
                     "versions": len(facts.defs[kpi]),
                 }
             )
-        return {"client": slug, "kpis": kpis}
+        return {"client": slug, "as_of": iso(moment), "known_at": iso(known_at), "kpis": kpis}
 
-    def history(self, slug: str, kpi: str) -> HistoryDoc:
+    def history(self, slug: str, kpi: str, known_at: datetime | None = None) -> HistoryDoc:
         c = self.client(slug)
-        versions = history.versions(self.db, c["key"], kpi)
+        versions = history.versions(self.db, c["key"], kpi, self.known_seq(c["stream"], known_at))
         if not versions:
-            raise DomainError(f"unknown KPI '{kpi}' for client '{slug}'")
+            hint = did_you_mean(kpi, history.kpi_ids(self.db, c["key"]))
+            raise DomainError(f"unknown KPI '{kpi}' for client '{slug}'{hint}")
         return HistoryDoc(slug, kpi, versions)
 
     def timeline(
@@ -203,31 +227,44 @@ class ReadSide:
     ) -> dict[str, Any]:
         moment = as_of or now()
         rows = []
-        for c in clients.all_clients(self.db, coach):
+        for c in clients.all_clients(self.db, coach if known_at is None else None):
             known = self.known_seq(c["stream"], known_at)
             if known == 0:
                 continue
-            items = progress.client_progress(self.db, c["key"], moment, known)
+            if known is not None:  # the coach as known then (a later handover not yet)
+                c = followup.client_as_known(self.db, c, known)
+                if coach is not None and c["coach"] != coach:
+                    continue
+            facts = progress.Facts(self.db, c["key"], known, effective_until=moment)
+            items = [facts.progress(kpi, moment) for kpi in facts.kpis()]
             fb = journal.feedback(self.db, c["key"], known, iso(moment))
             celebrated = {m.target for m in journal.milestones(self.db, c["key"], known) if m.kind == "goal"}
-            states = goals.goal_states(self.db, c["key"], iso(moment) or "", known)
+            states = self._goal_states(c["key"], moment, known, facts, items)  # with their roll-up
             rows.append((c, items, fb, states, celebrated))
         return {"coach": coach, "as_of": iso(moment), "known_at": iso(known_at), **portfolio_of(rows)}
 
-    def journal(self, slug: str) -> dict[str, Any]:
+    def journal(
+        self, slug: str, as_of: datetime | None = None, known_at: datetime | None = None
+    ) -> dict[str, Any]:
+        """Goals, feedback, sessions and milestones, as known at ``known_at``; feedback and sessions
+        effective by ``as_of`` (without it: all of them, booked sessions too)."""
         c = self.client(slug)
-        s = c["key"]
+        s, known, until = c["key"], self.known_seq(c["stream"], known_at), iso(as_of)
         return {
-            "goals": clients.goals(self.db, s),
-            "feedback": journal.feedback(self.db, s),
-            "sessions": journal.sessions(self.db, s),
-            "milestones": journal.milestones(self.db, s),
+            "goals": clients.goals(self.db, s, known),
+            "feedback": journal.feedback(self.db, s, known, until),
+            "sessions": journal.sessions(self.db, s, known, until),
+            "milestones": [m for m in journal.milestones(self.db, s, known) if m.recorded_at <= (until or "9999")],
         }
 
 
 def read_decryptor(settings: Any) -> Any:
     """What the read side decrypts events with: None when the store keeps them in clear."""
-    decrypt = open_decryptor(settings)
+    return _decryptor(ledger_keys(settings))
+
+
+def _decryptor(keys: LedgerKeys) -> Any:
+    decrypt = keys.decrypt
     return None if decrypt is CLEAR else decrypt  # None: the events are stored in clear
 
 
@@ -290,11 +327,17 @@ def portfolio_of(
     satisfaction: list[float] = []
     goal_kpis = goal_kpis_met = goal_count = goals_met = goals_abandoned = 0
     ratings: list[int] = []
+    open_progress: list[float] = []  # the rolled-up progress of each open goal that has one
     for _c, items, fb, states, celebrated in rows:
         met, counted = goals.goal_rate(states, celebrated)
         goal_count += counted
         goals_met += met
         goals_abandoned += sum(1 for g in states if g.status == "abandoned")
+        open_progress += [
+            g.progress_pct
+            for g in states
+            if g.status != "abandoned" and not goals.achieved(g, celebrated) and g.progress_pct is not None
+        ]
         ratings += [f.rating for f in fb]
         promos = [i for i in items if i.category == Category.PROMOTION]
         if promos:
@@ -323,6 +366,7 @@ def portfolio_of(
         "goals_achieved": goals_met,
         "goals_open": goal_count - goals_met,
         "goals_abandoned": goals_abandoned,
+        "average_open_goal_progress_pct": _round1(statistics.fmean(open_progress)) if open_progress else None,
         "average_feedback": _round1(statistics.fmean(ratings)) if ratings else None,
         "feedback_count": len(ratings),
     }

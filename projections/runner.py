@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from coachledger.adapters import event_reads
-from coachledger.projections import clients, history, journal, progress, registry
+from coachledger.projections import checkins, clients, history, journal, progress, registry
 
-VIEWS = (clients, history, progress, journal)
+VIEWS = (clients, history, progress, journal, checkins)
 # Tables of earlier versions' views, dropped with the views (the timeline now reads the events).
 RETIRED_TABLES = ("timeline",)
 CHUNK = 5000  # events decoded and applied at a time
@@ -51,7 +51,7 @@ def _index_ddl() -> list[str]:
 # A checksum of the views' DDL: any change rebuilds them. crc32 rather than hashlib, whose
 # OpenSSL load (~3 ms) every read command would otherwise pay.
 # Bump when what a view writes changes without its DDL changing: every store then rebuilds its views.
-VIEW_LOGIC_VERSION = "4"  # 4: KPI definitions carry cadence and weight
+VIEW_LOGIC_VERSION = "5"  # 5: check-ins (measurements carry their via, corrections a confidence)
 SCHEMA_DIGEST = f"crc32-{zlib.crc32(chr(10).join([VIEW_LOGIC_VERSION, *_ddl()]).encode()):08x}"
 Decryptor = Callable[[str, str, bytes], bytes | None]
 

@@ -32,6 +32,7 @@ KPIS: tuple[dict[str, Any], ...] = (
         "dimension": "professional",
         "horizon": "long",
         "range": (60000, 90000, 250),
+        "cadence": "quarterly",
     },
     {
         "kpi": "satisfaction",
@@ -56,6 +57,7 @@ KPIS: tuple[dict[str, Any], ...] = (
         "dimension": "personal",
         "horizon": "short",
         "range": (0, 10, 1),
+        "cadence": "weekly",
     },
     {
         "kpi": "contacts",
@@ -81,6 +83,7 @@ KPIS: tuple[dict[str, Any], ...] = (
         "horizon": "long",
         "range": (0, 6, 1),
         "goal": "lead-team",
+        "weight": Decimal(2),
     },
 )
 NOTES = ("weekly check-in", "after the review", "survey export", None, None, None)
@@ -141,6 +144,8 @@ def client_history(slug: str, n_events: int, start: datetime, end: datetime, see
             dimension=spec["dimension"],
             horizon=spec["horizon"],
             goal=spec.get("goal"),
+            cadence=spec.get("cadence", "monthly"),
+            weight=spec.get("weight", Decimal(1)),
         )
         yield from emit(client, i)
     level = {s["kpi"]: (s["range"][0] + s["range"][1]) / 2 for s in KPIS}
@@ -186,6 +191,7 @@ def client_history(slug: str, n_events: int, start: datetime, end: datetime, see
                 effective,
                 rng.choice(("coach", "self", "survey")),
                 rng.choice(NOTES),
+                rng.randint(2, 10) if rng.random() < 0.7 else None,  # most check-ins say a confidence
             )
             live.append((mid, kpi, effective))
         elif r < 0.83 and live:
@@ -195,11 +201,21 @@ def client_history(slug: str, n_events: int, start: datetime, end: datetime, see
             mid, kpi, effective = live.pop(rng.randrange(len(live)))
             client.retract_measurement(ACTOR, mid, "recorded for the wrong client")
         elif r < 0.91:
+            # The loop between sessions: last time's actions done or dropped, this time's agreed.
+            for action, status in list(client.actions.items()):
+                if status == "open" and rng.random() < 0.9:
+                    if rng.random() < 0.85:
+                        client.complete_action(ACTOR, action, rng.choice((None, "done before the session")))
+                    else:
+                        client.drop_action(ACTOR, action, "no longer relevant")
             client.log_session(
                 ACTOR, now, "reviewed progress and next steps", rng.sample(kpi_ids, 2), ["update the CV"]
             )
+            client.agree_actions(ACTOR, ["update the CV"])
         elif r < 0.99:
             client.receive_feedback(ACTOR, rng.randint(3, 5), "helpful session", "session", now)
+        elif r < 0.995:
+            loop_fix(client, rng, now)
         else:
             kpi = rng.choice(("salary", "contacts"))
             target = (
@@ -209,6 +225,28 @@ def client_history(slug: str, n_events: int, start: datetime, end: datetime, see
             )
             client.adjust_kpi(ACTOR, kpi, reason="agreed a new target", effective_at=now, target=target)
         yield from emit(client, i)
+
+
+def loop_fix(client: Any, rng: random.Random, now: datetime) -> None:
+    """Now and then: the balance goal moves through its lifecycle, an action due soon is opened,
+    a session's notes are amended or a feedback retracted."""
+    roll = rng.random()
+    state = client.goal_state("balance")
+    if roll < 0.4:
+        if state == "open":
+            client.achieve_goal(ACTOR, "balance", now, "evenings free")
+        else:
+            client.reopen_goal(ACTOR, "balance", now, "overtime is back")
+    elif roll < 0.6:
+        client.adjust_goal(ACTOR, "balance", reason="a clearer goal", effective_at=now, text="Two evenings free")
+    elif roll < 0.8:
+        client.open_action(ACTOR, "send the survey", now + timedelta(days=14), "satisfaction")
+    elif roll < 0.9 and client.sessions:
+        last = f"s{len(client.sessions)}"
+        if not client.sessions[last]["retracted"]:
+            client.amend_session(ACTOR, last, "completed the notes", notes="reviewed progress; agreed next steps")
+    elif client.feedback and not client.feedback[f"f{len(client.feedback)}"]:
+        client.retract_feedback(ACTOR, f"f{len(client.feedback)}", "entered for the wrong client")
 
 
 @dataclass
@@ -238,7 +276,6 @@ def generate(
     indexed exactly as the write side does it; big clients then get a snapshot, as they
     would have had from regular writes (every 100 versions).
     """
-    from coachledger.ids import client_id
     from coachledger.services.bootstrap import open_ledger
     from coachledger.settings import Settings
 
@@ -275,9 +312,9 @@ def generate(
     if snapshots:
         # As regular writes would have left them: one every 100 versions (the Ledger's interval).
         for slug in [*slugs, *([big] if big else [])]:
-            version = versions[client_id(slug)]
+            version = versions[ledger.ids.client_id(slug)]
             if version >= 100:
-                ledger.take_snapshot(client_id(slug), version=version // 100 * 100)
+                ledger.take_snapshot(ledger.ids.client_id(slug), version=version // 100 * 100)
     with contextlib.suppress(Exception):
         ledger.close()
     return Ledger(url=url, events=total, clients=slugs, big=big, kinds=kinds)

@@ -17,7 +17,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5  # 5: the coaching loop (confidence, actions, goal lifecycle, fixes)
 ACTOR = "maria"
 WRITE_ANCHOR = "import click, msgspec, eventsourcing.application, eventsourcing.sqlite"
 READ_ANCHOR = "import click"

@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -56,11 +57,17 @@ EVENT_ROWS = (
 )
 
 
-JOURNEY_EVENTS = 37  # the events ``a_journey`` records (20, 6 of the goal lifecycle and confidence, 11 of actions and fixes)
+# The events ``a_journey`` records (20, 6 of the goal lifecycle and confidence, 11 of actions and
+# fixes, 4 of a whole adjustment with cadence and weight, a confidence drop, a re-baseline, a contact cleared).
+JOURNEY_EVENTS = 41
 
 
 def a_journey(cli: Cli) -> None:
-    """Two clients, two coaches, and every kind of event the ledger knows."""
+    """Two clients, two coaches, and every kind of event the ledger knows (but the erasure of a
+    client on request, which ends a stream: ``forget``), each field given a value somewhere.
+
+    ``tests/integration/test_journey.py`` fails when an event of the catalogue is missing here.
+    """
     cli.run("client", "add", "ana-lopez", "--name", "Ana López", "--coach", "maria")
     cli.run("client", "add", "ben-okafor", "--name", "Ben Okafor", "--coach", "li", actor="li")
     cli.run("goal", "add", "ana-lopez", "lead-team", "--text", "Lead a team of five")
@@ -68,12 +75,13 @@ def a_journey(cli: Cli) -> None:
         "kpi", "define", "ana-lopez", "satisfaction", "--name", "Job satisfaction",
         "--category", "job-satisfaction", "--unit", "points", "--direction", "increase",
         "--target", "4", "--due", "2030-12-31", "--scale", "1..5", "--goal", "lead-team",
-        "--dimension", "personal",
+        "--dimension", "personal", "--cadence", "weekly", "--weight", "2", "--method", "Pulse survey",
+        "--defined-by", "client",
     )  # fmt: skip
     cli.run(
         "kpi", "define", "ana-lopez", "salary", "--name", "Base salary", "--category", "salary",
         "--unit", "EUR", "--direction", "increase", "--target", "85000", "--due", "2031-06-30",
-        "--horizon", "long",
+        "--horizon", "long", "--cadence", "quarterly", "--goal", "lead-team",
     )  # fmt: skip
     cli.run("kpi", "baseline", "ana-lopez", "satisfaction", "2", "--at", "2026-01-01")
     cli.run("kpi", "baseline", "ana-lopez", "salary", "72000.50", "--at", "2026-01-01")
@@ -94,7 +102,10 @@ def a_journey(cli: Cli) -> None:
     # the goal lifecycle and check-in confidence
     cli.run("measure", "record", "ana-lopez", "satisfaction", "8", "--at", "2026-03-20", "--confidence", "6")
     cli.run("goal", "add", "ana-lopez", "move-abroad", "--text", "Work abroad", "--due", "2028-01-01")
-    cli.run("goal", "adjust", "ana-lopez", "lead-team", "--text", "Lead a team of six", "--reason", "grew")
+    cli.run(
+        "goal", "adjust", "ana-lopez", "lead-team", "--text", "Lead a team of six", "--horizon", "short",
+        "--due", "2029-12-31", "--reason", "grew",
+    )  # fmt: skip
     cli.run("goal", "achieve", "ana-lopez", "lead-team", "--note", "Leads six")
     cli.run("goal", "abandon", "ana-lopez", "move-abroad", "--reason", "family")
     cli.run("goal", "reopen", "ana-lopez", "move-abroad", "--reason", "offer from Lisbon")
@@ -105,16 +116,69 @@ def a_journey(cli: Cli) -> None:
     )  # fmt: skip
     cli.run("feedback", "add", "ben-okafor", "--rating", "4", "--comment", "useful", actor="li")
     # Between sessions: actions (one opened by the session above), and fixes of any record.
-    cli.run("action", "add", "ana-lopez", "Ask for the review ✓", "--due", "2030-01-31", "--kpi", "satisfaction")
+    cli.run(
+        "action", "add", "ana-lopez", "Ask for the review ✓", "--due", "2030-01-31", "--kpi", "satisfaction"
+    )
     cli.run("action", "done", "ana-lopez", "a2", "--note", "booked")
     cli.run("action", "drop", "ana-lopez", "a1", "--note", "moot")
     cli.run("client", "rename", "ana-lopez", "--name", "Ana López García", "--reason", "married name")
-    cli.run("client", "update", "ana-lopez", "--coach", "li", "--contact", "ana@example.org", "--reason", "leave")
+    cli.run(
+        "client", "update", "ana-lopez", "--coach", "li", "--contact", "ana@example.org", "--reason", "leave"
+    )
     cli.run("session", "log", "ana-lopez", "--notes", "Twice", "--at", "2026-03-20")
-    cli.run("session", "amend", "ana-lopez", "s1", "--notes", "Talked ü", "--reason", "typo")
+    cli.run(
+        "session", "amend", "ana-lopez", "s1", "--notes", "Talked ü", "--at", "2026-03-19", "--kpi", "satisfaction",
+        "--reason", "typo",
+    )  # fmt: skip
     cli.run("session", "retract", "ana-lopez", "s2", "--reason", "logged twice")
     cli.run("feedback", "retract", "ben-okafor", "f1", "--reason", "other client", actor="li")
     cli.run("milestone", "retract", "ana-lopez", "lead-team", "--reason", "too early")
+    # Cadence, weight and every other field of a definition changed part-way; a check-in whose
+    # confidence dropped by 4 points; a re-baseline; a contact cleared.
+    cli.run(
+        "kpi", "adjust", "ana-lopez", "satisfaction", "--cadence", "14d", "--weight", "0.5",
+        "--name", "Job satisfaction (pulse)", "--target", "8", "--due", "2031-01-31", "--method", "Monthly pulse",
+        "--dimension", "professional", "--horizon", "long", "--goal", "lead-team",
+        "--reason", "every two weeks", "--at", "2026-03-21",
+    )  # fmt: skip
+    cli.run("measure", "record", "ana-lopez", "satisfaction", "7.5", "--at", "2026-03-28", "--confidence", "2")
+    cli.run(
+        "kpi", "baseline", "ana-lopez", "satisfaction", "2.5", "--at", "2026-01-01", "--source", "survey",
+        "--reason", "survey re-scored",
+    )  # fmt: skip
+    cli.run("client", "update", "ana-lopez", "--contact", "", "--reason", "no e-mail please")
+
+
+CHECKIN_EVENTS = 8  # the events ``check_ins`` records
+
+
+def check_ins(cli: Cli, scratch: Path) -> None:
+    """After ``a_journey``, every check-in event: a link answered by the client (a value and a
+    rating) then revoked, and a form whose answer file amends that value within its window."""
+    # Imported here: most tests never need the check-in service (or its read side).
+    from coachledger.domain.checkins.commands import Answer
+    from coachledger.services import checkins
+    from coachledger.services.bootstrap import open_ledger
+    from coachledger.settings import Settings
+
+    token = cli.out("checkin", "link", "ana-lopez", "--kpi", "satisfaction").rsplit("/", 1)[1]
+    ledger = open_ledger(Settings.from_values(cli.store, cli.actor))
+    try:
+        checkins.submit_checkin(ledger, token, [Answer("satisfaction", Decimal(6), 7, "ü")], rating=4)
+    finally:
+        ledger.close()
+    cli.run("checkin", "revoke", "ana-lopez", "c1", "--reason", "replaced by a form")
+    page = cli.run("checkin", "form", "ana-lopez", "--kpi", "satisfaction", "--out", "-").stdout
+    token = page.split('data-token="', 1)[1].split('"', 1)[0]
+    answers = scratch / "answers.json"
+    answers.write_text(
+        json.dumps(
+            {"format": "coachledger-checkin", "version": 1, "client": "ana-lopez", "form": "c2", "token": token,
+             "answers": [{"kpi": "satisfaction", "value": "6.5"}]}
+        ),
+        "utf-8",
+    )  # fmt: skip
+    cli.run("checkin", "accept", str(answers))
 
 
 # -- PostgreSQL: one fresh database per test run, emptied before each test -------------

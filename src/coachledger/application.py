@@ -25,8 +25,8 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.persistence import InfrastructureFactory, IntegrityError, OperationalError
 
 from coachledger.adapters.codec import MsgspecMapper
-from coachledger.domain import Client, ClientNotFound, Coach, DuplicateId, UnknownId, client_id
-from coachledger.ids import coach_id
+from coachledger.domain import Client, ClientNotFound, Coach, DuplicateId, UnknownId
+from coachledger.ids import PUBLIC, StreamIds, coach_id
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 200
@@ -37,6 +37,7 @@ class Ledger(Application[UUID]):
 
     name = "coachledger"
     snapshotting_intervals = {Client: 100}  # noqa: RUF012 - the library's own convention
+    settings: Any = None  # the composition root's Settings (services that read the views too need them)
 
     def __init__(
         self,
@@ -44,9 +45,11 @@ class Ledger(Application[UUID]):
         factory: Callable[[Any], InfrastructureFactory[Any]],
         actor: str,
         cipher_for: Any = None,
+        ids: StreamIds = PUBLIC,
     ) -> None:
         self._factory_class = factory
         self._cipher_for = cipher_for
+        self.ids = ids  # how this ledger derives a client's stream id from its slug
         self.actor = actor
         super().__init__(env)
 
@@ -60,9 +63,9 @@ class Ledger(Application[UUID]):
 
     def client(self, slug: str) -> Client:
         try:
-            return self.repository.get(client_id(slug), projector_func=_project)  # type: ignore[no-any-return]
+            return self.repository.get(self.ids.client_id(slug), projector_func=_project)  # type: ignore[no-any-return]
         except _OlderSnapshot:  # taken before sessions, feedback and actions had ids: replay it all
-            return self._replayed(client_id(slug), None)  # type: ignore[no-any-return]
+            return self._replayed(self.ids.client_id(slug), None)  # type: ignore[no-any-return]
         except AggregateNotFoundError:
             raise ClientNotFound(slug) from None
 
@@ -81,7 +84,7 @@ class Ledger(Application[UUID]):
             self.snapshots.put([snapshot_class.take(aggregate)])
 
     def exists(self, slug: str) -> bool:
-        return bool(self.recorder.select_events(client_id(slug), limit=1))
+        return bool(self.recorder.select_events(self.ids.client_id(slug), limit=1))
 
     def change(self, slug: str, command: Callable[[Client], T]) -> T:
         """Run a command on a freshly loaded client and save it; after a lost race, again
@@ -185,7 +188,7 @@ class Ledger(Application[UUID]):
     # -- commands ---------------------------------------------------------
 
     def add_client(self, slug: str, name: str, coach: str | None) -> str:
-        client = Client.register(self.actor, slug, name, coach)
+        client = Client.register(self.actor, slug, name, coach, self.ids.client_id(slug))
         try:
             self.save(client)
         except IntegrityError:
@@ -334,7 +337,11 @@ class Ledger(Application[UUID]):
 
 
 class _OlderSnapshot(Exception):
-    """The client's snapshot predates the state its events now keep (``Client.actions``)."""
+    """The client's snapshot predates the state its events now keep (``Client.actions``; ``checkins``,
+    with which KPIs keep their cadence too)."""
+
+
+_CURRENT_STATE = {"actions", "checkins"}
 
 
 def _project(initial: Any, events: Any, *, fresh: bool = False) -> Any:
@@ -342,7 +349,7 @@ def _project(initial: Any, events: Any, *, fresh: bool = False) -> Any:
     aggregate = initial
     for event in events:
         aggregate = event.mutate(aggregate)
-        if not fresh and aggregate is not None and "actions" not in vars(aggregate):
+        if not fresh and aggregate is not None and not vars(aggregate).keys() >= _CURRENT_STATE:
             raise _OlderSnapshot
         fresh = True
     return aggregate

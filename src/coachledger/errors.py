@@ -44,6 +44,15 @@ class ClientWasForgotten(DomainError):
     pass
 
 
+class CheckinRefused(DomainError):
+    """A check-in link or form that takes no answers: ``why`` is ``unknown`` (no such token, or an
+    altered one), ``revoked``, ``expired`` or ``used`` (a form answered already)."""
+
+    def __init__(self, why: str, message: str) -> None:
+        super().__init__(message)
+        self.why = why
+
+
 class NeedsConfirmation(InvalidValue):
     """A value that may be real but looks like a mistake: recorded only when confirmed (--yes)."""
 
@@ -57,5 +66,5 @@ def did_you_mean(word: str, known: Iterable[str]) -> str:
     # lazy: difflib only for a mistyped id
     import difflib
 
-    close = difflib.get_close_matches(word, list(known), n=3, cutoff=0.6)
+    close = difflib.get_close_matches(word, [k for k in known if k != word], n=3, cutoff=0.6)
     return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""

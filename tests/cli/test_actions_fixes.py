@@ -110,7 +110,7 @@ def test_replay_and_the_report_show_the_open_actions(ana: Cli, clock: FrozenDate
 
 def test_action_refusals(ana: Cli) -> None:
     ana.run("action", "add", "ana", "Draft")
-    assert refused(ana, "action", "done", "ana", "a9") == "Error: unknown action 'a9' for client 'ana'"
+    assert refused(ana, "action", "done", "ana", "a9") == "Error: unknown action 'a9' for client 'ana' (open: a1)"
     assert refused(ana, "action", "add", "ana", "X", "--kpi", "nope") == "Error: unknown KPI 'nope' for client 'ana'"
     ana.run("action", "drop", "ana", "a1")
     assert refused(ana, "action", "done", "ana", "a1") == (

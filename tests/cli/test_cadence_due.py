@@ -250,8 +250,11 @@ def test_unknown_ids_and_commands_get_did_you_mean_suggestions(practice: Coach) 
 
 def test_the_demo_measures_weekly_monthly_and_quarterly(cli: Cli) -> None:
     cli.run("demo", "--clients", "2")
-    cadences = {k["cadence"] for k in cli.json("kpi", "list", "ana-lopez")["kpis"]}
-    assert cadences == {"weekly", "monthly", "quarterly"}
+    cadences = {k["kpi"]: k["cadence"] for k in cli.json("kpi", "list", "ana-lopez")["kpis"]}
+    defined = {kpi: cli.json("history", "ana-lopez", kpi)["versions"][0]["definition"]["cadence"] for kpi in cadences}
+    assert set(defined.values()) == {"weekly", "monthly", "quarterly"}
+    # Part-way, the weekly KPI moved to every two weeks (kpi adjust --cadence): in force now.
+    assert cadences == {**defined, "overtime": "biweekly"} and defined["overtime"] == "weekly"
     assert cli.json("due", "--as-of", "2026-10-30")["items"]
 
 

@@ -150,3 +150,18 @@ def test_coaches_on_an_encrypted_ledger(tmp_path: Path) -> None:
     finally:
         rs.close()
     assert [c["coach"] for c in cli.json("coach", "list")["coaches"]] == ["maria"]
+    # Keyed stream ids (an encrypted ledger): the coach's stream id is public, and travels as it is.
+    cli.run("client", "add", "ana-lopez", "--name", "Ana López", "--coach", "maria")
+    exported = cli.out("export", "--out", "-")
+    (tmp_path / "backup.jsonl").write_text(exported + "\n")
+    for target in (Runner(str(tmp_path / "copy.sqlite")), Runner(str(tmp_path / "secret-copy.sqlite"))):
+        if "secret" in target.store:
+            target.run("init", "--encrypt")
+        target.run("import", str(tmp_path / "backup.jsonl"))
+        assert target.out("export", "--out", "-").splitlines()[1:] == exported.splitlines()[1:]
+        rs = ReadSide(Settings.from_values(target.store, "x"))
+        try:
+            assert access.sign_in(rs, "maria", SECRET) == access.Viewer("maria", False, 1)
+            assert access.client_for(rs, access.Viewer("maria"), "ana-lopez")["client"] == "ana-lopez"
+        finally:
+            rs.close()

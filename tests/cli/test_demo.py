@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from coachledger.cli import main
-from coachledger.domain import CATEGORIES
+from coachledger.domain import CATEGORIES, EVENT_NAMES
 from conftest import Cli
 
 DUMP = (
@@ -84,6 +84,35 @@ def test_the_demo_has_every_kind_of_coaching_event_and_shows_progress(cli: Cli) 
     assert cli.json("agenda", "ana-lopez", "--as-of", "2026-10-30")["confidence_drops"]
     assert cli.json("portfolio", "--as-of", "2026-10-30")["goals_achieved"] > 0
     assert {e["actor"] for e in events} <= {"maria", "jonas", "aiko", "sam", "priya"}
+
+
+def test_the_demo_exercises_every_event_of_the_catalogue_so_due_and_reports_are_meaningful(
+    cli: Cli,
+) -> None:
+    from icalendar import Calendar
+
+    cli.run("demo", "--clients", "8", "--months", "12")
+
+    events = events_of(cli)
+    types = Counter(e["type"] for e in events)
+    # Every event the ledger knows but the erasure on request (the demo keeps its clients).
+    missing = set(EVENT_NAMES.values()) - {"ClientForgotten"} - set(types)
+    assert not missing, f"the demo records no {sorted(missing)}: add them to services/demo*.py"
+    defined = [e["data"] for e in events if e["type"] == "KpiDefined"]
+    assert {k["cadence"] for k in defined} == {"weekly", "monthly", "quarterly"}
+    assert {k["weight"] for k in defined} >= {"1", "2"}
+    adjusted = [e["data"] for e in events if e["type"] == "KpiAdjusted"]
+    assert any(a["cadence"] for a in adjusted) and any(a["weight"] for a in adjusted)
+    # What the end of the demo gives a coach: things due, open follow-ups, the next sessions.
+    due = cli.json("due", "--as-of", "2026-10-30")
+    assert {i["kind"] for i in due["items"]} == {"measurement", "action"}
+    assert len(due["next_sessions"]) == 8 and all(s["at"] > "2026-10-30" for s in due["next_sessions"])
+    feed = Calendar.from_ical(cli.run("due", "--as-of", "2026-10-30", "--ics", "-").stdout_bytes)
+    assert len(feed.walk("VTODO")) == len(due["items"]) and len(feed.walk("VEVENT")) == 8
+    agenda = cli.json("agenda", "ana-lopez", "--as-of", "2026-10-30")
+    assert agenda["follow_up"] and agenda["confidence_drops"] and agenda["measurements_due"]
+    goals = cli.json("goal", "list", "ana-lopez", "--as-of", "2026-10-30")["goals"]
+    assert {g["status"] for g in goals} >= {"open", "achieved"} and all(g["progress_pct"] is not None for g in goals)
 
 
 def test_demo_events_are_in_recording_order_with_realistic_times(cli: Cli) -> None:

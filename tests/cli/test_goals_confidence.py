@@ -188,6 +188,8 @@ def test_confidence_is_checked_recorded_by_import_and_trended_in_the_report(cli:
                 {"effective_at": "2026-03-01T00:00:00.000000+00:00", "confidence": 8},
                 {"effective_at": "2026-04-01T00:00:00.000000+00:00", "confidence": 9},
             ],
+            "change": 1,
+            "dropped": False,
         }
     ]
     assert [(g["goal"], g["status"]) for g in doc["goal_states"]] == [
@@ -195,7 +197,11 @@ def test_confidence_is_checked_recorded_by_import_and_trended_in_the_report(cli:
         ("move-abroad", "open"),
     ]
     markdown = cli.out("report", "ana", "--as-of", AS_OF)
-    assert "| skill | 2026-03-01: 8, 2026-04-01: 9 |" in markdown
+    assert "| skill | rising from 8 to 9 (+1) | 2026-03-01: 8, 2026-04-01: 9 |" in markdown
+    cli.run("measure", "record", "ana", "skill", "6", "--at", "2026-04-15", "--confidence", "5")
+    html = cli.run("report", "ana", "--as-of", AS_OF, "--format", "html").stdout
+    assert 'aria-label="confidence 8, 9, 5 of 10"' in html  # the trend, drawn
+    assert "falling from 8 to 5 (-3); down 4 at the latest check-in" in html
 
 
 def _report(cli: Cli) -> dict:  # type: ignore[type-arg]

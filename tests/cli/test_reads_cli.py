@@ -374,7 +374,7 @@ def test_projections_status_shows_how_far_each_view_is_behind(own: Cli) -> None:
     head = doc["head"]
     assert head == 27
     # The timeline reads the events themselves: it has no position to report.
-    assert [v["view"] for v in doc["views"]] == ["clients", "history", "journal", "progress"]
+    assert [v["view"] for v in doc["views"]] == ["checkins", "clients", "history", "journal", "progress"]
     assert all((v["position"], v["behind"]) == (head, 0) for v in doc["views"])
     own.run("measure", "record", "bo", "skill", "5")
     own.run("feedback", "add", "bo", "--rating", "4")
@@ -383,14 +383,14 @@ def test_projections_status_shows_how_far_each_view_is_behind(own: Cli) -> None:
     assert all((v["position"], v["behind"]) == (head, 2) for v in behind["views"])
     lines = own.out("projections", "status").splitlines()
     assert lines[0].split() == ["view", "position", "behind"]
-    assert lines[2].split() == ["clients", str(head), "2"]
+    assert lines[2].split() == ["checkins", str(head), "2"]
     own.run("timeline", "bo")
     assert all(v["behind"] == 0 for v in own.json("projections", "status")["views"])
 
 
 def test_projections_rebuild_reports_what_it_did_and_changes_no_answer(own: Cli) -> None:
     before = [own.run(*cmd, "--json", ok=False).stdout for cmd in READS]
-    assert own.out("projections", "rebuild") == "Rebuilt 4 views from 27 events."
+    assert own.out("projections", "rebuild") == "Rebuilt 5 views from 27 events."
     doc = own.json("projections", "rebuild")
     assert doc["events"] == 27
     assert all((v["position"], v["behind"]) == (27, 0) for v in doc["views"])

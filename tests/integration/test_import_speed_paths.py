@@ -263,6 +263,9 @@ def reference_check(topic: str, d: Any, s: _Stream) -> tuple[str, str] | None:
         return "data.measurement_id", f"measurement '{d.measurement_id}'{who} is already recorded"
     if topic == Client.ActionOpened.TOPIC and d.action in s.actions:
         return "data.action", f"action '{d.action}'{who} is already opened"
+    issued = (Client.CheckinLinkIssued.TOPIC, Client.CheckinFormIssued.TOPIC)
+    if topic in issued and d.checkin in s.checkins:
+        return "data.checkin", f"check-in '{d.checkin}'{who} is already issued"
     kpi = getattr(d, "kpi", None)
     if kpi is not None and topic != Client.KpiDefined.TOPIC and kpi not in s.kpis:
         return "data.kpi", f"unknown KPI '{kpi}'{who} (not defined {earlier})"
@@ -295,6 +298,24 @@ def reference_check(topic: str, d: Any, s: _Stream) -> tuple[str, str] | None:
         return "data.about", f"unknown KPI '{d.about[4:]}'{who} (not defined {earlier})"
     if topic == Client.MilestoneCelebrated.TOPIC and d.target not in (s.kpis if d.kind == "kpi" else s.goals):
         return "data.target", f"unknown {d.kind} '{d.target}'{who} (not recorded {earlier})"
+    # Check-ins: links and forms by id; what a use recorded; a value's or a rating's check-in.
+    if topic in issued:
+        for k in d.kpis:
+            if k not in s.kpis:
+                return "data.kpis", f"unknown KPI '{k}'{who} (not defined {earlier})"
+    used = (Client.CheckinLinkUsed.TOPIC, Client.CheckinFormUsed.TOPIC)
+    if (topic in used or topic == Client.CheckinLinkRevoked.TOPIC) and d.checkin not in s.checkins:
+        return "data.checkin", f"unknown check-in '{d.checkin}'{who} (not issued {earlier})"
+    if topic in used:
+        for name in ("measurements", "amended"):
+            for m in getattr(d, name):
+                if m not in s.measurements:
+                    return f"data.{name}", f"unknown measurement '{m}'{who} (not recorded {earlier})"
+        if d.feedback is not None and d.feedback not in s.feedback:
+            return "data.feedback", f"unknown feedback '{d.feedback}'{who} (not received {earlier})"
+    via = getattr(d, "via", None)
+    if via is not None and via.split(":", 1)[1] not in s.checkins:
+        return "data.via", f"unknown check-in '{via.split(':', 1)[1]}'{who} (not issued {earlier})"
     transfer_references._remember(s, topic, d)
     return None
 
@@ -311,6 +332,10 @@ VALUES: dict[str, Any] = {
     "action": st.sampled_from(["a1", "a2"]),
     "session": st.sampled_from(["s1", "s2"]),
     "feedback": st.sampled_from(["f1", "f2"]),
+    "checkin": st.sampled_from(["c1", "c2"]),
+    "measurements": st.lists(st.sampled_from(["m1", "m2"]), max_size=2),
+    "amended": st.lists(st.sampled_from(["m1", "m2"]), max_size=2),
+    "via": st.sampled_from([None, "link:c1", "form:c2"]),
 }
 
 

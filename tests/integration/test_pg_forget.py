@@ -12,14 +12,16 @@ from typing import Any
 
 import pytest
 
+from coachledger.projections import runner
 from conftest import Cli
 
 NAME = "Zoraida Quintanilla"
-SECRETS = (NAME, "promotion-talk-went-badly", "felt-unheard-in-session-four", "leave-the-bank-by-summer")
-TABLES = (
-    "clients", "goals", "kpi_versions", "baselines", "measurements", "measurement_changes",
-    "feedback", "sessions", "milestones", "stored_snapshots", "client_keys",
+SECRETS = (
+    NAME, "promotion-talk-went-badly", "felt-unheard-in-session-four", "leave-the-bank-by-summer",
+    "ask-hr-about-the-transfer", "zoraida-private@example.org", "Zoraida Quintanilla-Marsh", "divorce-papers-signed",
 )  # fmt: skip
+# Every table of every view (the loop's actions and fixes included), the snapshots and the keys.
+TABLES = (*(table for view in runner.VIEWS for table in view.TABLES), "stored_snapshots", "client_keys")
 
 
 def a_private_client(cli: Cli) -> None:
@@ -31,7 +33,10 @@ def a_private_client(cli: Cli) -> None:
     )  # fmt: skip
     cli.run("measure", "record", "zoraida", "salary", "73000", "--note", SECRETS[1])
     cli.run("feedback", "add", "zoraida", "--rating", "2", "--comment", SECRETS[2])
-    cli.run("session", "log", "zoraida", "--notes", "discussed-relocation")
+    cli.run("session", "log", "zoraida", "--notes", "discussed-relocation", "--action", SECRETS[4])
+    cli.run("client", "update", "zoraida", "--contact", SECRETS[5], "--reason", "reminders")
+    cli.run("client", "rename", "zoraida", "--name", SECRETS[6], "--reason", "married")
+    cli.run("session", "amend", "zoraida", "s1", "--notes", SECRETS[7], "--reason", "more")
     cli.run("client", "list")
 
 

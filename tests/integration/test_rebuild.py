@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from coachledger.adapters import codec
+from coachledger.domain import EVENT_NAMES
 from coachledger.projections import runner
 from conftest import Cli
 
@@ -61,7 +62,11 @@ def reads(cli: Cli, as_of: str, known_at: str) -> dict[str, str]:
         ("client", "list"),
         ("portfolio", "--as-of", as_of),
         ("portfolio", "--as-of", as_of, "--known-at", known_at),
+        ("portfolio", "--coach", "maria", "--as-of", as_of, "--known-at", known_at),
         ("check", "--all"),
+        ("check", "--all", "--as-of", as_of, "--known-at", known_at),
+        ("due", "--as-of", as_of, "--within", "30d"),
+        ("due", "--as-of", as_of, "--known-at", known_at),
     ]
     for client in cli.json("client", "list")["clients"]:
         slug = client["client"]
@@ -78,6 +83,10 @@ def reads(cli: Cli, as_of: str, known_at: str) -> dict[str, str]:
             ("timeline", slug, "--known-at", known_at),
             ("replay", slug, "--known-at", known_at),
             ("check", slug),
+            ("goal", "list", slug, "--as-of", as_of),
+            ("goal", "list", slug, "--as-of", as_of, "--known-at", known_at),
+            ("action", "list", slug, "--all", "--as-of", as_of),
+            ("action", "list", slug, "--as-of", as_of, "--known-at", known_at),
         ]
         for kpi in cli.json("kpi", "list", slug)["kpis"]:
             commands.append(("history", slug, kpi["kpi"]))
@@ -135,6 +144,7 @@ def test_rebuild_after_a_journey_with_every_event_type(cli: Cli, clock: FrozenDa
     write(
         "kpi", "define", "ana", "salary", "--name", "Base salary", "--category", "salary", "--unit", "EUR",
         "--direction", "increase", "--target", "85000", "--due", "2026-12-31", "--goal", "lead-team",
+        "--cadence", "quarterly", "--weight", "2",
     )  # fmt: skip
     write(
         "kpi", "define", "ana", "sat", "--name", "Satisfaction", "--category", "job-satisfaction",
@@ -190,11 +200,19 @@ def test_rebuild_after_a_journey_with_every_event_type(cli: Cli, clock: FrozenDa
     write("session", "retract", "ana", "s2", "--reason", "Logged twice")
     write("feedback", "retract", "ana", "f1", "--reason", "Other client")
     write("milestone", "retract", "ana", "lead-team", "--reason", "Too early")
+    # Goals that live, confidence, cadence and weight.
+    write("measure", "record", "ana", "salary", "80", "--confidence", "8")
+    write("measure", "record", "ana", "salary", "81", "--confidence", "4")
+    write("kpi", "adjust", "ana", "salary", "--cadence", "weekly", "--weight", "1.5", "--reason", "Closer look")
+    write("goal", "adjust", "ana", "lead-team", "--due", "2027-12-31", "--reason", "Later")
+    write("goal", "achieve", "ana", "lead-team", "--note", "Leads three")
+    write("goal", "reopen", "ana", "lead-team", "--reason", "Five, not three")
+    write("goal", "abandon", "ana", "lead-team", "--reason", "Specialist track")
     forget(cli.store, "bo")
     clock.tick(timedelta(hours=1))
 
     types = {e["type"] for e in cli.json("timeline", "ana")["events"]}
-    assert len(types) == 21  # every type but ClientForgotten, which is on bo's stream
+    assert types == set(EVENT_NAMES.values()) - {"ClientForgotten"}  # that one is on bo's stream
     assert [c["client"] for c in cli.json("client", "list")["clients"]] == ["ana"]
     as_of = (clock() - timedelta(days=1)).isoformat()
     assert_rebuild_changes_nothing(cli, as_of, (START + timedelta(days=2)).isoformat())
@@ -303,6 +321,10 @@ class Client:
     measurements: dict[str, tuple[str, datetime, bool]] = field(default_factory=dict)
     celebrated: set[str] = field(default_factory=set)
     forgotten: bool = False
+    goal_states: dict[str, str] = field(default_factory=dict)  # goal -> open | achieved | abandoned
+    actions: list[str] = field(default_factory=list)  # a1, a2, ...: open | closed
+    sessions: list[bool] = field(default_factory=list)  # s1, s2, ...: retracted
+    feedback: list[bool] = field(default_factory=list)  # f1, f2, ...: retracted
 
 
 class Journey:
@@ -313,6 +335,7 @@ class Journey:
         self.clock = clock
         self.data = data
         self.clients: dict[str, Client] = {}
+        self.fixes = 0
 
     def draw(self, strategy: st.SearchStrategy[T]) -> T:
         return self.data.draw(strategy)
@@ -356,6 +379,12 @@ class Journey:
             if any(self.clients[s].measurements for s in slugs):
                 choices += ["correct", "retract"]
             choices += ["milestone", "forget"]
+            # Between sessions: actions, goals that live, fixes of any record.
+            choices += ["action", "fix", "fix"]
+            if any("open" in self.clients[s].actions for s in slugs):
+                choices += ["close_action", "close_action"]
+            if any(self.clients[s].goals for s in slugs):
+                choices += ["goal_life", "goal_life"]
         if choices:  # else every client was forgotten: nothing more can be recorded
             getattr(self, "do_" + self.draw(st.sampled_from(choices)))()
 
@@ -406,6 +435,9 @@ class Journey:
         linked: bool = self.draw(st.booleans())
         if c.goals and linked:
             args += ["--goal", self.draw(st.sampled_from(c.goals))]
+        cadence = self.draw(st.sampled_from([None, "weekly", "14d", "quarterly"]))
+        weight = self.draw(st.sampled_from([None, "2", "0.5"]))
+        args += [*(["--cadence", cadence] if cadence else []), *(["--weight", weight] if weight else [])]
         self.run(*args)
         c.kpis[kpi] = Kpi(self.now(), scale)
 
@@ -438,6 +470,9 @@ class Journey:
         args = ["measure", "record", slug, kpi, self.value(k, when), "--yes"]  # random values: any magnitude
         if at is not None:
             args += ["--at", at.isoformat()]
+        confidence = self.draw(st.none() | st.integers(0, 10))
+        if confidence is not None:
+            args += ["--confidence", str(confidence)]
         actor = self.draw(st.sampled_from([None, "joan"]))
         mid = self.run(*args, actor=actor)
         c.measurements[mid] = (kpi, when, False)
@@ -475,7 +510,9 @@ class Journey:
         slug, _, kpi, k = self.open_kpi()
         at = self.back(10)
         when = at or self.now()
-        kind = self.draw(st.sampled_from(["target", "due", "name", "scale" if k.scale else "factor"]))
+        kind = self.draw(
+            st.sampled_from(["target", "due", "name", "scale" if k.scale else "factor", "cadence", "weight"])
+        )
         args = ["kpi", "adjust", slug, kpi, "--reason", f"Adjust {kind}"]
         scale: tuple[int, int] | None = None
         factor: Decimal | None = None
@@ -488,6 +525,10 @@ class Journey:
             ]
         elif kind == "name":
             args += ["--name", "Renamed", "--unit", "units"]
+        elif kind == "cadence":
+            args += ["--cadence", self.draw(st.sampled_from(["weekly", "biweekly", "monthly", "3d"]))]
+        elif kind == "weight":
+            args += ["--weight", self.draw(st.sampled_from(["1", "3", "0.25"]))]
         elif kind == "scale":
             scale = self.draw(st.sampled_from([(0, 100), (1, 10), (0, 20)]))
             args += ["--scale", f"{scale[0]}..{scale[1]}", "--rescale"]
@@ -514,6 +555,7 @@ class Journey:
         if self.draw(st.booleans()):
             args += ["--comment", "=SUM(A1) said the client"]
         self.run(*args)
+        c.feedback.append(False)
 
     def do_session(self) -> None:
         slug, c = self.pick()
@@ -527,6 +569,8 @@ class Journey:
         if at is not None:
             args += ["--at", at.isoformat()]
         self.run(*args, "--action", "Next step")
+        c.sessions.append(False)
+        c.actions.append("open")
 
     def do_milestone(self) -> None:
         slug, c = self.pick()
@@ -536,6 +580,77 @@ class Journey:
         target = self.draw(st.sampled_from(open_))
         self.run("milestone", "celebrate", slug, target)
         c.celebrated.add(target)
+
+    def do_action(self) -> None:
+        slug, c = self.pick()
+        args = ["action", "add", slug, "Send the CV"]
+        due = self.draw(st.none() | st.integers(-20, 40))
+        if due is not None:
+            args += ["--due", (self.now() + timedelta(days=due)).date().isoformat()]
+        if c.kpis and self.draw(st.booleans()):
+            args += ["--kpi", self.draw(st.sampled_from(sorted(c.kpis)))]
+        self.run(*args)
+        c.actions.append("open")
+
+    def do_close_action(self) -> None:
+        slug = self.draw(st.sampled_from([s for s in self.live() if "open" in self.clients[s].actions]))
+        c = self.clients[slug]
+        open_ = [f"a{n}" for n, status in enumerate(c.actions, start=1) if status == "open"]
+        action = self.draw(st.sampled_from(open_))
+        self.run("action", self.draw(st.sampled_from(["done", "drop"])), slug, action, "--note", "Talked")
+        c.actions[int(action[1:]) - 1] = "closed"
+
+    def do_goal_life(self) -> None:
+        slug = self.draw(st.sampled_from([s for s in self.live() if self.clients[s].goals]))
+        c = self.clients[slug]
+        goal = self.draw(st.sampled_from(c.goals))
+        state = c.goal_states.get(goal, "open")
+        at = self.back(10)
+        when = ["--at", at.isoformat()] if at is not None else []
+        moves = ["adjust", *(["achieve", "abandon"] if state == "open" else ["reopen"])]
+        move = self.draw(st.sampled_from(moves))
+        if move == "adjust":
+            self.run("goal", "adjust", slug, goal, "--text", "Sharper", "--reason", "Clearer", *when)
+        elif move == "achieve":
+            self.run("goal", "achieve", slug, goal, "--note", "Done", *when)
+        else:
+            self.run("goal", move, slug, goal, "--reason", "Changed", *when)
+        if move != "adjust":
+            c.goal_states[goal] = {"achieve": "achieved", "abandon": "abandoned", "reopen": "open"}[move]
+
+    def do_fix(self) -> None:
+        slug, c = self.pick()
+        kinds = ["rename", "update"]
+        sessions = [f"s{n}" for n, gone in enumerate(c.sessions, start=1) if not gone]
+        feedback = [f"f{n}" for n, gone in enumerate(c.feedback, start=1) if not gone]
+        kinds += ["amend", "retract_session"] if sessions else []
+        kinds += ["retract_feedback"] if feedback else []
+        kinds += ["retract_milestone"] if c.celebrated else []
+        kind = self.draw(st.sampled_from(kinds))
+        self.fixes += 1  # names and contacts that always change
+        if kind == "rename":
+            self.run("client", "rename", slug, "--name", f"{slug.title()} {self.fixes}", "--reason", "Typo")
+        elif kind == "update":
+            coach = self.draw(st.sampled_from(["maria", "joan", "li"]))
+            contact = f"{coach}-{self.fixes}@x.org"
+            self.run("client", "update", slug, "--coach", coach, "--contact", contact, "--reason", "Move")
+        elif kind == "amend":
+            session = self.draw(st.sampled_from(sessions))
+            at = self.back(5)
+            when = ["--at", at.isoformat()] if at is not None else []
+            self.run("session", "amend", slug, session, "--notes", "Talked more", *when, "--reason", "Notes")
+        elif kind == "retract_session":
+            session = self.draw(st.sampled_from(sessions))
+            self.run("session", "retract", slug, session, "--reason", "Twice")
+            c.sessions[int(session[1:]) - 1] = True
+        elif kind == "retract_feedback":
+            fb = self.draw(st.sampled_from(feedback))
+            self.run("feedback", "retract", slug, fb, "--reason", "Other client")
+            c.feedback[int(fb[1:]) - 1] = True
+        else:
+            target = self.draw(st.sampled_from(sorted(c.celebrated)))
+            self.run("milestone", "retract", slug, target, "--reason", "Too early")
+            c.celebrated.discard(target)
 
     def do_forget(self) -> None:
         if self.draw(st.integers(0, 3)):  # rarely

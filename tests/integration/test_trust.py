@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 
+from coachledger.adapters.ciphers import stream_ids_for
 from coachledger.adapters.sealing import seal
 from coachledger.ids import stream_of
+from coachledger.settings import Settings
 from conftest import Cli
 
 NAME = "Zoraida Quintanilla"
@@ -98,6 +100,11 @@ def sql(store: str, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[
         return lite.execute(statement.format(seq="rowid"), params).fetchall()
     finally:
         lite.close()
+
+
+def ledger_stream(store: Path | str, slug: str) -> str:
+    """The client's stream id as the ledger derives it (keyed on encrypted ledgers)."""
+    return stream_ids_for(Settings.from_values(str(store), "maria")).stream_of(slug)
 
 
 def verify(cli: Cli, *args: str) -> tuple[int, dict[str, Any], str]:
@@ -395,7 +402,7 @@ def test_forget_leaves_no_plaintext_of_the_client_in_any_store_file(encrypted: P
     for secret in SECRETS:
         assert files_containing(encrypted, secret) == [], secret
     keys = sqlite3.connect(encrypted.with_name("ledger.sqlite.keys"))
-    assert keys.execute("SELECT stream FROM client_keys").fetchall() == [(stream_of("bart"),)]
+    assert keys.execute("SELECT stream FROM client_keys").fetchall() == [(ledger_stream(encrypted, "bart"),)]
     keys.close()
 
 
@@ -531,11 +538,11 @@ def test_forget_on_an_encrypted_store_on_every_backend(store: str, backend: str)
     listing = cli.out("client", "list")
     assert NAME not in listing and OTHER in listing
     keys = store if backend == "postgres" else store + ".keys"  # SQLite: a file of its own
-    assert sql(keys, "SELECT stream FROM client_keys") == [(stream_of("bart"),)]
-    assert sql(keys, "SELECT stream FROM erased_streams") == [(stream_of("zoraida"),)]
+    assert sql(keys, "SELECT stream FROM client_keys") == [(ledger_stream(store, "bart"),)]
+    assert sql(keys, "SELECT stream FROM erased_streams") == [(ledger_stream(store, "zoraida"),)]
     forgotten = sql(
         store, "SELECT topic, state FROM stored_events WHERE originator_id = ? ORDER BY originator_version",
-        (stream_of("zoraida"),),
+        (ledger_stream(store, "zoraida"),),
     )  # fmt: skip
     assert forgotten[-1][0] == "coachledger:ClientForgotten"
     assert all(bytes(state)[:1] == b"\x01" for _, state in forgotten[:-1])

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
 
+import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
 from coachledger.projections import calc
+from coachledger.projections.batch import moment, utc_text
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 decimals = st.decimals(min_value=-(10**6), max_value=10**6, places=3, allow_nan=False, allow_infinity=False)
@@ -82,3 +84,15 @@ def test_composed_maps_convert_like_carrying_each_step(
     assert [Fraction(*shown(v, at)) for at, v in timed] == expected
     times, amounts = [at for at, _ in timed], [v for _, v in timed]
     assert [Fraction(*r) for r in shown.many(times, amounts)] == expected
+
+
+@given(st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 12, 31), timezones=st.just(UTC)))
+def test_utc_text_of_stored_times_is_moments_text(when: datetime) -> None:
+    """Times as the event encoder stores them (UTC, with or without microseconds), or with an
+    offset, give the view's fixed-width text through every fast path."""
+    stored = msgspec.json.encode(when).decode().strip('"')
+    assert utc_text(stored) == moment(when)
+    assert utc_text(when.isoformat()) == moment(when)
+    assert utc_text(when.replace(microsecond=0).astimezone(timezone(timedelta(hours=-5))).isoformat()) == moment(
+        when.replace(microsecond=0)
+    )

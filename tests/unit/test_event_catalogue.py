@@ -16,6 +16,7 @@ import pytest
 from coachledger.adapters import codec
 from coachledger.domain import EVENT_CLASSES, EVENT_NAMES, Client, Coach
 from coachledger.domain.catalogue import KINDS, Defines, Known, Refers, data_fields, references, remembers
+from coachledger.domain.checkins.commands import Answer
 from coachledger.projections import registry, runner, timeline
 
 ROOT = Path(__file__).parent.parent.parent
@@ -131,6 +132,15 @@ def a_journey() -> Client:
     client.retract_session("maria", "s1", "twice")
     client.retract_feedback("maria", "f1", "other client")
     client.retract_milestone("maria", "lead-team", "too early")
+    # Check-ins: a link answered twice within its window (the second amends), a form, a revocation.
+    link, form, soon = "ab" * 32, "cd" * 32, datetime(2026, 3, 1, tzinfo=UTC)
+    client.issue_checkin("maria", "link", ["salary"], soon, link, when)
+    answer = [Answer("salary", Decimal(800), 8, "raise came")]
+    client.answer_checkin("c1", link, answer, datetime(2026, 2, 1, tzinfo=UTC), rating=4)
+    client.answer_checkin("c1", link, answer, datetime(2026, 2, 2, tzinfo=UTC), rating=5)
+    client.issue_checkin("maria", "form", [], soon, form, when)
+    client.answer_checkin("c2", form, [], datetime(2026, 2, 3, tzinfo=UTC), rating=3, kind="form")
+    client.revoke_checkin("maria", "c1", "sent to the wrong address")
     client.retire_kpi("maria", "salary", "done", when)
     client.forget("maria")
     return client
@@ -153,19 +163,38 @@ def test_a_journey_through_every_event_says_each_on_the_timeline() -> None:
     said = {}
     for event in [*a_journey().collect_events(), *a_coach().collect_events()]:
         stored = mapper.to_stored_event(event)
-        said[EVENT_NAMES[stored.topic]] = timeline.summaries()[stored.topic](
-            codec.decode_payload(stored.topic, stored.state)
+        said.setdefault(EVENT_NAMES[stored.topic], []).append(
+            timeline.summaries()[stored.topic](codec.decode_payload(stored.topic, stored.state))
         )
     assert set(said) == set(NAMES)
-    assert said["KpiDefined"] == (
+    assert said["KpiDefined"][0] == (
         'Defined KPI salary "Base salary" (salary): increase to 85000.5 EUR by 2027-06-30, scale 0..1,000,000'
     )
-    assert said["MeasurementRecorded"] == "Measured salary = 73,000 (m1, coach, confidence 7/10) - raise"
-    assert said["GoalAdjusted"] == "Adjusted goal lead-team: due 2026-09-01 - sooner"
-    assert said["GoalAbandoned"] == "Abandoned goal lead-team: Moved to a specialist track"
-    assert said["CoachAdded"] == "Added coach maria (admin)"
-    assert said["CoachPasswordChanged"] == "Changed the coach's password"  # never the hash
-    assert said["KpiAdjusted"] == (
+    assert said["MeasurementRecorded"][0] == "Measured salary = 73,000 (m1, coach, confidence 7/10) - raise"
+    assert said["GoalAdjusted"][0] == "Adjusted goal lead-team: due 2026-09-01 - sooner"
+    assert said["GoalAbandoned"][0] == "Abandoned goal lead-team: Moved to a specialist track"
+    assert said["MeasurementRecorded"][1] == (
+        "Measured salary = 800 (m2, self, confidence 8/10) via check-in link c1 - raise came"
+    )
+    assert said["CheckinLinkIssued"] == ["Issued check-in link c1 for salary (expires 2026-03-01)"]
+    assert said["CheckinLinkUsed"] == [
+        "Check-in link c1 answered: recorded m2; feedback f2",
+        "Check-in link c1 answered: amended m2; feedback f3",
+    ]
+    assert said["MeasurementCorrected"][1] == (
+        "Corrected m2 to 800, confidence 8/10: answered again through check-in link c1 within its "
+        "monthly window (from 2026-02-01)"
+    )
+    assert said["FeedbackRetracted"][1:] == [
+        "Retracted feedback f2: rated again through check-in c1 within the same window",
+        "Retracted feedback f3: rated again through check-in c2 within the same window",
+    ]
+    assert said["FeedbackReceived"][1] == "Feedback 4/5 about process via check-in link c1"
+    assert said["CheckinFormUsed"] == ["Check-in form c2 answered: feedback f4"]
+    assert said["CheckinLinkRevoked"] == ["Revoked check-in c1: sent to the wrong address"]
+    assert said["CoachAdded"] == ["Added coach maria (admin)"]
+    assert said["CoachPasswordChanged"] == ["Changed the coach's password"]  # never the hash
+    assert said["KpiAdjusted"][0] == (
         "Adjusted KPI salary: unit kEUR, target 90, scale 0..2,000 (rescaled), unit factor x0.001 - k"
     )
 
@@ -175,11 +204,12 @@ def test_references_are_checked_and_remembered_as_declared() -> None:
     journey = a_journey().collect_events()
     for event in journey:
         assert references(type(event))(event, known) is None
-    assert (known.slug, known.goals, known.kpis, known.measurements) == (
+    assert (known.slug, known.goals, known.kpis, known.measurements, known.checkins) == (
         "ana-lopez",
         {"lead-team"},
         {"salary"},
-        {"m1"},
+        {"m1", "m2"},
+        {"c1", "c2"},
     )
     again = references(Client.KpiDefined)(journey[2], known)
     assert again == ("data.kpi", "KPI 'salary' of client 'ana-lopez' is already defined")

@@ -1,12 +1,16 @@
-"""The ciphers of an encrypted store, over the per-client keys of ``keys``.
+"""The ciphers of an encrypted store, over the per-client keys of ``keys``; and the stream ids
+of a ledger, whose secret (keyed ids) lives with those keys.
 
 Stored ciphertext: ``0x01 | 12-byte nonce | AES-GCM(ciphertext + tag)``, with the stream
 id and topic as associated data. ``cryptography`` is imported only for encrypted stores.
+``ledger_keys`` reads the store's ``ledger_meta`` once and gives a command all three: the
+write side's ciphers, the read side's decryptor and the ledger's ``StreamIds``.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
 from coachledger.adapters.files import StoreError
@@ -15,6 +19,7 @@ from coachledger.adapters.keys import (
     ENCRYPTION,
     FORMAT,
     NONCE_BYTES,
+    STREAM_IDS,
     Decryptor,
     KeyErased,
     KeyStore,
@@ -22,6 +27,7 @@ from coachledger.adapters.keys import (
     read_meta,
     stream_hex,
 )
+from coachledger.ids import KEYED_V1, PUBLIC, UUID5, StreamIds, stream_ids
 from coachledger.settings import Settings
 
 
@@ -113,10 +119,7 @@ class Ciphers:
 
 def ciphers_for(settings: Settings) -> Ciphers | None:
     """Per-client ciphers when the store is encrypted, else None (events stored in clear)."""
-    meta = read_meta(settings.store)
-    if meta.get("encryption") != ENCRYPTION:
-        return None
-    return Ciphers(Keyring(_checked(open_key_store(settings, meta))))
+    return ledger_keys(settings).ciphers
 
 
 def _checked(keys: KeyStore) -> KeyStore:
@@ -130,6 +133,75 @@ def _clear(stream: str, topic: str, state: bytes) -> bytes | None:
 
 
 CLEAR: Decryptor = _clear  # what ``open_decryptor`` gives for an unencrypted store
+
+
+@dataclass(frozen=True)
+class LedgerKeys:
+    """What a command needs of a ledger's keys, from one reading of its ``ledger_meta``."""
+
+    ids: StreamIds  # how the ledger derives a client's stream id from its slug
+    keyring: Keyring | None = None  # None: the events are stored in clear
+
+    @property
+    def ciphers(self) -> Ciphers | None:
+        """``codec.MsgspecMapper``'s ``cipher_for``, None for a store without encryption."""
+        return None if self.keyring is None else Ciphers(self.keyring)
+
+    @property
+    def decrypt(self) -> Decryptor:
+        """The read side's decryptor (see ``open_decryptor``)."""
+        keyring = self.keyring
+        if keyring is None:
+            return _clear
+
+        def decrypt(stream: str, topic: str, state: bytes) -> bytes | None:
+            if topic in CLEAR_TOPICS:
+                return state
+            return decrypt_with(keyring, stream_hex(stream), topic, bytes(state))
+
+        return decrypt
+
+
+def ledger_keys(settings: Settings) -> LedgerKeys:
+    """The ledger's ciphers and stream ids. Raises ``StoreError`` (one line) when its key store is
+    missing, belongs to another ledger, or lacks the secret its stream ids are derived with."""
+    meta = read_meta(settings.store)
+    encrypted = meta.get("encryption") == ENCRYPTION
+    if not encrypted and STREAM_IDS not in meta:
+        return LedgerKeys(PUBLIC)  # no key store: its stream ids are the public ones
+    keys = _checked(open_key_store(settings, meta))
+    return LedgerKeys(ledger_stream_ids(meta, keys), Keyring(keys) if encrypted else None)
+
+
+def ledger_stream_ids(meta: dict[str, str], keys: KeyStore) -> StreamIds:
+    """The scheme ``ledger_meta`` names, with the secret the key store holds for it.
+
+    A key store holding a secret for a ledger whose record says nothing is refused too: the
+    record was removed (reading by uuid5 would find no client, and writing would split them).
+    """
+    scheme = meta.get(STREAM_IDS)
+    secret = keys.stream_secret()
+    if scheme == KEYED_V1 and secret is None:
+        raise StoreError(
+            f"{keys.describe()} holds no stream-id secret: this ledger derives its clients' stream ids "
+            "from it and finds no client without it (restore the key store from a backup)"
+        )
+    if scheme is None and secret is not None:
+        raise StoreError(
+            f"this ledger's record of how it derives stream ids ('{STREAM_IDS}' in ledger_meta) is missing, "
+            f"while {keys.describe()} holds a secret for keyed ids: restore the store from a backup"
+        )
+    if scheme not in (None, UUID5, KEYED_V1):
+        raise StoreError(
+            f"this ledger derives its stream ids by '{scheme}', which this version of coachledger does not "
+            "know: use a newer one"
+        )
+    return stream_ids(scheme, secret)
+
+
+def stream_ids_for(settings: Settings) -> StreamIds:
+    """How the ledger at ``settings`` derives its clients' stream ids."""
+    return ledger_keys(settings).ids
 
 
 def open_decryptor(settings: Settings) -> Decryptor:
@@ -148,14 +220,4 @@ def open_decryptor(settings: Settings) -> Decryptor:
     when an event's ciphertext fails authentication (its bytes were changed). Keys are
     loaded once per stream and kept for the life of the function.
     """
-    meta = read_meta(settings.store)
-    if meta.get("encryption") != ENCRYPTION:
-        return _clear
-    keyring = Keyring(_checked(open_key_store(settings, meta)))
-
-    def decrypt(stream: str, topic: str, state: bytes) -> bytes | None:
-        if topic in CLEAR_TOPICS:
-            return state
-        return decrypt_with(keyring, stream_hex(stream), topic, bytes(state))
-
-    return decrypt
+    return ledger_keys(settings).decrypt

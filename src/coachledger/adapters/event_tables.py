@@ -35,6 +35,7 @@ SNAPSHOTS_SQL = (
 META_SQL = "SELECT key, value FROM ledger_meta ORDER BY key"
 KEYS_SQL = "SELECT stream, key, created_at FROM client_keys ORDER BY stream"
 ERASED_SQL = "SELECT stream, erased_at FROM erased_streams ORDER BY stream"
+KEY_META_SQL = "SELECT key, value FROM key_meta WHERE key <> 'key_store' ORDER BY key"
 META_DDL = "CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT)"
 # ledger_meta keys that belong to one store, not to the ledger (the SQLite key file's id).
 LOCAL_META = frozenset({"key_store"})
@@ -61,6 +62,7 @@ class LedgerRows:
     meta: list[Row] = field(default_factory=list)  # key, value (store-local keys left out)
     keys: list[Row] = field(default_factory=list)  # stream, key, created_at
     erased: list[Row] = field(default_factory=list)  # stream, erased_at
+    key_meta: list[Row] = field(default_factory=list)  # key, value: the stream-id secret (keyed ids)
 
     @property
     def encrypted(self) -> bool:

@@ -9,6 +9,11 @@ event, and every seal over the stored ciphertext, stays in place:
   key-store id written in both files;
 - PostgreSQL: a ``client_keys`` table in the same database.
 
+Encrypted ledgers created since keyed stream ids (``ledger_meta``: ``stream_ids`` =
+``keyed-v1``, see ``coachledger.ids``) keep the secret their clients' stream ids are derived
+with beside the keys, in ``key_meta`` (``stream_secret``, hex): in the key file on SQLite, in
+the database on PostgreSQL. Older encrypted ledgers have no such record and keep ``uuid5``.
+
 A key is created with the client's first event. When a client is forgotten its key row
 is deleted and the stream is listed in ``erased_streams``, so that no new key can ever
 be made for it. The ``ClientForgotten`` event is stored in clear so that everyone can
@@ -30,6 +35,7 @@ from typing import Any, Protocol
 
 from coachledger.adapters.files import StoreError, connect, describe_sqlite_error, prepare_file
 from coachledger.errors import ClientWasForgotten, DomainError
+from coachledger.ids import KEYED_V1, SECRET_BYTES
 from coachledger.settings import Settings, StoreLocation
 
 ENCRYPTION = "aes-256-gcm per client"
@@ -38,6 +44,8 @@ FORGOTTEN_TOPIC = "coachledger:ClientForgotten"
 CLEAR_TOPICS = frozenset({FORGOTTEN_TOPIC})
 FORMAT = b"\x01"
 NONCE_BYTES = 12
+STREAM_IDS = "stream_ids"  # ledger_meta: how the ledger derives stream ids (absent: uuid5)
+STREAM_SECRET = "stream_secret"  # key_meta: the secret of keyed stream ids (hex)
 
 META_TABLE = "CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT)"
 KEY_META_TABLE = "CREATE TABLE IF NOT EXISTS key_meta (key TEXT PRIMARY KEY, value TEXT)"
@@ -143,10 +151,10 @@ def init_encryption(settings: Settings) -> None:
                 )
                 if has_events:
                     raise _refuse_encryption(store)
-                keys = SqliteKeyStore.create(key_file_of(store.path))
+                keys = SqliteKeyStore.create(key_file_of(store.path), stream_secret=True)
                 conn.executemany(
                     "INSERT OR REPLACE INTO ledger_meta VALUES (?,?)",
-                    [("encryption", ENCRYPTION), ("key_store", keys.key_store_id)],
+                    [("encryption", ENCRYPTION), ("key_store", keys.key_store_id), (STREAM_IDS, KEYED_V1)],
                 )
         except BaseException:
             conn.rollback()
@@ -168,13 +176,17 @@ def _init_encryption_pg(store: StoreLocation) -> None:
         table = conn.execute("SELECT to_regclass('stored_events')").fetchone()[0]
         if table is not None and conn.execute("SELECT 1 FROM stored_events LIMIT 1").fetchone():
             raise _refuse_encryption(store)
-        for ddl in KEY_TABLES:
+        for ddl in (*KEY_TABLES, KEY_META_TABLE):
             conn.execute(ddl.format(blob="BYTEA"))
         conn.execute(
-            "INSERT INTO ledger_meta VALUES ('encryption', %s) ON CONFLICT (key) DO UPDATE "
-            "SET value = EXCLUDED.value",
-            (ENCRYPTION,),
+            "INSERT INTO key_meta VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",
+            (STREAM_SECRET, os.urandom(SECRET_BYTES).hex()),
         )
+        for key, value in (("encryption", ENCRYPTION), (STREAM_IDS, KEYED_V1)):
+            conn.execute(
+                "INSERT INTO ledger_meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                (key, value),
+            )
 
 
 def _refuse_encryption(store: StoreLocation) -> Exception:
@@ -198,6 +210,10 @@ def pg_connect(store: StoreLocation) -> Any:
 
 
 class KeyStore(Protocol):
+    def describe(self) -> str: ...
+
+    def stream_secret(self) -> bytes | None: ...
+
     def get(self, stream: str) -> bytes | None: ...
 
     def get_or_create(self, stream: str) -> bytes: ...
@@ -217,8 +233,9 @@ class SqliteKeyStore:
         self._lock = threading.Lock()
 
     @classmethod
-    def create(cls, path: Path) -> SqliteKeyStore:
-        """Create the key file (or adopt an unused one left by an interrupted init).
+    def create(cls, path: Path, *, stream_secret: bool = False) -> SqliteKeyStore:
+        """Create the key file (or adopt an unused one left by an interrupted init), with a
+        new secret for keyed stream ids when ``stream_secret`` (an unused one is kept).
 
         A key file that already holds keys belongs to another ledger: reusing it would tie
         this store to keys (and erasures) that are not its own, so it is refused.
@@ -240,6 +257,9 @@ class SqliteKeyStore:
                     "move it away before creating an encrypted store here"
                 )
             conn.execute("INSERT OR IGNORE INTO key_meta VALUES ('key_store', ?)", (uuid.uuid4().hex,))
+            if stream_secret:
+                secret = os.urandom(SECRET_BYTES).hex()
+                conn.execute("INSERT OR IGNORE INTO key_meta VALUES (?, ?)", (STREAM_SECRET, secret))
             row = conn.execute("SELECT value FROM key_meta WHERE key = 'key_store'").fetchone()
             conn.execute("COMMIT")
         except sqlite3.DatabaseError as e:
@@ -267,6 +287,18 @@ class SqliteKeyStore:
                 raise StoreError(f"the key store {self.path} belongs to another ledger")
             self._conn = conn
         return self._conn
+
+    def describe(self) -> str:
+        return f"the key store {self.path}"
+
+    def stream_secret(self) -> bytes | None:
+        with self._lock:
+            try:
+                found = self.conn.execute("SELECT value FROM key_meta WHERE key = ?", (STREAM_SECRET,))
+                row = found.fetchone()
+            except sqlite3.DatabaseError as e:
+                raise StoreError(describe_sqlite_error(self.path, e)) from None
+        return None if row is None else _secret(row[0], self.describe())
 
     def get(self, stream: str) -> bytes | None:
         with self._lock:
@@ -331,6 +363,22 @@ class PgKeyStore:
             self._conn = pg_connect(self.store)
         return self._conn
 
+    def describe(self) -> str:
+        return f"the key tables of {self.store.describe()}"
+
+    def stream_secret(self) -> bytes | None:
+        # lazy: psycopg only for PostgreSQL stores
+        from psycopg.errors import UndefinedTable
+
+        with self._lock:
+            try:
+                row = self.conn.execute(
+                    "SELECT value FROM key_meta WHERE key = %s", (STREAM_SECRET,)
+                ).fetchone()
+            except UndefinedTable:  # an encrypted ledger from before keyed stream ids
+                return None
+        return None if row is None else _secret(row[0], self.describe())
+
     def get(self, stream: str) -> bytes | None:
         with self._lock:
             row = self.conn.execute("SELECT key FROM client_keys WHERE stream = %s", (stream,)).fetchone()
@@ -362,6 +410,16 @@ class PgKeyStore:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def _secret(value: Any, where: str) -> bytes:
+    try:
+        secret = bytes.fromhex(value)
+    except (TypeError, ValueError):
+        secret = b""
+    if len(secret) < 16:
+        raise StoreError(f"{where}: its stream-id secret is damaged (restore the key store from a backup)")
+    return secret
 
 
 def compact_sqlite(conn: sqlite3.Connection, path: Path) -> bool:

@@ -16,6 +16,7 @@ from coachledger.adapters.event_tables import (
     ERASED_SQL,
     EVENTS_SQL,
     INDEX_SQL,
+    KEY_META_SQL,
     KEYS_SQL,
     LOCAL_META,
     META_DDL,
@@ -33,7 +34,7 @@ from coachledger.adapters.event_tables import (
     holdings,
     plain_rows,
 )
-from coachledger.adapters.keys import KEY_TABLES
+from coachledger.adapters.keys import KEY_META_TABLE, KEY_TABLES
 from coachledger.adapters.postgres import (
     connect,
     datastore_cursor,
@@ -59,7 +60,15 @@ CHAIN_SQL = (
     f"{STREAM.format('i')}, i.originator_version, i.recorded_at, i.seal "
     "FROM stored_events e LEFT JOIN event_index i ON i.seq = e.notification_id ORDER BY e.notification_id"
 )
-TABLES = ("stored_events", "event_index", "stored_snapshots", "ledger_meta", "client_keys", "erased_streams")
+TABLES = (
+    "stored_events",
+    "event_index",
+    "stored_snapshots",
+    "ledger_meta",
+    "client_keys",
+    "erased_streams",
+    "key_meta",
+)
 
 
 class PgTransaction:
@@ -262,6 +271,8 @@ class PgEventStore:
             rows.keys = plain_rows(conn.execute(KEYS_SQL).fetchall())
         if rows.encrypted and "erased_streams" in tables:
             rows.erased = plain_rows(conn.execute(ERASED_SQL).fetchall())
+        if rows.encrypted and "key_meta" in tables:
+            rows.key_meta = plain_rows(conn.execute(KEY_META_SQL).fetchall())
         conn.rollback()
         return rows
 
@@ -304,10 +315,12 @@ class PgEventStore:
                 cur.execute("DELETE FROM ledger_meta")
                 cur.executemany("INSERT INTO ledger_meta VALUES (%s, %s)", rows.meta)
                 if rows.encrypted:
-                    for ddl in KEY_TABLES:
+                    for ddl in (*KEY_TABLES, KEY_META_TABLE):
                         cur.execute(ddl.format(blob="BYTEA"))
                     _copy_in(cur, "client_keys (stream, key, created_at)", rows.keys)
                     _copy_in(cur, "erased_streams (stream, erased_at)", rows.erased)
+                    cur.execute("DELETE FROM key_meta")  # the source's secret, or none (uuid5 ids)
+                    cur.executemany("INSERT INTO key_meta VALUES (%s, %s)", rows.key_meta)
                 check(
                     plain_rows(cur.execute(EVENTS_SQL.format(seq="notification_id")).fetchall()),
                     plain_rows(cur.execute(INDEX_SQL).fetchall()),

@@ -12,6 +12,7 @@ from coachledger.adapters.event_tables import (
     ERASED_SQL,
     EVENTS_SQL,
     INDEX_SQL,
+    KEY_META_SQL,
     KEYS_SQL,
     LOCAL_META,
     META_DDL,
@@ -285,6 +286,7 @@ class SqliteEventStore:
             try:
                 rows.keys = plain_rows(keys.execute(KEYS_SQL).fetchall())
                 rows.erased = plain_rows(keys.execute(ERASED_SQL).fetchall())
+                rows.key_meta = plain_rows(keys.execute(KEY_META_SQL).fetchall())
             except sqlite3.DatabaseError as e:
                 raise StoreError(describe_sqlite_error(key_file, e)) from None
             finally:
@@ -435,6 +437,8 @@ def _copy_keys(path: Path, rows: LedgerRows, created: list[Path]) -> str | None:
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany("INSERT INTO client_keys VALUES (?,?,?)", rows.keys)
         conn.executemany("INSERT INTO erased_streams VALUES (?,?)", rows.erased)
+        conn.execute("DELETE FROM key_meta WHERE key <> 'key_store'")  # the source's secret, or none
+        conn.executemany("INSERT INTO key_meta VALUES (?,?)", rows.key_meta)
         conn.execute("COMMIT")
     except sqlite3.DatabaseError as e:
         raise StoreError(describe_sqlite_error(key_file, e)) from None

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "session": "coachledger.cli.journal:session",
     "milestone": "coachledger.cli.journal:milestone",
     "action": "coachledger.cli.followup:action",
+    "checkin": "coachledger.cli.checkins:checkin",
     # the practice: coaches, and the ledger in a browser
     "coach": "coachledger.cli.coaches:coach",
     "serve": "coachledger.cli.serve:serve",

@@ -46,9 +46,12 @@ def demo(env: Env, clients: int, months: int, seed: int, until: datetime, store:
     """Create a realistic demo ledger, then show a client's progress and write an HTML report.
 
     Coaches and clients with KPIs in every category, both dimensions and horizons:
-    baselines, monthly measurements with noise, corrections, retractions, back-dated
-    entries, adjustments (a 1..5 -> 1..10 rescale, EUR -> kEUR), feedback, sessions and
-    milestones. Deterministic: the same options give the same ledger.
+    baselines, monthly measurements with noise and a confidence, corrections, retractions,
+    back-dated entries, adjustments (a 1..5 -> 1..10 rescale, EUR -> kEUR, cadences and
+    weights), feedback, sessions with agreed actions followed up, goals adjusted, achieved,
+    abandoned and reopened, milestones, fixed records, and each client's next session
+    booked (see 'coachledger due --as-of 2026-10-30'). Deterministic: the same options give
+    the same ledger.
 
     Without --store (here or before the command) or COACHLEDGER_STORE, the demo goes
     to its own file, demo.sqlite in the data folder, replaced on each run. The HTML report

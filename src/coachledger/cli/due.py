@@ -32,11 +32,15 @@ class DaysType(click.ParamType):
 
 @click.command()
 @click.option("--coach", help="Only this coach's clients.")
-@click.option("--within", type=DaysType(), default="0d", show_default=True, help="Also what falls due in N days.")
+@click.option(
+    "--within", type=DaysType(), default="0d", show_default=True, help="Also what falls due in N days."
+)
 @as_of_option
 @known_at_option
 @json_option
-@click.option("--ics", "ics_path", metavar="FILE", help="Also write an iCalendar feed to FILE ('-': stdout only).")
+@click.option(
+    "--ics", "ics_path", metavar="FILE", help="Also write an iCalendar feed to FILE ('-': stdout only)."
+)
 @pass_env
 def due(
     env: Env,
@@ -86,8 +90,16 @@ def due(
     render_due(doc)
 
 
+def _what(item: dict[str, Any]) -> str:
+    if item["kind"] == "checkin":  # what arrived through a check-in since the client's last session
+        return f"new check-in from client ({item['via']} {item['checkin']}: {', '.join(item['kpis'])})"
+    return (item.get("text") if item["kind"] == "action" else item.get("kpi")) or ""
+
+
 def render_due(doc: dict[str, Any]) -> None:
-    until = doc["as_of"][:10] if not doc["within_days"] else f"{doc['as_of'][:10]} + {doc['within_days']} days"
+    until = (
+        doc["as_of"][:10] if not doc["within_days"] else f"{doc['as_of'][:10]} + {doc['within_days']} days"
+    )
     if not doc["items"]:
         click.echo(f"Nothing due by {until}.")
     else:
@@ -98,7 +110,7 @@ def render_due(doc: dict[str, Any]) -> None:
                 (
                     i["client"],
                     i["kind"],
-                    (i.get("text") if i["kind"] == "action" else i.get("kpi")) or "",
+                    _what(i),
                     (i.get("last_measured") or "never")[:10] if i["kind"] == "measurement" else "",
                     i["due"],
                     i["days_late"],

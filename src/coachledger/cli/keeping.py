@@ -11,7 +11,10 @@ from coachledger.cli.common import Env, pass_env
 @click.option(
     "--encrypt",
     is_flag=True,
-    help="Per-client keys for this store, so that 'forget' can erase a client's event content.",
+    help=(
+        "Per-client keys for this store, so that 'forget' can erase a client's event content, and "
+        "stream ids keyed by a secret of the ledger, so that no guessed name finds a forgotten client."
+    ),
 )
 @pass_env
 def init(env: Env, encrypt: bool) -> None:

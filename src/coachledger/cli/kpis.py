@@ -187,20 +187,26 @@ def template_list(as_json: bool) -> None:
 
 @template_group.command("show")
 @click.argument("name")
-def template_show(name: str) -> None:
+@json_option
+def template_show(name: str, as_json: bool) -> None:
     """Print a KPI template (a shipped name or a file) as TOML, to copy and adapt.
+
+    With --json: its name, description and KPI tables as written (TOML dates as ISO text).
 
     \b
     Example:
       coachledger kpi template show job-satisfaction > my-template.toml
+      coachledger kpi template show career-essentials --json
     """
     # lazy: the templates (TOML, package data) only for the template commands
     from importlib import resources
 
     from coachledger.services import templates
 
-    templates.load(name)  # refuses an unknown or malformed one
-    if name in templates.shipped():
+    found = templates.load(name)  # refuses an unknown or malformed one
+    if as_json:
+        emit_json({"template": found.name, "description": found.description, "kpis": found.as_written()})
+    elif name in templates.shipped():
         click.echo(
             (resources.files("coachledger") / "templates" / f"{name}.toml").read_text("utf-8"), nl=False
         )
@@ -330,16 +336,19 @@ def retire(env: Env, client: str, kpi_id: str, reason: str, at: datetime | None)
 
 @kpi.command("list")
 @click.argument("client", shell_complete=complete_client)
+@click.option("--as-of", type=MOMENT, help="Effective date: what was true then (default: now).")
+@click.option("--known-at", type=MOMENT, help="Recording time: only what had been recorded by then.")
 @json_option
 @pass_env
-def list_(env: Env, client: str, as_json: bool) -> None:
-    """List the KPIs of CLIENT with their current definition.
+def list_(env: Env, client: str, as_of: datetime | None, known_at: datetime | None, as_json: bool) -> None:
+    """List the KPIs of CLIENT with their current definition (the one in force at --as-of).
 
     \b
     Example:
       coachledger kpi list ana-lopez --json
+      coachledger kpi list ana-lopez --as-of 2026-03-01 --known-at 2026-03-02
     """
     # lazy: 'kpi template' and the writes never render a KPI list
     from coachledger.cli.render import render_kpi_list
 
-    render_kpi_list(env, client, as_json)
+    render_kpi_list(env, client, as_json, as_of, known_at)

@@ -78,16 +78,20 @@ def progress(
 @click.command()
 @click.argument("client", shell_complete=complete_client)
 @click.argument("kpi", shell_complete=complete_kpi)
+@known_at_option
 @json_option
 @pass_env
-def history(env: Env, client: str, kpi: str, as_json: bool) -> None:
+def history(env: Env, client: str, kpi: str, known_at: datetime | None, as_json: bool) -> None:
     """Every definition version of a KPI: field-level changes, reason, actor, both times.
+
+    With --known-at, the versions recorded by then.
 
     \b
     Example:
       coachledger history ana-lopez satisfaction
+      coachledger history ana-lopez satisfaction --known-at 2026-03-02
     """
-    doc = read_side(env).history(client, kpi)
+    doc = read_side(env).history(client, kpi, known_at)
     if as_json:
         emit_json(doc)
         return
@@ -261,6 +265,7 @@ def portfolio(
         ("median salary change %", "median_salary_change_pct"),
         ("average satisfaction change", "average_satisfaction_change"),
         ("goal achievement rate %", "goal_achievement_rate_pct"),
+        ("open goals' average progress %", "average_open_goal_progress_pct"),
         ("average feedback (1-5)", "average_feedback"),
     )
     goals = f"{doc['goals_achieved']} achieved, {doc['goals_open']} open, {doc['goals_abandoned']} abandoned"
@@ -270,24 +275,40 @@ def portfolio(
 @click.command()
 @click.argument("client", required=False, shell_complete=complete_client)
 @click.option("--all", "all_clients", is_flag=True, help="Check every client.")
+@as_of_option
+@known_at_option
 @json_option
 @pass_env
-def check(env: Env, client: str | None, all_clients: bool, as_json: bool) -> None:
+def check(
+    env: Env,
+    client: str | None,
+    all_clients: bool,
+    as_of: datetime | None,
+    known_at: datetime | None,
+    as_json: bool,
+) -> None:
     """SMART and consistency findings, all at once; exits 1 when there are any.
+
+    --as-of: measurements overdue by then (each KPI's cadence); --known-at: from what had been
+    recorded by then (with --all, clients registered later are left out).
 
     \b
     Example:
       coachledger check ana-lopez
-      coachledger check --all --json
+      coachledger check --all --as-of 2026-10-30 --json
     """
     # lazy: only check and agenda give advice
     from coachledger.projections.advice import findings
+    from coachledger.projections.clients import all_clients as every_client
 
     if bool(client) == all_clients:
         raise click.UsageError("give either CLIENT or --all")
     rs = read_side(env)
-    slugs: list[str] = [c["client"] for c in rs.client_list()] if all_clients or client is None else [client]
-    found = [f for slug in slugs for f in findings(rs, slug)]
+    if client is None:
+        slugs = [c["client"] for c in every_client(rs.db) if rs.known_seq(c["stream"], known_at) != 0]
+    else:
+        slugs = [client]
+    found = [f for slug in slugs for f in findings(rs, slug, as_of, known_at)]
     if as_json:
         emit_json({"ok": not found, "findings": found})
     elif found:

@@ -18,6 +18,8 @@ from coachledger.services.documents import (
 from coachledger.vocab import Status
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from coachledger.projections.models import ProgressDoc
 
 STATUS_COLOURS: dict[str, str] = {
@@ -93,8 +95,14 @@ def csv_value(value: Any) -> Any:
     return value
 
 
-def render_client_list(env: Env, as_json: bool, coach: str | None = None) -> None:
-    rows = read_side(env).client_list(coach)
+def render_client_list(
+    env: Env,
+    as_json: bool,
+    coach: str | None = None,
+    as_of: datetime | None = None,
+    known_at: datetime | None = None,
+) -> None:
+    rows = read_side(env).client_list(coach, as_of, known_at)
     if as_json:
         emit_json(client_list_document(rows))
         return
@@ -108,8 +116,10 @@ def render_client_list(env: Env, as_json: bool, coach: str | None = None) -> Non
     )
 
 
-def render_kpi_list(env: Env, client: str, as_json: bool) -> None:
-    doc = read_side(env).kpi_list(client)
+def render_kpi_list(
+    env: Env, client: str, as_json: bool, as_of: datetime | None = None, known_at: datetime | None = None
+) -> None:
+    doc = read_side(env).kpi_list(client, as_of, known_at)
     doc["kpis"] = with_shown_status(doc["kpis"])
     if as_json:
         emit_json(doc)
@@ -138,11 +148,13 @@ def render_kpi_list(env: Env, client: str, as_json: bool) -> None:
     )
 
 
-def render_client_show(env: Env, client: str, as_json: bool) -> None:
+def render_client_show(
+    env: Env, client: str, as_json: bool, as_of: datetime | None = None, known_at: datetime | None = None
+) -> None:
     rs = read_side(env)
-    c = rs.client(client)
-    kpis = with_shown_status(rs.kpi_list(client)["kpis"])
-    journal = rs.journal(client)
+    c = rs.client_as_known(client, known_at)
+    kpis = with_shown_status(rs.kpi_list(client, as_of, known_at)["kpis"])
+    journal = rs.journal(client, as_of, known_at)
     doc = {
         "client": client,
         "name": c["name"],

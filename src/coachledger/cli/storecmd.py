@@ -26,7 +26,7 @@ def copy(source: str, target: str, as_json: bool) -> None:
     """Copy a whole ledger into a new or empty store, SQLite or PostgreSQL, and verify it.
 
     Every event keeps its seq, ids, recorded time, actor and seal; snapshots and (for an
-    encrypted ledger) client keys come along. The copy is one transaction: the target is
+    encrypted ledger) client keys and the secret of its stream ids come along. The copy is one transaction: the target is
     read back, compared with the source and its seal chain recomputed before it commits.
     A target that already holds anything of a ledger is refused and left unchanged.
     The target's views are built on its first read.

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from coachledger.domain import events as _events
+from coachledger.domain.checkins.events import CHECKIN_CLASSES as _CHECKINS
 from coachledger.domain.client import Client
 from coachledger.domain.followup.events import FOLLOWUP_CLASSES as _FOLLOWUP
 from coachledger.domain.practice import COACH_CLASSES, Coach
@@ -39,8 +40,8 @@ from coachledger.errors import (
 from coachledger.ids import client_id
 
 # Every event class of the client's stream: those of ``events``, then those between sessions
-# (actions and fixes of any record, ``followup.events``).
-CLIENT_EVENT_CLASSES: tuple[type[_events.Event], ...] = (*_events.EVENT_CLASSES, *_FOLLOWUP)
+# (actions and fixes of any record, ``followup.events``), then check-ins (``checkins.events``).
+CLIENT_EVENT_CLASSES: tuple[type[_events.Event], ...] = (*_events.EVENT_CLASSES, *_FOLLOWUP, *_CHECKINS)
 # Every event class the ledger stores: a client's, then a coach's (``practice``).
 EVENT_CLASSES: tuple[type[Any], ...] = (*CLIENT_EVENT_CLASSES, *COACH_CLASSES)
 EVENT_NAMES: dict[str, str] = {cls.TOPIC: cls.TOPIC.split(":", 1)[1] for cls in EVENT_CLASSES}

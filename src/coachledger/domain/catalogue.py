@@ -45,6 +45,8 @@ KINDS = {
     "action": Kind("action", "opened", "actions"),
     "session": Kind("session", "logged", "sessions"),
     "feedback": Kind("feedback", "received", "feedback"),
+    # Check-ins (issue 16): links and forms, by their ids (c1, c2, ...).
+    "checkin": Kind("check-in", "issued", "checkins"),
 }
 
 
@@ -94,6 +96,7 @@ class Known:
     actions: set[str] = field(default_factory=set)
     sessions: set[str] = field(default_factory=set)
     feedback: set[str] = field(default_factory=set)
+    checkins: set[str] = field(default_factory=set)
 
 
 def who(known: Known) -> str:
@@ -150,10 +153,10 @@ def _lines(refs: tuple[Ref, ...], *, check: bool) -> list[str]:
                 f"            return _unknown({name!r}, {ref.kind!r}, value, known)",
             ]
         elif ref.prefix:
-            cut = len(ref.prefix)
+            cut, maybe = len(ref.prefix), "value is not None and " if ref.optional else ""
             lines += [
                 f"    value = d.{ref.field}",
-                f"    if value.startswith({ref.prefix!r}) and value[{cut}:] not in known.{pool}:",
+                f"    if {maybe}value.startswith({ref.prefix!r}) and value[{cut}:] not in known.{pool}:",
                 f"        return _unknown({name!r}, {ref.kind!r}, value[{cut}:], known)",
             ]
         else:
@@ -227,3 +230,18 @@ def amount(value: Decimal | None) -> str:
     if value == value.to_integral_value():
         return f"{int(value):,}"
     return f"{round(float(value), 6):g}"
+
+
+# -- where a value came from: a check-in (domain/checkins) -------------------------------------
+
+# A measurement's or feedback's check-in, ``via``: "link:c1" or "form:c2" (None: typed by its actor).
+VIA = (
+    Refers("via", "checkin", optional=True, prefix="link:"),
+    Refers("via", "checkin", optional=True, prefix="form:"),
+)
+
+
+def via_text(d: Any) -> str:
+    """How the timeline says a check-in's ``via``: `` via check-in link c1`` (nothing without one)."""
+    via = getattr(d, "via", None)
+    return f" via check-in {via.replace(':', ' ')}" if via else ""

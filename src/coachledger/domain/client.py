@@ -17,6 +17,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from coachledger.domain import events
+from coachledger.domain.checkins import events as checkins
+from coachledger.domain.checkins.commands import CheckinCommands
 from coachledger.domain.followup import events as followup
 from coachledger.domain.followup.commands import FollowUps
 from coachledger.domain.goals import GoalCommands
@@ -51,7 +53,7 @@ from coachledger.errors import (
 from coachledger.ids import client_id
 
 
-class Client(GoalCommands, FollowUps, Guards, Aggregate):
+class Client(GoalCommands, FollowUps, CheckinCommands, Guards, Aggregate):
     """A coaching client and everything recorded about their KPIs."""
 
     TOPIC = "coachledger:Client"
@@ -86,6 +88,12 @@ class Client(GoalCommands, FollowUps, Guards, Aggregate):
     SessionRetracted = followup.SessionRetracted
     FeedbackRetracted = followup.FeedbackRetracted
     MilestoneRetracted = followup.MilestoneRetracted
+    # Check-ins: clients report their own values (their commands: ``CheckinCommands``).
+    CheckinLinkIssued = checkins.CheckinLinkIssued
+    CheckinFormIssued = checkins.CheckinFormIssued
+    CheckinLinkUsed = checkins.CheckinLinkUsed
+    CheckinFormUsed = checkins.CheckinFormUsed
+    CheckinLinkRevoked = checkins.CheckinLinkRevoked
 
     def __init__(self, actor: str, slug: str, name: str, coach: str | None) -> None:
         self.slug = slug
@@ -101,6 +109,7 @@ class Client(GoalCommands, FollowUps, Guards, Aggregate):
         self.actions: dict[str, str] = {}
         self.sessions: dict[str, dict[str, Any]] = {}
         self.feedback: dict[str, bool] = {}
+        self.checkins: dict[str, Any] = {"issued": {}, "last": {}, "feedback": None}
 
     @staticmethod
     def create_id(slug: str) -> UUID:
@@ -109,11 +118,15 @@ class Client(GoalCommands, FollowUps, Guards, Aggregate):
     # -- commands ---------------------------------------------------------
 
     @classmethod
-    def register(cls, actor: str, slug: str, name: str, coach: str | None) -> Client:
+    def register(
+        cls, actor: str, slug: str, name: str, coach: str | None, stream_id: UUID | None = None
+    ) -> Client:
+        """A new client; ``stream_id``: the ledger's id for the slug (default: the public uuid5)."""
         check_id("client", slug)
         if not name.strip():
             raise InvalidValue("client name must not be empty")
-        return cls(actor=actor, slug=slug, name=name.strip(), coach=coach)
+        stream_id = stream_id or client_id(slug)
+        return cls._create(cls.Registered, id=stream_id, actor=actor, slug=slug, name=name.strip(), coach=coach)
 
     def set_goal(self, actor: str, goal: str, text: str, horizon: str, due: datetime | None = None) -> None:
         self._check_writable()
@@ -162,7 +175,7 @@ class Client(GoalCommands, FollowUps, Guards, Aggregate):
         if not name.strip():
             raise InvalidValue("KPI name must not be empty")
         if goal is not None and goal not in self.goals:
-            raise UnknownId(f"unknown goal '{goal}' for client '{self.slug}'")
+            raise UnknownId(f"unknown goal '{goal}' for client '{self.slug}'{did_you_mean(goal, self.goals)}")
         check_scale(scale_min, scale_max)
         check_in_scale("target", target, scale_min, scale_max)
         check_moment("the due date", due)
@@ -228,6 +241,7 @@ class Client(GoalCommands, FollowUps, Guards, Aggregate):
         confidence: int | None = None,
         now: datetime | None = None,
         confirmed: bool = False,
+        via: str | None = None,
     ) -> str:
         self._open_kpi(kpi)
         check_choice("source", source, SOURCES)
@@ -248,6 +262,7 @@ class Client(GoalCommands, FollowUps, Guards, Aggregate):
             source=source,
             note=note,
             confidence=confidence,
+            via=via,
         )
         return measurement_id
 
@@ -313,7 +328,7 @@ class Client(GoalCommands, FollowUps, Guards, Aggregate):
         check_moment("the effective date", effective_at)
         check_moment("the due date", due)
         if goal is not None and goal not in self.goals:
-            raise UnknownId(f"unknown goal '{goal}' for client '{self.slug}'")
+            raise UnknownId(f"unknown goal '{goal}' for client '{self.slug}'{did_you_mean(goal, self.goals)}")
         if name is not None and not name.strip():
             raise InvalidValue("KPI name must not be empty")
         if scale_min is not None:
@@ -365,6 +380,7 @@ class Client(GoalCommands, FollowUps, Guards, Aggregate):
         comment: str | None,
         about: str,
         effective_at: datetime,
+        via: str | None = None,
     ) -> None:
         self._check_writable()
         if not 1 <= rating <= 5:
@@ -381,6 +397,7 @@ class Client(GoalCommands, FollowUps, Guards, Aggregate):
             comment=comment,
             about=about,
             effective_at=effective_at,
+            via=via,
         )
 
     def log_session(
@@ -413,7 +430,8 @@ class Client(GoalCommands, FollowUps, Guards, Aggregate):
         elif target in self.goals:
             kind = "goal"
         else:
-            raise UnknownId(f"'{target}' is neither a KPI nor a goal of client '{self.slug}'")
+            hint = did_you_mean(target, [*self.kpis, *self.goals])
+            raise UnknownId(f"'{target}' is neither a KPI nor a goal of client '{self.slug}'{hint}")
         if target in self.celebrated:
             raise DuplicateId(f"the milestone of '{target}' was already celebrated")
         self.trigger_event(self.MilestoneCelebrated, actor=actor, target=target, kind=kind, note=note)
@@ -448,7 +466,10 @@ class Client(GoalCommands, FollowUps, Guards, Aggregate):
         try:
             entry = self.measurements[measurement_id]
         except KeyError:
-            raise UnknownId(f"unknown measurement '{measurement_id}' for client '{self.slug}'") from None
+            hint = did_you_mean(measurement_id, self.measurements)
+            raise UnknownId(
+                f"unknown measurement '{measurement_id}' for client '{self.slug}'{hint}"
+            ) from None
         if entry[2]:
             raise InvalidValue(f"measurement '{measurement_id}' was retracted")
         return entry

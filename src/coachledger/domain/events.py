@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Protocol
 
 from eventsourcing.domain import Aggregate
 
-from coachledger.domain.catalogue import Defines, Numbered, Ref, Refers, amount
+from coachledger.domain.catalogue import VIA, Defines, Numbered, Ref, Refers, amount, via_text
 from coachledger.domain.rules import DEFAULT_WEIGHT, iso, opt
 from coachledger.moments import DEFAULT_CADENCE
 
@@ -131,6 +131,7 @@ class KpiDefined(Event):
             "due": iso(self.due),
             "scale": [opt(self.scale_min), opt(self.scale_max)],
             "target": str(self.target),
+            "cadence": self.cadence,
             "adjustments": [],
             "baseline": False,
             "retired": False,
@@ -167,15 +168,16 @@ class MeasurementRecorded(Event):
     source: str
     note: str | None
     confidence: int | None = None  # 0..10, to reach the target (absent in older events)
+    via: str | None = None  # the check-in it came through: "link:c1", "form:c2" (absent: typed by the actor)
 
-    REFS = (Defines("measurement_id", "measurement"), Refers("kpi", "kpi"))
-    EXPORT = ("measurement_id", "kpi", "value", "effective_at", "source", "note", "confidence")
+    REFS = (Defines("measurement_id", "measurement"), Refers("kpi", "kpi"), *VIA)
+    EXPORT = ("measurement_id", "kpi", "value", "effective_at", "source", "note", "confidence", "via")
 
     @staticmethod
     def summary(d: Any) -> str:
-        note = f" - {d.note}" if d.note else ""
+        note, via = f" - {d.note}" if d.note else "", via_text(d)
         sure = f", confidence {d.confidence}/10" if getattr(d, "confidence", None) is not None else ""
-        return f"Measured {d.kpi} = {amount(d.value)} ({d.measurement_id}, {d.source}{sure}){note}"
+        return f"Measured {d.kpi} = {amount(d.value)} ({d.measurement_id}, {d.source}{sure}){via}{note}"
 
     def apply(self, aggregate: ClientState) -> None:
         aggregate.measurements[self.measurement_id] = [self.kpi, iso(self.effective_at), False]
@@ -188,13 +190,16 @@ class MeasurementCorrected(Event):
     measurement_id: str
     value: Decimal
     reason: str
+    confidence: int | None = None  # a check-in's amendment may change it too (None: unchanged)
+    note: str | None = None  # (None: unchanged)
 
     REFS = (Refers("measurement_id", "measurement"),)
-    EXPORT = ("measurement_id", "value", "reason")
+    EXPORT = ("measurement_id", "value", "reason", "confidence", "note")
 
     @staticmethod
     def summary(d: Any) -> str:
-        return f"Corrected {d.measurement_id} to {amount(d.value)}: {d.reason}"
+        sure = f", confidence {d.confidence}/10" if getattr(d, "confidence", None) is not None else ""
+        return f"Corrected {d.measurement_id} to {amount(d.value)}{sure}: {d.reason}"
 
     def apply(self, aggregate: ClientState) -> None:
         pass
@@ -265,22 +270,17 @@ class KpiAdjusted(Event):
         return f"Adjusted KPI {d.kpi}: {', '.join(parts)} - {d.reason}"
 
     def apply(self, aggregate: ClientState) -> None:
-        kpi = aggregate.kpis[self.kpi]
-        kpi["adjustments"].append(
-            [
-                iso(self.effective_at),
-                opt(self.scale_min),
-                opt(self.scale_max),
-                opt(self.factor),
-            ]
-        )
+        kpi, at = aggregate.kpis[self.kpi], iso(self.effective_at)
+        kpi["adjustments"].append([at, opt(self.scale_min), opt(self.scale_max), opt(self.factor)])
         kpi["adjustments"].sort(key=lambda a: a[0])
+        if self.cadence is not None:  # read by the check-ins' window (domain/checkins)
+            kpi["cadences"] = sorted([*kpi.get("cadences", ()), [at, self.cadence]])
         if self.target is not None:
             kpi["target"] = str(self.target)
         elif self.factor is not None:
             kpi["target"] = str(Decimal(kpi["target"]) * self.factor)  # in the new unit
         if self.unit is not None or self.factor is not None:
-            kpi["unit_changes"] = sorted([*kpi.get("unit_changes", ()), iso(self.effective_at)])
+            kpi["unit_changes"] = sorted([*kpi.get("unit_changes", ()), at])
         if self.due is not None:
             kpi["due"] = iso(self.due)
 
@@ -308,14 +308,15 @@ class FeedbackReceived(Event):
     comment: str | None
     about: str
     effective_at: datetime
+    via: str | None = None  # the check-in it came through, as for a measurement
 
-    REFS = (Refers("about", "kpi", prefix="kpi:"), Numbered("rating", "feedback", prefix="f"))
-    EXPORT = ("rating", "comment", "about", "effective_at")
+    REFS = (Refers("about", "kpi", prefix="kpi:"), Numbered("rating", "feedback", prefix="f"), *VIA)
+    EXPORT = ("rating", "comment", "about", "effective_at", "via")
 
     @staticmethod
     def summary(d: Any) -> str:
         comment = f': "{d.comment}"' if d.comment else ""
-        return f"Feedback {d.rating}/5 about {d.about}{comment}"
+        return f"Feedback {d.rating}/5 about {d.about}{via_text(d)}{comment}"
 
     def apply(self, aggregate: ClientState) -> None:
         aggregate.feedback[f"f{len(aggregate.feedback) + 1}"] = False  # its id, by order

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from coachledger.domain import events
 from coachledger.domain.rules import HORIZONS, check_choice, require_reason
-from coachledger.errors import InvalidValue, UnknownId
+from coachledger.errors import InvalidValue, UnknownId, did_you_mean
 
 
 class GoalCommands:
@@ -34,7 +34,7 @@ class GoalCommands:
     def _known_goal(self, goal: str) -> str:
         self._check_writable()
         if goal not in self.goals:
-            raise UnknownId(f"unknown goal '{goal}' for client '{self.slug}'")
+            raise UnknownId(f"unknown goal '{goal}' for client '{self.slug}'{did_you_mean(goal, self.goals)}")
         return self.goal_state(goal)
 
     def adjust_goal(

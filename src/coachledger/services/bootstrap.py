@@ -6,9 +6,9 @@ PostgreSQL support is imported only when the store is PostgreSQL.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from coachledger.adapters.ciphers import ciphers_for
+from coachledger.adapters.ciphers import ledger_keys
 from coachledger.adapters.eventstore import ledger_infrastructure
 from coachledger.adapters.keys import ensure_meta_table, init_encryption
 from coachledger.settings import Settings
@@ -18,26 +18,22 @@ if TYPE_CHECKING:
 
 
 def open_ledger(settings: Settings) -> Ledger:
-    """The write side, with its tables created on first use."""
+    """The write side, with its tables created on first use, its ciphers (an encrypted store:
+    whether it is one is read from the store itself, ``ledger_meta``, so every process agrees)
+    and its stream ids (``coachledger.ids``)."""
     # lazy: export and import never build the write side
     from coachledger.application import Ledger
 
     env, factory = ledger_infrastructure(settings.store)
-    return Ledger(env, factory, settings.actor, cipher_for(settings))
-
-
-def cipher_for(settings: Settings) -> Any:
-    """Per-client ciphers when the store is encrypted, else None.
-
-    The result is ``codec.MsgspecMapper``'s ``cipher_for``: ``(originator_id, topic) ->
-    cipher | None``. Whether a store is encrypted is read from the store itself
-    (``ledger_meta``), so every process agrees; ``cryptography`` is imported only then.
-    """
-    return ciphers_for(settings)
+    keys = ledger_keys(settings)
+    ledger = Ledger(env, factory, settings.actor, keys.ciphers, keys.ids)
+    ledger.settings = settings
+    return ledger
 
 
 def init_store(settings: Settings, *, encrypt: bool = False) -> str:
-    """Create the store's tables; with ``encrypt``, mark it encrypted and create its key store.
+    """Create the store's tables; with ``encrypt``, mark it encrypted and create its key store,
+    holding the secret its clients' stream ids are derived with (``keyed-v1``).
 
     Encryption is decided before the first event: asking for it on a store that already
     holds unencrypted events is refused, and changes nothing.

@@ -36,7 +36,14 @@ def _action(item: dict[str, Any]) -> tuple[str, str]:
     )
 
 
-KINDS: dict[str, Describe] = {"measurement": _measurement, "action": _action}
+def _checkin(item: dict[str, Any]) -> tuple[str, str]:
+    return (
+        f"New check-in from {item['client_name']}",
+        f"Check-in {item['via']} {item['checkin']} of {item['client']} answered ({', '.join(item['kpis'])}).",
+    )
+
+
+KINDS: dict[str, Describe] = {"measurement": _measurement, "action": _action, "checkin": _checkin}
 
 
 def _describe(item: dict[str, Any]) -> tuple[str, str]:
@@ -59,7 +66,8 @@ def ics(document: dict[str, Any]) -> bytes:
     for item in document["items"]:
         summary, description = _describe(item)
         todo = Todo()
-        ident = item.get("kpi") or item.get("id") or ""
+        # An action by its id (two actions may share a KPI and a due date), a check-in by its KPI.
+        ident = item.get("action") or item.get("kpi") or ""
         todo.add("uid", f"{item['kind']}-{item['client']}-{ident}-{item['due']}@coachledger")
         todo.add("dtstamp", stamp)
         todo.add("summary", summary)

@@ -1,7 +1,7 @@
 """Which client a stream belongs to, for a person reading ``verify``'s verdict.
 
-A stream id is a hash of the client's id (coachledger.ids): it cannot be turned back into
-the id. The read side's ``clients`` view knows the id of every client it has caught up
+A stream id is a hash of the client's id (coachledger.ids; keyed by the ledger's secret on
+encrypted ledgers): it cannot be turned back into the id. The read side's ``clients`` view knows the id of every client it has caught up
 with; where it does not (no read has run yet, or the view is behind), the stream's own
 registration event names the client, checked against the stream id so that a tampered
 registration cannot put another name forward. A forgotten client is never named again.
@@ -13,7 +13,6 @@ from typing import Any
 
 from coachledger.adapters.chain import FORGOTTEN_CLIENT, UNKNOWN_CLIENT
 from coachledger.domain.events import Forgotten, Registered
-from coachledger.ids import stream_of
 from coachledger.settings import Settings
 
 
@@ -34,10 +33,13 @@ def client_from_events(tx: Any, stream: str, settings: Settings) -> str:
     try:
         # lazy: the codec and the key store only to name the client of a bad event
         from coachledger.adapters import codec
-        from coachledger.adapters.ciphers import open_decryptor
+        from coachledger.adapters.ciphers import ledger_keys
 
-        state = open_decryptor(settings)(stream, Registered.TOPIC, bytes(first[1]))
+        keys = ledger_keys(settings)
+        state = keys.decrypt(stream, Registered.TOPIC, bytes(first[1]))
         slug = None if state is None else codec.decode_payload(Registered.TOPIC, state).slug
-    except Exception:  # changed bytes, a missing key file, an undecodable event: not nameable
-        return UNKNOWN_CLIENT
-    return slug if isinstance(slug, str) and stream_of(slug) == stream else UNKNOWN_CLIENT
+        if isinstance(slug, str) and keys.ids.stream_of(slug) == stream:
+            return slug
+    except Exception:  # changed bytes, a missing key file or secret, an undecodable event: not nameable
+        pass
+    return UNKNOWN_CLIENT

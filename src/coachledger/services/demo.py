@@ -38,6 +38,7 @@ from coachledger.services.demo_data import (
     LAST,
     SESSION_NOTES,
     TEMPLATES,
+    WEIGHTS,
     Clock,
     DemoSummary,
     KpiTemplate,
@@ -121,7 +122,7 @@ class Story:
         for when in sessions:
             self._session(when, when)
         demo_goals.plan(self)  # the goal lifecycle
-        demo_followup.plan_fixes(self)  # a rename, a session logged twice and retracted
+        demo_followup.plan_fixes(self)  # fixes of records, cadence and weight changes, the next session
 
     def _categories(self) -> list[str]:
         if self.index == 0:
@@ -353,7 +354,7 @@ class Story:
             method=t.method,
             goal=t.goal,
             defined_by=self.rng.choice(("both", "both", "coach", "client")),
-            cadence=CADENCES.get(t.kpi, "monthly"),
+            cadence=CADENCES.get(t.kpi, "monthly"), weight=WEIGHTS.get(t.kpi, Decimal(1)),
         )
 
     def _baseline(self, k: KpiPlan, effective: datetime) -> None:

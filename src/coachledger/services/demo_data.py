@@ -106,6 +106,8 @@ CADENCES = {
     "promotion-readiness": "quarterly",
     "coaching-value": "quarterly",
 }
+# A KPI's share in its goal's progress (default 1): what the coach and client agreed matters most.
+WEIGHTS = {"promotion-readiness": Decimal(2), "public-speaking": Decimal(2), "satisfaction": Decimal("1.5")}
 GOALS = {
     "career-step": ("Take the next career step: lead a team", "long"),
     "grow-skills": ("Grow the skills the next role asks for", "short"),

@@ -3,7 +3,8 @@
 Every stored event keeps its seq, stream id, version, topic and stored bytes, so its
 recorded time, actor and seal come along unchanged; the event index (recorded times and
 seals) and snapshots are copied as they are, with the store's encryption settings and
-client keys when it is encrypted. The copy is one transaction on the target, which:
+client keys when it is encrypted, and the secret its stream ids are derived with (keyed
+ids): the copy is the same ledger, whose stream ids, seals and anchors are the source's. The copy is one transaction on the target, which:
 
 1. refuses a target that already holds anything of a ledger (nothing is written);
 2. inserts every row, then reads the target back and compares it with the source;
@@ -22,7 +23,9 @@ from coachledger.adapters.chain import check_chain as check_seals
 from coachledger.adapters.chain import joined
 from coachledger.adapters.eventstore import LedgerRows, Row, new_store_file, open_event_store
 from coachledger.adapters.files import StoreError
+from coachledger.adapters.keys import STREAM_IDS, STREAM_SECRET
 from coachledger.errors import DomainError
+from coachledger.ids import KEYED_V1
 from coachledger.settings import StoreLocation
 
 __all__ = ["CopyRefused", "CopyResult", "LedgerRows", "check_chain", "copy_ledger", "read_ledger"]
@@ -117,6 +120,12 @@ def copy_ledger(source: StoreLocation, target: StoreLocation) -> CopyResult:
         raise StoreError(f"no ledger at {source.path}")
     rows = read_ledger(source)
     check_chain(rows.events, rows.index, "the source")  # a damaged ledger is not copied anywhere
+    meta: dict[str, str] = dict(rows.meta)
+    if meta.get(STREAM_IDS) == KEYED_V1 and not any(key == STREAM_SECRET for key, _ in rows.key_meta):
+        raise CopyRefused(
+            f"the key store of {source.describe()} holds no stream-id secret: its clients' stream ids "
+            "are derived from it, so a copy without it would find no client; nothing was copied"
+        )
     with open_event_store(target) as store:
         store.write_ledger(rows, refuse=lambda held: _refuse_non_empty(target, held), check=_checker(rows))
     return CopyResult(

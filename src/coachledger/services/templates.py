@@ -12,13 +12,13 @@ import re
 import tomllib
 from calendar import monthrange
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from coachledger.errors import InvalidValue
+from coachledger.errors import InvalidValue, did_you_mean
 from coachledger.moments import parse_moment
 
 FIELDS = (
@@ -34,6 +34,20 @@ class Template:
     name: str
     description: str
     kpis: list[dict[str, Any]]  # the [[kpi]] tables as written
+
+    def as_written(self) -> list[dict[str, Any]]:
+        """The [[kpi]] tables as JSON can say them: TOML dates and times as ISO text."""
+        return [{k: _plain(v) for k, v in kpi.items()} for kpi in self.kpis]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, date | time):  # datetime is a date
+        return value.isoformat()
+    return value
 
 
 def shipped() -> list[str]:
@@ -55,8 +69,9 @@ def load(name_or_path: str) -> Template:
             raise InvalidValue(f"cannot read template {name_or_path}: {e}") from None
         name = path.stem
     else:
+        hint = did_you_mean(name_or_path, shipped())
         raise InvalidValue(
-            f"unknown template '{name_or_path}': neither a file nor one of {', '.join(shipped())}"
+            f"unknown template '{name_or_path}'{hint}: neither a file nor one of {', '.join(shipped())}"
         )
     try:
         data = tomllib.loads(text)

@@ -253,14 +253,13 @@ def forget(settings: Settings, slug: str) -> Forgetting:
     from eventsourcing.persistence import MapperDeserialisationError
 
     from coachledger.adapters.keys import is_encrypted, open_key_store
-    from coachledger.ids import stream_of
     from coachledger.services.bootstrap import open_ledger
 
-    stream = stream_of(slug)
     if new_store_file(settings.store) is not None:
         raise ClientNotFound(slug)
     encrypted = is_encrypted(settings)
     ledger = open_ledger(settings)
+    stream = ledger.ids.stream_of(slug)  # keyed ledgers: erased_streams keeps only the keyed id
     if not ledger.exists(slug):
         raise ClientNotFound(slug)
     already = False

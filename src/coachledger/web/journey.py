@@ -11,7 +11,6 @@ from starlette.responses import Response
 
 from coachledger.adapters.event_reads import known_seq_at
 from coachledger.errors import DomainError
-from coachledger.ids import stream_of
 from coachledger.projections.read import ReadSide, iso
 from coachledger.services.access import Viewer, client_for
 from coachledger.services.documents import replay_document, timeline_document
@@ -32,7 +31,7 @@ def replay_page(request: Request, viewer: Viewer, rs: ReadSide) -> Response:
         return refused_params(errors)
     svc = services(request)
     # A client's replay is the same while its stream is: made once per process for each last event.
-    last = known_seq_at(rs.db, stream_of(slug), "9999")
+    last = known_seq_at(rs.db, client["stream"], "9999")
     doc = svc.replays.get((slug, iso(known_at), last), lambda: replay_document(rs.replay(slug, known_at)))
     total = len(doc.steps)
     try:

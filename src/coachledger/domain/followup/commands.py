@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from coachledger.domain.followup import events as fe
 from coachledger.domain.rules import require_reason
-from coachledger.errors import InvalidValue, UnknownId
+from coachledger.errors import InvalidValue, UnknownId, did_you_mean
 
 
 class FollowUps:
@@ -78,7 +78,8 @@ class FollowUps:
         try:
             status = self.actions[action]
         except KeyError:
-            raise UnknownId(f"unknown action '{action}' for client '{self.slug}'") from None
+            hint = did_you_mean(action, self.actions) or _open_ones(self.actions)
+            raise UnknownId(f"unknown action '{action}' for client '{self.slug}'{hint}") from None
         if status != "open":
             raise InvalidValue(f"action '{action}' is already {status}; only an open action can change")
 
@@ -156,7 +157,8 @@ class FollowUps:
     def retract_feedback(self, actor: str, feedback: str, reason: str | None) -> None:
         self._check_writable()
         if feedback not in self.feedback:
-            raise UnknownId(f"unknown feedback '{feedback}' for client '{self.slug}'")
+            hint = did_you_mean(feedback, self.feedback)
+            raise UnknownId(f"unknown feedback '{feedback}' for client '{self.slug}'{hint}")
         if self.feedback[feedback]:
             raise InvalidValue(f"feedback '{feedback}' was retracted")
         reason = require_reason(reason, "a feedback retraction")
@@ -165,7 +167,8 @@ class FollowUps:
     def retract_milestone(self, actor: str, target: str, reason: str | None) -> None:
         self._check_writable()
         if target not in self.celebrated:
-            raise UnknownId(f"no celebrated milestone '{target}' for client '{self.slug}'")
+            hint = did_you_mean(target, self.celebrated)
+            raise UnknownId(f"no celebrated milestone '{target}' for client '{self.slug}'{hint}")
         reason = require_reason(reason, "a milestone retraction")
         kind = "kpi" if target in self.kpis else "goal"
         self.trigger_event(fe.MilestoneRetracted, actor=actor, target=target, kind=kind, reason=reason)
@@ -174,7 +177,17 @@ class FollowUps:
         try:
             state = self.sessions[session]
         except KeyError:
-            raise UnknownId(f"unknown session '{session}' for client '{self.slug}'") from None
+            hint = did_you_mean(session, self.sessions)
+            raise UnknownId(f"unknown session '{session}' for client '{self.slug}'{hint}") from None
         if state["retracted"]:
             raise InvalidValue(f"session '{session}' was retracted")
         return state
+
+
+def _open_ones(actions: dict[str, str]) -> str:
+    """`` (open: a3, a5)``: the open actions, to name when no id is close to a mistyped one."""
+    found = [a for a, status in actions.items() if status == "open"]
+    if not found:
+        return ""
+    shown = ", ".join(found[-5:])
+    return f" (open: {shown})" if len(found) <= 5 else f" (open: {len(found)}, the latest {shown})"

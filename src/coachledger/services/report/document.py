@@ -15,6 +15,7 @@ from typing import Any
 
 from coachledger import __version__
 from coachledger.projections import calc, clients, followup, goals, history, journal, progress, report_data
+from coachledger.projections.advice import CONFIDENCE_DROP
 from coachledger.projections.models import (
     Feedback,
     Goal,
@@ -181,6 +182,9 @@ def build_report(
             {
                 "kpi": kpi,
                 "points": [{"effective_at": r.effective_at, "confidence": r.confidence} for r in rows],
+                # the trend: first to latest check-in, and whether the latest fell by an agenda's drop
+                "change": rows[-1].confidence - rows[0].confidence,
+                "dropped": len(rows) > 1 and rows[-2].confidence - rows[-1].confidence >= CONFIDENCE_DROP,
             }
             for kpi, rows in progress.confidences(rs.db, key, known, moment).items()
         ],
@@ -284,6 +288,8 @@ def _kpi_section(
                 "effective_at": m["effective_at"],
                 "recorded_at": m["recorded_at"],
                 "actor": m["actor"],
+                "by": "client" if m["actor"].startswith("client:") else "coach",  # who recorded it
+                "via": m["via"],  # the check-in it came through ("link:c1", "form:c2"), or null
                 "source": m["source"],
                 "note": m["note"],
                 "value": calc.to_number(value),

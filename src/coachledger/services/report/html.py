@@ -11,9 +11,10 @@ from typing import Any
 
 from coachledger.projections import calc
 from coachledger.services.report.document import ReportDoc
-from coachledger.services.report.svg import chart_svg
+from coachledger.services.report.svg import chart_svg, spark_svg
 from coachledger.services.report.text import (
     PROGRESS_HEADERS,
+    confidence_trend,
     day,
     definition_text,
     esc,
@@ -21,6 +22,7 @@ from coachledger.services.report.text import (
     measurement_state,
     num,
     pct,
+    recorded_by,
     signed,
     status_of,
     when,
@@ -240,6 +242,7 @@ def _kpi_html(section: dict[str, Any], as_of: str, chart_id: str) -> str:
                 "in force" if b["in_force"] else "replaced",
                 "",
                 "",
+                "",
             )
             for b in section["baselines"]
         ]
@@ -251,14 +254,15 @@ def _kpi_html(section: dict[str, Any], as_of: str, chart_id: str) -> str:
                 measurement_state(m),
                 m["source"] or "",
                 m["note"] or "",
+                recorded_by(m),
             )
             for m in section["measurements"]
         ],
         key=lambda r: r[0],
     )
     rows = [
-        (esc(when(at)), esc(what), esc(v), esc(state), esc(src), esc(note))
-        for at, what, v, state, src, note in entries
+        (esc(when(at)), esc(what), esc(v), esc(state), esc(src), esc(note), esc(by))
+        for at, what, v, state, src, note, by in entries
     ]
     history_rows = [tuple(esc(c) for c in row) for row in history_cells(section)]
     return "\n".join(
@@ -269,7 +273,7 @@ def _kpi_html(section: dict[str, Any], as_of: str, chart_id: str) -> str:
             f"<figure>{chart_svg(section, as_of, chart_id)}</figure>",
             "<details><summary>Baseline and measurements</summary>"
             + _html_table(
-                ("Date", "Entry", f"Value ({esc(item['unit'])})", "State", "Source", "Note"),
+                ("Date", "Entry", f"Value ({esc(item['unit'])})", "State", "Source", "Note", "By"),
                 rows,
                 numeric=(2,),
             )
@@ -411,12 +415,13 @@ def _receipt_html(r: dict[str, Any] | None, content: str) -> str:
 
 
 def _confidence_html(confidence: list[dict[str, Any]]) -> str:
-    """Each KPI's confidence (0..10) of reaching its target, check-in by check-in."""
+    """Each KPI's confidence (0..10) of reaching its target: its trend drawn and said, check-in by check-in."""
     return _html_table(
-        ("KPI", "Check-ins (date: confidence)"),
+        ("KPI", "Trend", "Check-ins (date: confidence)"),
         [
             (
                 esc(c["kpi"]),
+                spark_svg([p["confidence"] for p in c["points"]]) + " " + esc(confidence_trend(c)),
                 esc(", ".join(f"{day(p['effective_at'])}: {p['confidence']}" for p in c["points"])),
             )
             for c in confidence

@@ -8,6 +8,7 @@ from typing import Any
 from coachledger.services.report.document import ReportDoc
 from coachledger.services.report.text import (
     PROGRESS_HEADERS,
+    confidence_trend,
     day,
     definition_text,
     history_cells,
@@ -16,6 +17,7 @@ from coachledger.services.report.text import (
     path_points,
     pct,
     plain,
+    recorded_by,
     signed,
     sparkline,
     status_of,
@@ -102,6 +104,7 @@ def render_markdown(doc: ReportDoc) -> str:
                     "in force" if b["in_force"] else "replaced",
                     "",
                     "",
+                    "",
                 )
                 for b in s["baselines"]
             ]
@@ -113,12 +116,13 @@ def render_markdown(doc: ReportDoc) -> str:
                     measurement_state(m),
                     m["source"] or "",
                     m["note"] or "",
+                    recorded_by(m),
                 )
                 for m in s["measurements"]
             ]
             rows.sort(key=lambda r: r[0])
             out += _md_table(
-                ("Date", "Entry", f"Value ({_md(item['unit'])})", "State", "Source", "Note"), rows
+                ("Date", "Entry", f"Value ({_md(item['unit'])})", "State", "Source", "Note", "By"), rows
             )
         out += ["Change history:", ""]
         out += _md_table(
@@ -154,9 +158,13 @@ def render_markdown(doc: ReportDoc) -> str:
             "",
         ]
         out += _md_table(
-            ("KPI", "Check-ins (date: confidence)"),
+            ("KPI", "Trend", "Check-ins (date: confidence)"),
             [
-                (c["kpi"], ", ".join(f"{day(p['effective_at'])}: {p['confidence']}" for p in c["points"]))
+                (
+                    c["kpi"],
+                    confidence_trend(c),
+                    ", ".join(f"{day(p['effective_at'])}: {p['confidence']}" for p in c["points"]),
+                )
                 for c in doc["confidence"]
             ],
         )
@@ -180,7 +188,13 @@ def render_markdown(doc: ReportDoc) -> str:
     out += _md_table(
         ("Action", "Agreed", "Due", "KPI", "Session"),
         [
-            (a["action"], a["text"], day(a["due"]) + (" (overdue)" if a["overdue"] else ""), a["kpi"] or "", a["session"] or "")
+            (
+                a["action"],
+                a["text"],
+                day(a["due"]) + (" (overdue)" if a["overdue"] else ""),
+                a["kpi"] or "",
+                a["session"] or "",
+            )
             for a in doc.get("follow_up", ())
         ],
     )

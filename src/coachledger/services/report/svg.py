@@ -178,3 +178,18 @@ def chart_svg(section: dict[str, Any], as_of: str, chart_id: str) -> str:
         parts.append(f'<circle class="{kind}" cx="{mx}" cy="{my}" r="4.5"><title>{esc(tip)}</title></circle>')
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def spark_svg(values: list[int], low: int = 0, high: int = 10, width: int = 96, height: int = 20) -> str:
+    """A small inline chart of check-in values on a fixed scale (confidence: 0..10), oldest first."""
+    step = (width - 4) / max(1, len(values) - 1)
+    points = " ".join(
+        f"{2 + i * step:.1f},{height - 2 - (v - low) * (height - 4) / (high - low):.1f}" for i, v in enumerate(values)
+    )
+    last = points.rsplit(" ", 1)[-1].split(",")
+    return (
+        f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="confidence {", ".join(map(str, values))} of {high}">'
+        f'<polyline points="{points}" fill="none" stroke="currentColor" stroke-width="1.5"/>'
+        f'<circle cx="{last[0]}" cy="{last[1]}" r="2"/></svg>'
+    )

@@ -115,6 +115,12 @@ def history_cells(section: dict[str, Any]) -> list[tuple[str, str, str, str, str
     return rows
 
 
+def recorded_by(m: dict[str, Any]) -> str:
+    """Who recorded a value, and through which check-in: ``maria``, ``client (link c1)``."""
+    via = m.get("via")
+    return f"client ({via.replace(':', ' ')})" if via and m.get("by") == "client" else m.get("actor") or ""
+
+
 def measurement_state(m: dict[str, Any]) -> str:
     if m["retracted"]:
         return "retracted" + (f": {m['retraction_reason']}" if m["retraction_reason"] else "")
@@ -151,3 +157,14 @@ def path_points(section: dict[str, Any]) -> list[tuple[str, float]]:
 
 def esc(value: Any) -> str:
     return html.escape(plain(value) if not isinstance(value, str) else value, quote=True)
+
+
+def confidence_trend(c: dict[str, Any]) -> str:
+    """A KPI's confidence from its first check-in to its latest: "rising from 4 to 8 (+4)"."""
+    points = c["points"]
+    first, latest = points[0]["confidence"], points[-1]["confidence"]
+    if len(points) == 1:
+        return f"{latest} (one check-in)"
+    word = "rising" if c["change"] > 0 else "falling" if c["change"] < 0 else "steady"
+    drop = f"; down {points[-2]['confidence'] - latest} at the latest check-in" if c["dropped"] else ""
+    return f"{word} from {first} to {latest} ({c['change']:+d}){drop}"

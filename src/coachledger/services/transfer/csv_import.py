@@ -20,7 +20,6 @@ from coachledger.domain import (
 )
 from coachledger.domain.rules import iso
 from coachledger.errors import FromTheFuture
-from coachledger.ids import client_id
 from coachledger.moments import parse_moment
 from coachledger.services.transfer.schema import ImportRefused
 
@@ -246,7 +245,7 @@ def recorded_measurements(ledger: Ledger, slug: str) -> set[tuple[str, str, Deci
     """(KPI, effective time, value, source) of every measurement recorded for the client."""
     return {
         (e.kpi, iso(e.effective_at), e.value, e.source)
-        for e in ledger.repository.event_store.get(client_id(slug))
+        for e in ledger.repository.event_store.get(ledger.ids.client_id(slug))
         if isinstance(e, Client.MeasurementRecorded)
     }
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from coachledger import __version__
+from coachledger.adapters.ciphers import ledger_keys
 from coachledger.adapters.codec import decode_payload
 from coachledger.adapters.eventstore import EventTransaction, open_event_store
 from coachledger.adapters.files import StoreError, replacing
@@ -17,9 +18,10 @@ from coachledger.domain import (
     ClientWasForgotten,
     DomainError,
 )
-from coachledger.services.bootstrap import cipher_for
+from coachledger.ids import PUBLIC, UUID5, StreamIds, coach_id, stream_of
 from coachledger.services.transfer.references import REGISTERED
 from coachledger.services.transfer.schema import (
+    COACH_ADDED,
     FORMAT,
     LINE_TYPES,
     VERSION,
@@ -35,11 +37,17 @@ if TYPE_CHECKING:
     pass
 
 
-def export_lines(tx: EventTransaction, cipher_for: CipherFor | None = None) -> Iterator[bytes]:
+def export_lines(
+    tx: EventTransaction, cipher_for: CipherFor | None = None, ids: StreamIds = PUBLIC
+) -> Iterator[bytes]:
     """The header line, then one line per event in recording order (each ends with a newline).
 
     Clients forgotten on request (their key destroyed) are left out whole: their events
     can no longer be read, and an export must not carry what was erased.
+
+    A line's ``stream`` is the client's public id (``ids.stream_of``: the uuid5 of its slug),
+    whatever the ledger's own scheme (``ids``): a ledger with keyed stream ids exports none of
+    them, and the importing ledger derives its own from the slug.
     """
     forgotten = _forgotten_streams(tx, cipher_for) if cipher_for is not None else {}
     header = Header(
@@ -52,6 +60,8 @@ def export_lines(tx: EventTransaction, cipher_for: CipherFor | None = None) -> I
     )
     yield _line_encoder.encode(header) + b"\n"
     slugs: dict[str, str] = {}
+    public: dict[str, str] = {}  # the ledger's stream id -> the public one (keyed ledgers)
+    keyed = ids.scheme != UUID5
     for seq, stream, version, topic, state in tx.rows():
         if stream in forgotten:
             continue
@@ -61,9 +71,13 @@ def export_lines(tx: EventTransaction, cipher_for: CipherFor | None = None) -> I
         payload = decode_payload(topic, _clear(stream, topic, state, cipher_for))
         if topic == REGISTERED:
             slugs[stream] = payload.slug
+            if keyed:
+                public[stream] = _public_stream(seq, stream, payload.slug, ids)
+        elif topic == COACH_ADDED and keyed:
+            public[stream] = _coach_stream(seq, stream, payload.name)
         line: dict[str, Any] = {
             "seq": seq,
-            "stream": stream,
+            "stream": (public.get(stream) or _unregistered(seq, stream)) if keyed else stream,
             "client": slugs.get(stream),
             "version": version,
             "type": lt.name,
@@ -73,6 +87,33 @@ def export_lines(tx: EventTransaction, cipher_for: CipherFor | None = None) -> I
             "data": {name: getattr(payload, name) for name in lt.data_fields},
         }
         yield _line_encoder.encode(line) + b"\n"
+
+
+def _public_stream(seq: int, stream: str, slug: str, ids: StreamIds) -> str:
+    """The public id of a stream of a keyed ledger, from the slug its registration names."""
+    if ids.stream_of(slug) != stream:
+        raise DomainError(
+            f"cannot export event {seq}: it registers '{slug}', which is not the client of stream {stream} "
+            "(run 'coachledger verify')"
+        )
+    return stream_of(slug)
+
+
+def _coach_stream(seq: int, stream: str, name: str) -> str:
+    """A coach's stream id, public in every ledger: it travels as it is."""
+    if coach_id(name).hex != stream:
+        raise DomainError(
+            f"cannot export event {seq}: it adds coach '{name}', who is not the coach of stream {stream} "
+            "(run 'coachledger verify')"
+        )
+    return stream
+
+
+def _unregistered(seq: int, stream: str) -> str:
+    raise DomainError(
+        f"cannot export event {seq}: its stream {stream} has no readable registration, so the client "
+        "it belongs to cannot be named (run 'coachledger verify')"
+    )
 
 
 def _forgotten_streams(tx: EventTransaction, cipher_for: CipherFor) -> dict[str, int]:
@@ -97,7 +138,8 @@ def export_to(settings: Settings, out: Path | None, sink: IO[bytes] | None = Non
     with open_event_store(settings.store) as store, store.transaction(write=False) as tx:
         if store.empty:
             raise StoreError(f"no ledger at {settings.store.describe()}")
-        lines = export_lines(tx, cipher_for(settings))
+        keys = ledger_keys(settings)
+        lines = export_lines(tx, keys.ciphers, keys.ids)
         first = next(lines)
         header = _header_decoder.decode(first)
         rest = itertools.chain((first,), lines)

@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 from uuid import UUID
 
+import msgspec
+
+from coachledger.adapters.ciphers import LedgerKeys, ledger_keys
 from coachledger.adapters.codec import LedgerStoredEvent, decode_payload
 from coachledger.adapters.eventstore import (
     EventTransaction,
@@ -18,7 +21,7 @@ from coachledger.adapters.eventstore import (
 from coachledger.domain import (
     DomainError,
 )
-from coachledger.services.bootstrap import cipher_for as ciphers
+from coachledger.ids import UUID5, StreamIds
 from coachledger.services.transfer.lines import (
     ImportResult,
     Parsed,
@@ -29,8 +32,9 @@ from coachledger.services.transfer.lines import (
     no_progress,
     read_lines,
 )
-from coachledger.services.transfer.references import _remember, _Stream, _who
+from coachledger.services.transfer.references import REGISTERED, _remember, _Stream, _who
 from coachledger.services.transfer.schema import (
+    COACH_ADDED,
     LINE_TYPES,
     CipherFor,
     Header,
@@ -116,6 +120,50 @@ class _Checker:
             raise ImportRefused(self.problems)
 
 
+class _Restreamer:
+    """The lines of a file, whose streams are the clients' public ids, on this ledger's streams.
+
+    A ledger with keyed stream ids derives each client's stream id from its slug: the
+    registration's ``slug``, else the line's ``client``. A line with neither, of a stream the
+    file does not register, cannot be placed: a problem (``client`` is needed). The file has
+    checked every ``client`` and ``slug`` against its stream already (``_Parser``).
+    """
+
+    def __init__(self, ids: StreamIds) -> None:
+        self.ids = ids
+        self.streams: dict[str, str] = {}  # the file's stream id -> this ledger's
+        self.problems: list[tuple[int, str | None, str]] = []
+
+    def feed(self, parsed: Sequence[Parsed]) -> Sequence[Parsed]:
+        if self.ids.scheme == UUID5:
+            return parsed  # the file's ids are this ledger's
+        out: list[Parsed] = []
+        replace = msgspec.structs.replace
+        for number, line, lt in parsed:
+            mine = self.streams.get(line.stream)
+            if mine is None and lt.topic == COACH_ADDED:
+                mine = self.streams[line.stream] = line.stream  # a coach's id is public in every ledger
+            if mine is None:
+                slug = line.data.slug if lt.registered else line.client
+                if slug is None:
+                    self.problems.append(
+                        (
+                            number,
+                            "client",
+                            f"missing: this ledger derives each client's stream id from the client id "
+                            f"(keyed), and the file does not register stream {line.stream}",
+                        )
+                    )
+                    continue
+                mine = self.streams[line.stream] = self.ids.stream_of(slug)
+            out.append((number, replace(line, stream=mine), lt))
+        return out
+
+    def refuse(self) -> None:
+        if self.problems:
+            raise ImportRefused(self.problems)
+
+
 def _new_stream(stream: str) -> _Stream:
     return _Stream()
 
@@ -159,7 +207,10 @@ def parse_lines(lines: Sequence[bytes], progress: Progress = no_progress) -> lis
 def check_against_store(
     parsed: Sequence[Parsed], tx: EventTransaction, cipher_for: CipherFor | None = None
 ) -> list[Parsed]:
-    """The lines the store does not hold yet; raise ImportRefused for any that do not fit."""
+    """The lines the store does not hold yet; raise ImportRefused for any that do not fit.
+
+    ``parsed``: on the store's own stream ids (``_Restreamer``).
+    """
     checker = _Checker(lambda stream: _load_stream(tx, stream, cipher_for), cipher_for)
     new = checker.feed(parsed)
     checker.refuse()
@@ -188,7 +239,7 @@ def import_from(
                     if result is not None:
                         return result
             parsed = parse_lines(lines, progress)
-            result = _import(settings, parsed, dry_run, progress, ciphers(settings))
+            result = _import(settings, parsed, dry_run, progress, ledger_keys(settings))
     except BaseException:
         if new_file is not None:  # a refused import leaves no store behind where there was none
             remove_new_store_file(new_file)
@@ -216,8 +267,10 @@ def _import_into_empty(
     with open_event_store(settings.store, create=True) as store, store.transaction(write=True) as tx:
         if not tx.is_empty():
             return None  # another process wrote first: check against what it wrote
-        cipher_for = ciphers(settings)
+        keys = ledger_keys(settings)
+        cipher_for = keys.ciphers
         parser = _Parser()
+        restreamer = _Restreamer(keys.ids)
         checker = _Checker(_new_stream, cipher_for)
         written = 0
         with tx.appending(len(lines) - header[0]) as appender:
@@ -227,12 +280,14 @@ def _import_into_empty(
                     batch = lines[start : start + CHUNK]
                     parsed = parser.feed(batch, start + 1)
                     if not parser.problems:
-                        new = checker.feed(parsed)
-                        if not checker.problems:
+                        placed = restreamer.feed(parsed)
+                        new = checker.feed(placed) if not restreamer.problems else []
+                        if not checker.problems and not restreamer.problems:
                             appender.add(_rows(new, cipher_for))
                             written += len(new)
                     advance(len(batch))
             parser.refuse(header)
+            restreamer.refuse()
             checker.refuse()
             with progress("Writing", written) as advance:
                 appender.finish()
@@ -245,13 +300,17 @@ def _import(
     parsed: list[Parsed],
     dry_run: bool,
     progress: Progress,
-    cipher_for: CipherFor | None,
+    keys: LedgerKeys,
 ) -> ImportResult:
+    cipher_for = keys.ciphers
+    restreamer = _Restreamer(keys.ids)
+    placed = restreamer.feed(parsed)
+    restreamer.refuse()
     with (
         open_event_store(settings.store, create=not dry_run) as store,
         store.transaction(write=not dry_run) as tx,
     ):
-        new = check_against_store(parsed, tx, cipher_for)
+        new = check_against_store(placed, tx, cipher_for)
         if not dry_run and new:
             with progress("Writing", len(new)) as advance, tx.appending(len(new)) as appender:
                 for start in range(0, len(new), CHUNK):
@@ -277,7 +336,9 @@ def bulk_append(
     """Append new events to an empty store, ``batch`` events per transaction (the demo's writer).
 
     Refused, with nothing written, when the store already holds events: the events'
-    versions start each stream afresh.
+    versions start each stream afresh. The events are on the clients' public ids (as
+    ``Client.register`` gives them without a stream id); a ledger with keyed stream ids
+    gets them on its own.
     """
     with open_event_store(settings.store, create=True) as store:
         with store.transaction(write=True) as tx:
@@ -286,7 +347,9 @@ def bulk_append(
                     f"the store at {settings.store.describe()} already holds events; "
                     "use an empty store for the demo"
                 )
-        cipher_for = ciphers(settings)
+        keys = ledger_keys(settings)
+        events = _on_ledger_streams(events, keys.ids)
+        cipher_for = keys.ciphers
         if cipher_for is not None:
             events = [_encrypted(e, cipher_for) for e in events]
         with progress("Writing", len(events)) as advance:
@@ -295,6 +358,18 @@ def bulk_append(
                 with store.transaction(write=True) as tx, tx.bulk(len(chunk)):
                     tx.append(chunk)
                 advance(len(chunk))
+
+
+def _on_ledger_streams(events: Sequence[LedgerStoredEvent], ids: StreamIds) -> Sequence[LedgerStoredEvent]:
+    """Events on the clients' public ids, on the ledger's own (keyed: from each registration's slug)."""
+    if ids.scheme == UUID5:
+        return events
+    mine = {
+        str(e.originator_id): ids.client_id(decode_payload(e.topic, e.state).slug)
+        for e in events
+        if e.topic == REGISTERED
+    }
+    return [dataclasses.replace(e, originator_id=mine[str(e.originator_id)]) for e in events]
 
 
 def _encrypted(event: LedgerStoredEvent, cipher_for: CipherFor) -> LedgerStoredEvent:
