@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -57,9 +58,10 @@ EVENT_ROWS = (
 )
 
 
-# The events ``a_journey`` records (20, 6 of the goal lifecycle and confidence, 11 of actions and
-# fixes, 4 of a whole adjustment with cadence and weight, a confidence drop, a re-baseline, a contact cleared).
-JOURNEY_EVENTS = 41
+# The events ``a_journey`` records (20, 13 of check-ins, 6 of the goal lifecycle and confidence, 11 of
+# actions and fixes, 4 of a whole adjustment with cadence and weight, a confidence drop, a re-baseline,
+# a contact cleared).
+JOURNEY_EVENTS = 54
 
 
 def a_journey(cli: Cli) -> None:
@@ -98,6 +100,8 @@ def a_journey(cli: Cli) -> None:
     cli.run("feedback", "add", "ana-lopez", "--rating", "5", "--about", "kpi:salary", "--comment", "good")
     cli.run("session", "log", "ana-lopez", "--notes", "Talked", "--kpi", "salary", "--action", "Ask")
     cli.run("milestone", "celebrate", "ana-lopez", "lead-team", "--note", "Promoted")
+    # Check-ins: the client reports satisfaction and salary through a link and a form.
+    check_ins(cli, "ana-lopez", ("satisfaction", "6"), ("salary", "74.5"))
     cli.run("kpi", "retire", "ana-lopez", "salary", "--reason", "changed roles")
     # the goal lifecycle and check-in confidence
     cli.run("measure", "record", "ana-lopez", "satisfaction", "8", "--at", "2026-03-20", "--confidence", "6")
@@ -149,36 +153,48 @@ def a_journey(cli: Cli) -> None:
     cli.run("client", "update", "ana-lopez", "--contact", "", "--reason", "no e-mail please")
 
 
-CHECKIN_EVENTS = 8  # the events ``check_ins`` records
+def check_ins(cli: Cli, client: str, first: tuple[str, str], second: tuple[str, str] | None = None) -> int:
+    """Every check-in event and each of its fields, for two open KPIs of ``client`` ((kpi, value)):
+    a link answered by the client (the first KPI, a confidence, a note and a rating), answered
+    again within the window (an amendment) and revoked; then a form whose answer file records the
+    second KPI, amends the first and rates again (the rating before it retracted). Without a second
+    KPI, the form only amends. Returns the number of events recorded (13, or 12 without).
 
-
-def check_ins(cli: Cli, scratch: Path) -> None:
-    """After ``a_journey``, every check-in event: a link answered by the client (a value and a
-    rating) then revoked, and a form whose answer file amends that value within its window."""
+    The link is answered through the service the check-in page calls; the form through
+    ``checkin accept`` with the file the form saves."""
     # Imported here: most tests never need the check-in service (or its read side).
     from coachledger.domain.checkins.commands import Answer
     from coachledger.services import checkins
     from coachledger.services.bootstrap import open_ledger
     from coachledger.settings import Settings
 
-    token = cli.out("checkin", "link", "ana-lopez", "--kpi", "satisfaction").rsplit("/", 1)[1]
+    kpi, value = first
+    asked = ["--kpi", kpi, *(("--kpi", second[0]) if second else ())]
+    token = cli.out("checkin", "link", client, *asked, "--expires", "30d").rsplit("/", 1)[1]
+    link = cli.json("checkin", "list", client)["checkins"][-1]["checkin"]
     ledger = open_ledger(Settings.from_values(cli.store, cli.actor))
     try:
-        checkins.submit_checkin(ledger, token, [Answer("satisfaction", Decimal(6), 7, "ü")], rating=4)
+        said = Answer(kpi, Decimal(value), 7, "Felt calmer this week")
+        checkins.submit_checkin(ledger, token, [said], rating=4, comment="Quick to answer")
+        checkins.submit_checkin(ledger, token, [said._replace(value=Decimal(value) + 1, confidence=5)])
     finally:
         ledger.close()
-    cli.run("checkin", "revoke", "ana-lopez", "c1", "--reason", "replaced by a form")
-    page = cli.run("checkin", "form", "ana-lopez", "--kpi", "satisfaction", "--out", "-").stdout
+    cli.run("checkin", "revoke", client, link, "--reason", "replaced by a form")
+    page = cli.run("checkin", "form", client, *asked, "--out", "-").stdout
     token = page.split('data-token="', 1)[1].split('"', 1)[0]
-    answers = scratch / "answers.json"
-    answers.write_text(
-        json.dumps(
-            {"format": "coachledger-checkin", "version": 1, "client": "ana-lopez", "form": "c2", "token": token,
-             "answers": [{"kpi": "satisfaction", "value": "6.5"}]}
-        ),
-        "utf-8",
-    )  # fmt: skip
-    cli.run("checkin", "accept", str(answers))
+    form = cli.json("checkin", "list", client)["checkins"][-1]["checkin"]
+    with tempfile.TemporaryDirectory() as scratch:
+        answers = Path(scratch) / "answers.json"
+        given = [{"kpi": second[0], "value": second[1], "confidence": 6, "note": "From the payslip"}] if second else []
+        answers.write_text(
+            json.dumps(
+                {"format": "coachledger-checkin", "version": 1, "client": client, "form": form, "token": token,
+                 "answers": [*given, {"kpi": kpi, "value": value}], "rating": 5, "comment": "The form works offline"}
+            ),
+            "utf-8",
+        )  # fmt: skip
+        cli.run("checkin", "accept", str(answers))
+    return 13 if second else 12
 
 
 # -- PostgreSQL: one fresh database per test run, emptied before each test -------------

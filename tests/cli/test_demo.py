@@ -83,7 +83,10 @@ def test_the_demo_has_every_kind_of_coaching_event_and_shows_progress(cli: Cli) 
     assert all(0 <= m["confidence"] <= 10 for m in measured), "every demo check-in carries a confidence"
     assert cli.json("agenda", "ana-lopez", "--as-of", "2026-10-30")["confidence_drops"]
     assert cli.json("portfolio", "--as-of", "2026-10-30")["goals_achieved"] > 0
-    assert {e["actor"] for e in events} <= {"maria", "jonas", "aiko", "sam", "priya"}
+    coaches = {"maria", "jonas", "aiko", "sam", "priya"}
+    clients = {f"client:{c['client']}" for c in cli.json("client", "list")["clients"]}
+    assert {e["actor"] for e in events} <= coaches | clients  # a client answers their own check-ins
+    assert {e["actor"] for e in events if e["type"].startswith("Checkin") and e["type"].endswith("Used")} <= clients
 
 
 def test_the_demo_exercises_every_event_of_the_catalogue_so_due_and_reports_are_meaningful(
@@ -104,9 +107,16 @@ def test_the_demo_exercises_every_event_of_the_catalogue_so_due_and_reports_are_
     assert {k["weight"] for k in defined} >= {"1", "2"}
     adjusted = [e["data"] for e in events if e["type"] == "KpiAdjusted"]
     assert any(a["cadence"] for a in adjusted) and any(a["weight"] for a in adjusted)
-    # What the end of the demo gives a coach: things due, open follow-ups, the next sessions.
+    # Check-ins as clients answer them: values with a confidence, a rating, an answer amended.
+    answered = {e["data"]["measurement_id"]: e for e in events if e["type"] == "MeasurementRecorded" and e["data"]["via"]}
+    assert answered and all(e["actor"] == f"client:{e['client']}" for e in answered.values())
+    assert all(e["data"]["source"] == "self" and e["data"]["confidence"] is not None for e in answered.values())
+    assert any(e["data"]["measurement_id"] in answered for e in events if e["type"] == "MeasurementCorrected")
+    assert any(e["data"]["via"] for e in events if e["type"] == "FeedbackReceived")
+    # What the end of the demo gives a coach: things due (a check-in just answered among them),
+    # open follow-ups, the next sessions.
     due = cli.json("due", "--as-of", "2026-10-30")
-    assert {i["kind"] for i in due["items"]} == {"measurement", "action"}
+    assert {i["kind"] for i in due["items"]} == {"measurement", "action", "checkin"}
     assert len(due["next_sessions"]) == 8 and all(s["at"] > "2026-10-30" for s in due["next_sessions"])
     feed = Calendar.from_ical(cli.run("due", "--as-of", "2026-10-30", "--ics", "-").stdout_bytes)
     assert len(feed.walk("VTODO")) == len(due["items"]) and len(feed.walk("VEVENT")) == 8

@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 
 from coachledger.projections import runner
-from conftest import Cli
+from conftest import Cli, check_ins
 
 NAME = "Zoraida Quintanilla"
 SECRETS = (
     NAME, "promotion-talk-went-badly", "felt-unheard-in-session-four", "leave-the-bank-by-summer",
     "ask-hr-about-the-transfer", "zoraida-private@example.org", "Zoraida Quintanilla-Marsh", "divorce-papers-signed",
+    "Felt calmer this week", "Quick to answer", "replaced by a form", "The form works offline",
 )  # fmt: skip
 # Every table of every view (the loop's actions and fixes included), the snapshots and the keys.
 TABLES = (*(table for view in runner.VIEWS for table in view.TABLES), "stored_snapshots", "client_keys")
@@ -37,6 +38,7 @@ def a_private_client(cli: Cli) -> None:
     cli.run("client", "update", "zoraida", "--contact", SECRETS[5], "--reason", "reminders")
     cli.run("client", "rename", "zoraida", "--name", SECRETS[6], "--reason", "married")
     cli.run("session", "amend", "zoraida", "s1", "--notes", SECRETS[7], "--reason", "more")
+    check_ins(cli, "zoraida", ("salary", "74000"))  # what the client said through a link and a form
     cli.run("client", "list")
 
 

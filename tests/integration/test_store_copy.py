@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from coachledger.adapters.sealing import GENESIS, seal
-from conftest import Cli
+from conftest import Cli, check_ins
 
 psycopg = pytest.importorskip("psycopg")
 
@@ -61,6 +61,7 @@ def journey(tmp_path: Path) -> Path:
         "--reason", "new survey", "--at", "2026-03-01",
     )  # fmt: skip
     cli.run("feedback", "add", "ben", "--rating", "4", "--comment", "useful", actor="li")
+    assert check_ins(cli, "ana-lopez", ("satisfaction", "6")) == 12  # a link and a form the client answers
 
     from coachledger.services.bootstrap import open_ledger
     from coachledger.settings import Settings
@@ -78,7 +79,7 @@ def journey(tmp_path: Path) -> Path:
 def test_sqlite_to_postgres_and_back_is_identical(journey: Path, pg_store: str, tmp_path: Path) -> None:
     back = tmp_path / "back.sqlite"
     to_pg = Cli(pg_store).out("store", "copy", "--from", str(journey), "--to", pg_store)
-    assert "Copied 111 events of 2 clients, 1 snapshot from" in to_pg
+    assert "Copied 123 events of 2 clients, 1 snapshot from" in to_pg
     Cli(pg_store).out("store", "copy", "--from", pg_store, "--to", str(back))
 
     assert sqlite_dump(back) == sqlite_dump(journey)
@@ -105,7 +106,7 @@ def test_writes_continue_on_the_copy_with_the_next_seq_and_an_unbroken_chain(
             "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, i.recorded_at, i.seal "
             "FROM stored_events e JOIN event_index i ON i.seq = e.notification_id ORDER BY 1"
         ).fetchall()
-    assert [r[0] for r in rows] == list(range(1, 113))
+    assert [r[0] for r in rows] == list(range(1, 125))
     previous = GENESIS
     for _, stream, version, topic, state, recorded_at, sealed in rows:
         previous = seal(previous, stream, version, topic, recorded_at, bytes(state))
@@ -189,7 +190,7 @@ def test_a_source_with_a_missing_index_row_writes_nothing_into_postgres(journey:
 
     result = Cli(pg_store).run("store", "copy", "--from", str(journey), "--to", pg_store, ok=False)
 
-    assert result.exit_code == 1 and "index rows for 111 events" in result.stderr
+    assert result.exit_code == 1 and "index rows for 123 events" in result.stderr
     assert pg_count(pg_store, "stored_events") == 0
 
 

@@ -14,9 +14,9 @@ from coachledger.domain import COACH_CLASSES
 from coachledger.ids import stream_of
 from coachledger.services.transfer import LINE_TYPES, export_to, import_from, open_store
 from coachledger.settings import Settings
-from conftest import CHECKIN_EVENTS, Cli, a_journey, check_ins
 from conftest import EVENT_ROWS as DUMP
 from conftest import JOURNEY_EVENTS as N  # the events of a_journey
+from conftest import Cli, a_journey
 
 
 def sqlite_dump(path: Path | str) -> list[list[tuple[Any, ...]]]:
@@ -369,13 +369,12 @@ def test_the_export_is_every_event_in_recording_order_with_times_actors_and_ids(
 ) -> None:
     cli = Cli(store)
     a_journey(cli)
-    check_ins(cli, tmp_path)
 
     lines = export_file(store, tmp_path / "ledger.jsonl")
 
     header, events = lines[0], lines[1:]
     assert header["format"] == "coachledger-export" and header["version"] == 1
-    assert header["events"] == len(events) == N + CHECKIN_EVENTS
+    assert header["events"] == len(events) == N
     assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
     timeline = cli.json("timeline", "ana-lopez")["events"]
     ana = [e for e in events if e["client"] == "ana-lopez"]
@@ -471,7 +470,6 @@ def test_a_forgotten_client_is_left_out_of_the_export(tmp_path: Path, store: str
 def test_every_event_type_is_stored_again_byte_for_byte(tmp_path: Path) -> None:
     source = Cli(str(tmp_path / "source.sqlite"))
     a_journey(source)
-    check_ins(source, tmp_path)
     from coachledger.services.bootstrap import open_ledger
 
     ledger = open_ledger(Settings.from_values(source.store, "maria"))

@@ -19,7 +19,7 @@ from coachledger.adapters.ciphers import stream_ids_for
 from coachledger.adapters.sealing import seal
 from coachledger.ids import stream_of
 from coachledger.settings import Settings
-from conftest import Cli
+from conftest import Cli, check_ins
 
 NAME = "Zoraida Quintanilla"
 NOTE = "promotion-talk-went-badly"
@@ -532,6 +532,7 @@ def test_forget_on_an_encrypted_store_on_every_backend(store: str, backend: str)
     cli.run("init", "--encrypt")
     a_client(cli.run)
     a_client(cli.run, "bart", OTHER, private=False)
+    check_ins(cli, "zoraida", ("salary", "74000"))  # the client's own answers are hers to be forgotten too
     assert NAME in cli.out("client", "list")
     cli.run("forget", "zoraida", "--yes")
     assert verify(cli)[0] == 0

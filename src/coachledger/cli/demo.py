@@ -49,9 +49,10 @@ def demo(env: Env, clients: int, months: int, seed: int, until: datetime, store:
     baselines, monthly measurements with noise and a confidence, corrections, retractions,
     back-dated entries, adjustments (a 1..5 -> 1..10 rescale, EUR -> kEUR, cadences and
     weights), feedback, sessions with agreed actions followed up, goals adjusted, achieved,
-    abandoned and reopened, milestones, fixed records, and each client's next session
-    booked (see 'coachledger due --as-of 2026-10-30'). Deterministic: the same options give
-    the same ledger.
+    abandoned and reopened, milestones, fixed records, check-in links and forms the clients
+    answer themselves (some amended within the window, one revoked), and each client's next
+    session booked (see 'coachledger due --as-of 2026-10-30'). Deterministic: the same
+    options give the same ledger.
 
     Without --store (here or before the command) or COACHLEDGER_STORE, the demo goes
     to its own file, demo.sqlite in the data folder, replaced on each run. The HTML report

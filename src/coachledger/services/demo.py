@@ -3,9 +3,9 @@
 Every event goes through the domain (so the demo obeys every rule of the ledger), under a
 controlled clock: each client's story is planned as timed actions (intake, monthly
 measurements with noise, sessions, feedback, corrections, retractions, back-dated
-entries, adjustments including a rescale and a unit change, milestones), then played
-in time order with the clock set to each action's time. The same seed and arguments
-give the same events, byte for byte, with the same recording times.
+entries, adjustments including a rescale and a unit change, milestones, check-ins the
+clients answer), then played in time order with the clock set to each action's time. The
+same seed and arguments give the same events, byte for byte, with the same recording times.
 
 The events of all clients are then merged in recording order and appended in bulk
 (``transfer.bulk_append``), a few thousand per transaction.
@@ -23,7 +23,7 @@ from typing import Any
 
 from coachledger.adapters.codec import LedgerStoredEvent, MsgspecMapper
 from coachledger.domain import Client
-from coachledger.services import demo_followup, demo_goals
+from coachledger.services import demo_checkins, demo_followup, demo_goals
 from coachledger.services.demo_data import (
     ACTIONS,
     CADENCES,
@@ -123,6 +123,7 @@ class Story:
             self._session(when, when)
         demo_goals.plan(self)  # the goal lifecycle
         demo_followup.plan_fixes(self)  # fixes of records, cadence and weight changes, the next session
+        demo_checkins.plan(self)  # links and forms the clients answer
 
     def _categories(self) -> list[str]:
         if self.index == 0:
@@ -248,8 +249,8 @@ class Story:
                     celebrated = True
                     self._at(after[0] + timedelta(minutes=90), self._celebrate, k)
 
-    def _true_value(self, k: KpiPlan, effective: datetime) -> float:
-        """The value in the KPI's first scale and unit on ``effective``."""
+    def _true_value(self, k: KpiPlan, effective: datetime, rng: random.Random | None = None) -> float:
+        """The value in the KPI's first scale and unit on ``effective`` (its noise from ``rng``)."""
         if k.t.kpi == "salary":
             value = k.baseline
             for when, pct in k.raises:
@@ -260,7 +261,7 @@ class Story:
         u = min(1.2, max(0.0, (effective - self.start).total_seconds() / span))
         share = k.final * u**k.shape
         distance = k.target - k.baseline
-        noise = self.rng.gauss(0, k.t.noise * abs(distance))
+        noise = (rng or self.rng).gauss(0, k.t.noise * abs(distance))
         return self._q(k.t, k.baseline + share * distance + noise)
 
     def _entered(self, k: KpiPlan, value: float, effective: datetime) -> Decimal:
@@ -394,13 +395,9 @@ class Story:
     def _factor(self, k: KpiPlan) -> None:
         assert k.factor_at is not None
         self.c.adjust_kpi(
-            self.coach,
-            k.t.kpi,
-            reason="Salaries reported in thousands (kEUR) from now on",
-            effective_at=k.factor_at,
-            unit="kEUR",
-            factor=Decimal("0.001"),
-        )
+            self.coach, k.t.kpi, reason="Salaries reported in thousands (kEUR) from now on",
+            effective_at=k.factor_at, unit="kEUR", factor=Decimal("0.001"),
+        )  # fmt: skip
 
     def _raise_target(self, k: KpiPlan) -> None:
         t = k.t
