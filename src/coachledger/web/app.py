@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from coachledger.settings import Settings
 from coachledger.web.auth import not_found, refused
+from coachledger.web.checkin import redact_access_log
 from coachledger.web.keyfile import read_key
 from coachledger.web.routes import ROUTES
 from coachledger.web.security import SecurityHeaders
@@ -34,6 +35,7 @@ THREADS = 4  # requests answered at once per process (each thread keeps one stor
 
 def create_app(settings: Settings, key: bytes, threads: int = THREADS) -> Starlette:
     services = Services(settings, key)
+    redact_access_log()  # in each worker process: no check-in token in the access log
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

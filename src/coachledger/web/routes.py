@@ -14,7 +14,7 @@ from typing import Any
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from coachledger.web import auth, forms, journey, pages
+from coachledger.web import auth, checkin, forms, journey, pages
 
 
 def page(path: str, endpoint: Callable[..., Any]) -> list[BaseRoute]:
@@ -28,6 +28,9 @@ ROUTES: list[BaseRoute] = [
     Route("/signin", auth.sign_in, methods=["POST"]),
     Route("/signout", auth.sign_out, methods=["POST"]),
     *page("/dashboard", pages.dashboard_page),
+    # a client's check-in link: no sign-in, the token is the secret
+    Route("/checkin/{token}", checkin.show, methods=["GET"]),
+    Route("/checkin/{token}", checkin.submit, methods=["POST"]),
     # a client: its report, its journey, then its forms, then the page itself
     Route("/clients/{slug}/report.json", pages.report_download, methods=["GET"]),
     Route("/clients/{slug}/report.md", pages.report_download, methods=["GET"]),

@@ -11,6 +11,9 @@
   own token in a short-lived signed cookie (no sign-in from another site's page).
 - Every response says: a Content-Security-Policy without inline script (scripts only from
   the server itself), no framing, no MIME sniffing, no referrer to other sites, no caching.
+- A check-in page (``web.checkin``) has no session: its link's token is the secret, and its
+  form carries a stamp signed with the server's key and bound to that token; its requests are
+  limited per link and per address like sign-ins.
 - Sign-in attempts are limited per client address (attempts, and failed ones) and per coach
   name (failed ones), in this process (each of ``--workers N`` processes keeps its own count).
 """
@@ -31,6 +34,7 @@ SESSION_COOKIE = "coachledger_session"
 SIGNIN_COOKIE = "coachledger_signin"
 SESSION_HOURS = 12
 SIGNIN_MINUTES = 30  # how long a sign-in form stays good
+CHECKIN_HOURS = 12  # how long a rendered check-in page's stamp stays good
 CSRF_FIELD = "csrf"
 
 # No inline script anywhere: scripts and styles come from the server's own /static files.
@@ -66,6 +70,7 @@ class Tokens:
     def __init__(self, key: bytes) -> None:
         self._session = URLSafeTimedSerializer(key, salt="coachledger.session")
         self._signin = URLSafeTimedSerializer(key, salt="coachledger.signin")
+        self._checkin = URLSafeTimedSerializer(key, salt="coachledger.checkin")
 
     def new_session(self, coach: str, version: int) -> tuple[str, Session]:
         session = Session(coach, version, secrets.token_urlsafe(32))
@@ -87,6 +92,19 @@ class Tokens:
         """(cookie value, form token) for a sign-in form."""
         token = secrets.token_urlsafe(32)
         return self._signin.dumps(token), token
+
+    def new_checkin(self, digest: str) -> str:
+        """A check-in page's stamp: a nonce bound to the link's token hash, signed and dated."""
+        return self._checkin.dumps([digest, secrets.token_urlsafe(16)])
+
+    def checkin_stamp_ok(self, stamp: Any, digest: str) -> bool:
+        if not isinstance(stamp, str) or not stamp:
+            return False
+        try:
+            bound, _nonce = self._checkin.loads(stamp, max_age=CHECKIN_HOURS * 3600)
+        except (BadSignature, ValueError, TypeError):
+            return False
+        return same_token(digest, bound)
 
     def signin_token(self, cookie: str | None) -> str | None:
         if not cookie:
@@ -164,7 +182,9 @@ class SignInLimits:
     for one coach name. A success does not clear an address's failures (one good account must
     not buy guesses at the others); it clears its name's."""
 
-    def __init__(self, attempts: int = 300, failures: int = 20, per_name: int = 5, window: float = 600.0) -> None:
+    def __init__(
+        self, attempts: int = 300, failures: int = 20, per_name: int = 5, window: float = 600.0
+    ) -> None:
         self.attempts, self.failures, self.per_name, self.window = attempts, failures, per_name, window
         self._tried: dict[str, deque[float]] = {}
         self._failed: dict[str, deque[float]] = {}

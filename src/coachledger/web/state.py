@@ -65,6 +65,8 @@ class Services:
         self.settings = settings
         self.tokens = Tokens(key)
         self.limits = SignInLimits()
+        # check-ins: requests per link (attempts), unknown links per address (per_name)
+        self.checkin_limits = SignInLimits(attempts=60, failures=30, per_name=20)
         self.dashboards = Cache()
         self.replays = Cache()
         self._local = threading.local()
