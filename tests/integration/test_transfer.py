@@ -470,6 +470,10 @@ def test_a_forgotten_client_is_left_out_of_the_export(tmp_path: Path, store: str
 def test_every_event_type_is_stored_again_byte_for_byte(tmp_path: Path) -> None:
     source = Cli(str(tmp_path / "source.sqlite"))
     a_journey(source)
+    source.run("coach", "add", "maria", "--admin", "--password-stdin", input="maria's secret\n")
+    source.run("coach", "password", "maria", "--password-stdin", input="maria's new secret\n")
+    source.run("coach", "disable", "maria")
+    source.run("coach", "enable", "maria")
     from coachledger.services.bootstrap import open_ledger
 
     ledger = open_ledger(Settings.from_values(source.store, "maria"))
